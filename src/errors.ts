@@ -1,0 +1,43 @@
+/**
+ * Typed errors. Each names what the user did wrong; the CLI maps them to exit codes and the
+ * server to HTTP 400 (user error) vs 500 (our error).
+ */
+
+/** A bad option or argument given by the user (unknown preset, out-of-range value, ...). */
+export class OptionError extends Error {
+  override name = 'OptionError';
+}
+
+/** Bad input data: missing file, corrupt image, malformed label row. `file`/`line` locate it. */
+export class DataError extends Error {
+  override name = 'DataError';
+  constructor(
+    message: string,
+    readonly file?: string,
+    readonly line?: number,
+  ) {
+    super(file ? `${file}${line !== undefined ? `:${line}` : ''}: ${message}` : message);
+  }
+}
+
+/** A causal graph that is not acceptable (cycle, self-loop, unknown node). */
+export class GraphError extends Error {
+  override name = 'GraphError';
+}
+
+/** A checkpoint that cannot be read or does not fit the model asked for. */
+export class CheckpointError extends Error {
+  override name = 'CheckpointError';
+}
+
+/** An error raised inside libtorch, carrying its message without the C++ backtrace. */
+export class NativeError extends Error {
+  override name = 'NativeError';
+}
+
+/** True for errors a user can cause and fix (exit code 2 / HTTP 4xx). */
+export function isUserError(e: unknown): e is OptionError | DataError | GraphError | CheckpointError {
+  return (
+    e instanceof OptionError || e instanceof DataError || e instanceof GraphError || e instanceof CheckpointError
+  );
+}
