@@ -13,7 +13,7 @@ import { contactSheet } from '../src/data/contact-sheet.ts';
 import { gatherBatch } from '../src/data/dataset.ts';
 import { FLOW, flow } from '../src/data/flow.ts';
 import { PENDULUM, PENDULUM_SCENE, pendulum } from '../src/data/pendulum.ts';
-import { Canvas, circle, polyline, segment, Viewport } from '../src/data/raster.ts';
+import { Canvas, circle, intersect, polyline, rect, segment, Viewport } from '../src/data/raster.ts';
 import { Rng } from '../src/data/rng.ts';
 import { World } from '../src/data/world.ts';
 import {
@@ -109,6 +109,31 @@ describe('raster', () => {
     assert.ok(partial > 20, 'edge pixels are partially covered');
   });
 
+  it('gives exactly the 4 x 4 supersampled coverage (fast paths change no pixel)', () => {
+    const shapes = [
+      circle(13.37, 11.2, 6.6),
+      segment(3.3, 4.1, 27.2, 19.9, 2.7, 'butt'),
+      segment(3.3, 4.1, 27.2, 19.9, 2.7, 'round'),
+      segment(5.5, 2.25, 5.5, 20.6, 1.9, 'butt'), // axis-aligned: the rectangle path
+      polyline([2, 2, 12.5, 7.3, 20.1, 25], 3.1),
+      intersect(circle(15, 15, 9), rect(8.2, 0, 30, 13.6)),
+    ];
+    for (const [k, s] of shapes.entries()) {
+      const c = new Canvas(30, 30);
+      c.fill(s, [0, 0, 0]);
+      for (let j = 0; j < 30; j++) {
+        for (let i = 0; i < 30; i++) {
+          let n = 0;
+          for (const sy of [0.125, 0.375, 0.625, 0.875]) {
+            for (const sx of [0.125, 0.375, 0.625, 0.875]) if (s.sd(i + sx, j + sy) < 0) n++;
+          }
+          const want = Math.round(255 - (255 * n) / 16);
+          assert.equal(c.data[(j * 30 + i) * 3], want, `shape ${k} pixel (${i}, ${j})`);
+        }
+      }
+    }
+  });
+
   it('draws segments and polylines with their area', () => {
     const c = new Canvas(50, 50);
     c.fill(segment(5, 5, 40, 30, 3, 'butt'), [0, 0, 0]);
@@ -146,6 +171,23 @@ describe('world (generic)', () => {
     ]);
     assert.equal(worldByName('flow'), flow);
     assert.throws(() => worldByName('moon'), OptionError);
+  });
+
+  it('samples interventional distributions with fresh noise', () => {
+    const rng = new Rng(8);
+    const hs = new Set<number>();
+    for (let k = 0; k < 50; k++) {
+      const s = flow.sampleDo(rng, { ball_size: 0.5 });
+      assert.equal(s.values[FLOW.ball_size], 0.5);
+      close(
+        s.values[FLOW.water_height],
+        0.125 + s.noise[FLOW.water_height],
+        1e-12,
+        'do(ball_size) water height',
+      );
+      hs.add(s.values[FLOW.water_height]);
+    }
+    assert.equal(hs.size, 50, 'noise is fresh for every draw');
   });
 
   it('orders a chain topologically and rejects cycles and unknown parents', () => {

@@ -416,6 +416,6 @@ function topologicalOrder(world: string, names: readonly string[], parents: read
 }
 
 /** Short numeric form for messages: up to 6 significant digits, no trailing zeros. */
-export function fmt(v: number): string {
+function fmt(v: number): string {
   return Number.isFinite(v) ? String(Number(v.toPrecision(6))) : String(v);
 }
