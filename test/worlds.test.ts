@@ -4,7 +4,7 @@
  * imported, so a slip in the world's code cannot hide behind itself.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -530,6 +530,13 @@ describe('world datasets', () => {
         .toBuffer({ resolveWithObject: true });
       assert.deepEqual([info.width, info.height, info.channels], [64, 64, 3]);
       assert.ok(data.equals(ds.image(3)), 'PNG decodes to the in-memory pixels');
+      // Rewriting a smaller set into the same folder leaves no image without a row.
+      await writeWorldToDisk(join(dir, 'a'), generateWorldDataset(pendulum, { count: 3, seed: 5 }));
+      assert.deepEqual((await readdir(join(dir, 'a', 'images'))).sort(), [
+        '000000.png',
+        '000001.png',
+        '000002.png',
+      ]);
       const meta = JSON.parse(await readFile(join(dir, 'a', 'world.json'), 'utf8'));
       assert.equal(meta.world, 'pendulum');
       assert.equal(meta.edges.length, 4);

@@ -12,7 +12,7 @@
  *   const { train, test } = splitWorldDataset(ds, { testFraction: 0.2, seed: 1 });
  *   await writeWorldToDisk('data/pendulum', train);
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { OptionError } from '../errors.ts';
@@ -268,7 +268,9 @@ export interface WrittenWorld {
  * relative to DIR, labels in shortest round-trip decimal form, so bare labels are enough for an
  * exact counterfactual via World.abduct) and DIR/world.json (world, factors, ranges, true graph,
  * seed). labels.csv and world.json are written to a temporary name and renamed, so a reader
- * never sees half a file.
+ * never sees half a file. Writing again into the same folder replaces it: numbered PNGs
+ * (`images/<digits>.png`) left from a larger earlier write are deleted, so every image has a row
+ * (the folder loader rejects images without one); other files are left alone.
  */
 export async function writeWorldToDisk(
   dir: string,
@@ -280,6 +282,10 @@ export async function writeWorldToDisk(
   const digits = Math.max(6, String(ds.size - 1).length);
   const files = Array.from({ length: ds.size }, (_, i) => `images/${String(i).padStart(digits, '0')}.png`);
   await mkdir(join(dir, 'images'), { recursive: true });
+  const keep = new Set(files.map((f) => f.slice('images/'.length)));
+  for (const name of await readdir(join(dir, 'images'))) {
+    if (/^\d+\.png$/.test(name) && !keep.has(name)) await rm(join(dir, 'images', name));
+  }
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < ds.size; i = next++) {
