@@ -497,9 +497,16 @@ describe('Frechet distance and KID', () => {
       }
     }
     const want = xx / (30 * 29) + yy / (30 * 29) - (2 * xy) / (30 * 30);
-    const got = kid(A30, B, { subsets: 3, subsetSize: 30 });
-    for (const v of got.values) close(v, want, 1e-10);
-    close(got.std, 0, 1e-12);
+    for (const cacheKernels of [true, false]) {
+      const got = kid(A30, B, { subsets: 3, subsetSize: 30, cacheKernels });
+      for (const v of got.values) close(v, want, 1e-10);
+      close(got.std, 0, 1e-12);
+    }
+    // Proper subsets: the cached and direct paths draw the same subsets and agree.
+    const a = kid(A30, B, { subsets: 4, subsetSize: 10, seed: 5, cacheKernels: true });
+    const b = kid(A30, B, { subsets: 4, subsetSize: 10, seed: 5, cacheKernels: false });
+    for (let i = 0; i < 4; i++) close(a.values[i], b.values[i], 1e-12);
+    assert.ok(a.std > 0);
   });
 
   test('KID ~ 0 for one distribution, clearly positive for a shifted one', () => {

@@ -455,6 +455,11 @@ export interface KidOptions {
   subsetSize?: number;
   /** Seed of the subset sampler, so a report is reproducible. Default 0. */
   seed?: number;
+  /**
+   * Compute the three kernel matrices once (fast, n^2 memory) rather than per subset. Default:
+   * when they fit in about 96 MB (up to about 2,000 rows per set).
+   */
+  cacheKernels?: boolean;
 }
 
 /** KID over the subsets: their mean, standard deviation (divisor n) and each value. */
@@ -526,8 +531,8 @@ const MAX_CACHED_KERNEL_ENTRIES = 12_000_000;
  * the unbiased MMD^2 with the cubic polynomial kernel k(x, y) = (x.y / d + 1)^3, averaged over
  * `subsets` random subsets of `subsetSize` rows drawn without replacement from each set. ~0 for two
  * samples of one distribution (it can be slightly negative: the estimator is unbiased).
- * Up to about 2,000 rows per set the three kernel matrices are computed once; larger sets pay
- * subsets * 3 * subsetSize^2 * d operations.
+ * Up to about 2,000 rows per set the three kernel matrices are computed once (about 1.3 s for
+ * n = 1,000, d = 256); larger sets pay subsets * 2 * subsetSize^2 * d operations (minutes).
  * `kid(realFeatures, fakeFeatures).mean`
  */
 export function kid(
@@ -551,32 +556,43 @@ export function kid(
   const d = A.d;
   const m = Math.min(subsetSize, A.n, B.n);
 
-  const cached = A.n * A.n + B.n * B.n + A.n * B.n <= MAX_CACHED_KERNEL_ENTRIES;
+  // Sum of k(a_i, b_j) over i in ia and j in ib; with `upper`, only pairs at positions u < v
+  // (ia = ib: the off-diagonal pairs of one subset, each once).
+  const cached = opts.cacheKernels ?? A.n * A.n + B.n * B.n + A.n * B.n <= MAX_CACHED_KERNEL_ENTRIES;
+  const blockSum = (
+    X: Float64Array,
+    Y: Float64Array,
+    K: Float64Array | null,
+    ny: number,
+    ia: Int32Array,
+    ib: Int32Array,
+    upper: boolean,
+  ): number => {
+    let sum = 0;
+    for (let u = 0; u < ia.length; u++) {
+      const i = ia[u];
+      const row = i * ny;
+      for (let v = upper ? u + 1 : 0; v < ib.length; v++)
+        sum += K ? K[row + ib[v]] : polyKernel(X, i, Y, ib[v], d);
+    }
+    return sum;
+  };
   const Kaa = cached ? kernelMatrix(A.X, A.n, A.X, A.n, d, true) : null;
   const Kbb = cached ? kernelMatrix(B.X, B.n, B.X, B.n, d, true) : null;
   const Kab = cached ? kernelMatrix(A.X, A.n, B.X, B.n, d, false) : null;
-  const kaa = (i: number, j: number) => (Kaa ? Kaa[i * A.n + j] : polyKernel(A.X, i, A.X, j, d));
-  const kbb = (i: number, j: number) => (Kbb ? Kbb[i * B.n + j] : polyKernel(B.X, i, B.X, j, d));
-  const kab = (i: number, j: number) => (Kab ? Kab[i * B.n + j] : polyKernel(A.X, i, B.X, j, d));
 
   const rand = prng(seed);
   const poolA = Int32Array.from({ length: A.n }, (_, i) => i);
   const poolB = Int32Array.from({ length: B.n }, (_, i) => i);
   const values = new Float64Array(subsets);
   for (let s = 0; s < subsets; s++) {
-    const ia = sample(poolA, m, rand);
-    const ib = sample(poolB, m, rand);
-    let sAA = 0;
-    let sBB = 0;
-    let sAB = 0;
-    for (let u = 0; u < m; u++) {
-      for (let v = u + 1; v < m; v++) {
-        sAA += kaa(ia[u], ia[v]);
-        sBB += kbb(ib[u], ib[v]);
-      }
-      for (let v = 0; v < m; v++) sAB += kab(ia[u], ib[v]);
-    }
-    // Off-diagonal sums counted once above, so doubled here.
+    // Sorted, so the kernel lookups walk each cached row forwards (the sums do not depend on order).
+    const ia = sample(poolA, m, rand).sort();
+    const ib = sample(poolB, m, rand).sort();
+    const sAA = blockSum(A.X, A.X, Kaa, A.n, ia, ia, true);
+    const sBB = blockSum(B.X, B.X, Kbb, B.n, ib, ib, true);
+    const sAB = blockSum(A.X, B.X, Kab, B.n, ia, ib, false);
+    // Off-diagonal sums were counted once, so doubled here.
     values[s] = (2 * sAA) / (m * (m - 1)) + (2 * sBB) / (m * (m - 1)) - (2 * sAB) / (m * m);
   }
   let meanV = 0;

@@ -14,7 +14,7 @@ import { mic, tic } from './mic.ts';
 export type Series = ArrayLike<number>;
 
 /** A short description of a received value for error messages. */
-export function describe(value: unknown): string {
+function describe(value: unknown): string {
   if (value === null || value === undefined) return String(value);
   if (typeof value === 'number') return String(value);
   if (typeof value === 'string') return JSON.stringify(value);
@@ -28,7 +28,7 @@ export function describe(value: unknown): string {
  * Copies a series into a Float64Array, checking that it is array-like, has at least `minLength`
  * values and that every value is finite. Errors name the function and argument.
  */
-export function toFloat64(fn: string, name: string, x: unknown, minLength = 1): Float64Array {
+function toFloat64(fn: string, name: string, x: unknown, minLength = 1): Float64Array {
   const ok = x != null && typeof x === 'object' && typeof (x as ArrayLike<number>).length === 'number';
   if (!ok)
     throw new OptionError(`${fn}: Expected an array of numbers for ${name} but received ${describe(x)}`);
@@ -50,7 +50,7 @@ export function toFloat64(fn: string, name: string, x: unknown, minLength = 1): 
 }
 
 /** Two series of equal length (at least `minLength`), as Float64Arrays. */
-export function pairOf(fn: string, x: Series, y: Series, minLength = 2): [Float64Array, Float64Array] {
+function pairOf(fn: string, x: Series, y: Series, minLength = 2): [Float64Array, Float64Array] {
   const a = toFloat64(fn, 'x', x, minLength);
   const b = toFloat64(fn, 'y', y, minLength);
   if (a.length !== b.length) {
