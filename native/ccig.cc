@@ -313,6 +313,7 @@ std::pair<const char*, TensorFn> kTensorOps[] = {
     {"argmax", [](const Args& a) { return at::argmax(a.t(0), a.i(1), a.b(2)); }},
     {"logsumexp", [](const Args& a) { return at::logsumexp(a.t(0), a.ints(1), a.b(2)); }},
     {"norm", [](const Args& a) { return at::norm(a.t(0)); }},
+    {"cumsum", [](const Args& a) { return at::cumsum(a.t(0), a.i(1)); }},
     // linear algebra
     {"matmul", [](const Args& a) { return at::matmul(a.t(0), a.t(1)); }},
     {"mm", [](const Args& a) { return at::mm(a.t(0), a.t(1)); }},

@@ -63,6 +63,7 @@ const cases: Case[] = [
   ['minDim', ([a]) => a.minDim(0).values, () => [rn(3, 4)]],
   ['logsumexp', ([a]) => a.logsumexp(1), () => [rn(3, 4)]],
   ['norm', ([a]) => a.norm(), () => [rn(3, 4)]],
+  ['cumsum', ([a]) => a.cumsum(1), () => [rn(2, 4)]],
   ['matmul', ([a, b]) => a.matmul(b), () => [rn(2, 3), rn(3, 4)]],
   ['matmul batched', ([a, b]) => a.matmul(b), () => [rn(2, 2, 3), rn(3, 2)]],
   ['mm', ([a, b]) => a.mm(b), () => [rn(2, 3), rn(3, 2)]],

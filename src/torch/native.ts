@@ -116,6 +116,7 @@ export interface Native {
   argmax(a: H, dim: number, keepdim: boolean): H;
   logsumexp(a: H, dims: number[], keepdim: boolean): H;
   norm: Unary;
+  cumsum(a: H, dim: number): H;
   max_dim(a: H, dim: number, keepdim: boolean): [H, H];
   min_dim(a: H, dim: number, keepdim: boolean): [H, H];
   // linear algebra

@@ -484,7 +484,7 @@ export class Sequential extends Module implements Layer {
 /** A parameter-free layer from a function (activations, reshapes). */
 export class Lambda extends Module implements Layer {
   constructor(
-    private readonly fn: (x: Tensor) => Tensor,
+    readonly fn: (x: Tensor) => Tensor,
     readonly label = 'Lambda',
   ) {
     super();
@@ -494,28 +494,28 @@ export class Lambda extends Module implements Layer {
   }
 }
 
-export const ReLU = class extends Lambda {
+export class ReLU extends Lambda {
   constructor() {
     super((x) => x.relu(), 'ReLU');
   }
-};
-export const LeakyReLU = class extends Lambda {
+}
+export class LeakyReLU extends Lambda {
   constructor(slope = 0.01) {
     super((x) => x.leakyRelu(slope), 'LeakyReLU');
   }
-};
-export const Tanh = class extends Lambda {
+}
+export class Tanh extends Lambda {
   constructor() {
     super((x) => x.tanh(), 'Tanh');
   }
-};
-export const Sigmoid = class extends Lambda {
+}
+export class Sigmoid extends Lambda {
   constructor() {
     super((x) => x.sigmoid(), 'Sigmoid');
   }
-};
-export const Flatten = class extends Lambda {
+}
+export class Flatten extends Lambda {
   constructor() {
     super((x) => x.flatten(1), 'Flatten');
   }
-};
+}

@@ -376,6 +376,10 @@ export class Tensor {
   logsumexp(dims: number | number[], keepdim = false): Tensor {
     return wrap(N.logsumexp(this.handle, typeof dims === 'number' ? [dims] : dims, keepdim));
   }
+  /** Running sum along dim. */
+  cumsum(dim: number): Tensor {
+    return wrap(N.cumsum(this.handle, dim));
+  }
   /** Frobenius / 2-norm of all elements. */
   norm(): Tensor {
     return wrap(N.norm(this.handle));

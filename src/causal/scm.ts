@@ -1,0 +1,262 @@
+/**
+ * The SCM prior over the m causal latents (SPEC.md section 1):
+ *
+ *   eps ~ N(0, I_m);  u = (I - A^T)^{-1} eps  (row form: u = eps (I - A)^{-1});  z_c = f(u)
+ *
+ * A[i][j] != 0 means i -> j. Structure modes: `given` (only the super-graph's entries learn; the
+ * rest stay exactly 0 through a gradient mask), `learned` (all off-diagonal entries, with the
+ * NOTEARS acyclicity h(A) = tr(exp(A o A)) - m under an augmented Lagrangian, plus L1),
+ * `none` (A = 0). Mechanisms f: `linear` (positive scale, so invertible) or `nonlinear`
+ * (monotone piecewise-linear with exact inverse).
+ *
+ * Interventions need no loop over a topological order: do(z_i = v) cuts i's incoming edges
+ * (column i of A) and fixes eps_i = f_i^{-1}(v); solving u = eps (I - A_do)^{-1} then
+ * propagates through every path, however many hops (DEAR's one-hop propagation is a bug).
+ */
+import { GraphError, OptionError } from '../errors.ts';
+import * as torch from '../torch/index.ts';
+import { nn, type Tensor } from '../torch/index.ts';
+import { assertDag, edges as listEdges } from './graph.ts';
+
+export const STRUCTURE_MODES = ['given', 'learned', 'none'] as const;
+export type StructureMode = (typeof STRUCTURE_MODES)[number];
+export const MECHANISMS = ['linear', 'nonlinear'] as const;
+export type Mechanism = (typeof MECHANISMS)[number];
+
+export interface ScmOptions {
+  /** factor names, in latent order */
+  nodes: readonly string[];
+  mode: StructureMode;
+  /** super-graph edges [cause, effect] (mode `given`) */
+  edges?: readonly (readonly [string, string])[];
+  mechanism: Mechanism;
+  /** knots of the nonlinear mechanism over [-range, range] (default 100, range 5) */
+  knots?: number;
+  range?: number;
+}
+
+/** Builds the 0/1 mask of a super-graph, rejecting unknown names, self-loops and cycles. */
+export function superGraphMask(nodes: readonly string[], edges: readonly (readonly [string, string])[]): number[][] {
+  const m = nodes.length;
+  const mask = Array.from({ length: m }, () => new Array<number>(m).fill(0));
+  for (const [from, to] of edges) {
+    const i = nodes.indexOf(from);
+    const j = nodes.indexOf(to);
+    for (const [name, k] of [
+      [from, i],
+      [to, j],
+    ] as const)
+      if (k < 0) throw new GraphError(`graph names unknown attribute '${name}'; known: ${nodes.join(', ')}`);
+    if (i === j) throw new GraphError(`graph has a self-loop on '${from}'`);
+    mask[i][j] = 1;
+  }
+  assertDag(mask, nodes);
+  return mask;
+}
+
+export class ScmPrior extends nn.Module {
+  readonly m: number;
+  readonly nodes: readonly string[];
+  readonly mode: StructureMode;
+  readonly mechanism: Mechanism;
+  /** 1 where A may be non-zero */
+  readonly mask: Tensor;
+  private readonly knots: number;
+  private readonly range: number;
+
+  constructor(o: ScmOptions) {
+    super();
+    if (!STRUCTURE_MODES.includes(o.mode))
+      throw new OptionError(`Expected one of ${STRUCTURE_MODES.join(', ')} for structure but received '${o.mode}'`);
+    if (!MECHANISMS.includes(o.mechanism))
+      throw new OptionError(`Expected one of ${MECHANISMS.join(', ')} for mechanism but received '${o.mechanism}'`);
+    this.nodes = o.nodes;
+    this.m = o.nodes.length;
+    this.mode = o.mode;
+    this.mechanism = o.mechanism;
+    this.knots = o.knots ?? 100;
+    this.range = o.range ?? 5;
+    const m = this.m;
+    let mask: number[][];
+    if (o.mode === 'given') {
+      if (!o.edges) throw new OptionError('structure `given` needs a graph (edges [cause, effect])');
+      mask = superGraphMask(o.nodes, o.edges);
+    } else if (o.mode === 'learned') mask = Array.from({ length: m }, (_, i) => Array.from({ length: m }, (_, j) => (i === j ? 0 : 1)));
+    else mask = Array.from({ length: m }, () => new Array<number>(m).fill(0));
+    this.mask = torch.keep(torch.tensor(mask));
+    // A starts at 0 (NOTEARS); entries outside the mask never receive gradient
+    const A = this.registerParameter('A', torch.zeros([m, m]));
+    A.maskGrad(this.mask);
+    if (o.mechanism === 'linear') {
+      this.registerParameter('log_scale', torch.zeros([m]));
+      this.registerParameter('shift', torch.zeros([m]));
+    } else {
+      // slopes exp(p) + 1e-3 with p = 0 start as (almost) the identity on [-range, range]
+      this.registerParameter('log_slopes', torch.zeros([m, this.knots]));
+      this.registerParameter('shift', torch.zeros([m]));
+    }
+  }
+
+  /** The adjacency matrix (masked; exactly 0 outside the structure). [m, m] */
+  adjacency(): Tensor {
+    return this.param('A').mul(this.mask);
+  }
+
+  /** A as plain numbers, row-major rows. */
+  adjacencyArray(): number[][] {
+    const flat = torch.scope(() => this.adjacency().toNumbers());
+    return Array.from({ length: this.m }, (_, i) => flat.slice(i * this.m, (i + 1) * this.m));
+  }
+
+  /** Edges with |A[i][j]| > threshold, by name (NOTEARS reports 0.3). */
+  edges(threshold = 0.3): { from: string; to: string; weight: number }[] {
+    return listEdges(this.adjacencyArray(), threshold).map((e) => ({ from: this.nodes[e.from], to: this.nodes[e.to], weight: e.weight }));
+  }
+
+  // ---- the structural equations (row form) ---------------------------------------------------
+
+  /** u = eps (I - A)^{-1}: every node from its exogenous noise. [B, m] -> [B, m] */
+  solve(eps: Tensor, A: Tensor = this.adjacency()): Tensor {
+    return eps.matmul(torch.inverse(torch.eye(this.m).sub(A)));
+  }
+
+  /** eps = u - u A: the exogenous noise that explains u (abduction). */
+  residual(u: Tensor, A: Tensor = this.adjacency()): Tensor {
+    return u.sub(u.matmul(A));
+  }
+
+  /** f: u -> z_c, element-wise, invertible. [B, m] */
+  f(u: Tensor): Tensor {
+    if (this.mechanism === 'linear') return u.mul(this.param('log_scale').exp()).add(this.param('shift'));
+    const { knotsX, knotsY, slopes } = this.pieces();
+    const h = (2 * this.range) / this.knots;
+    // segment index of each u, clamped so values outside [-range, range] extend the edge segments
+    const idx = u.add(this.range).div(h).floor().clamp(0, this.knots - 1).to('int64'); // [B, m]
+    const B = u.shape[0];
+    const pick = (t: Tensor) => t.unsqueeze(0).expand([B, this.m, t.shape[1]]).gather(2, idx.unsqueeze(2)).squeeze(2);
+    return pick(knotsY).add(pick(slopes).mul(u.sub(pick(knotsX))));
+  }
+
+  /** f^{-1}: z_c -> u (exact). [B, m] */
+  fInverse(z: Tensor): Tensor {
+    if (this.mechanism === 'linear') return z.sub(this.param('shift')).div(this.param('log_scale').exp());
+    const { knotsX, knotsY, slopes } = this.pieces();
+    const B = z.shape[0];
+    // segment: number of left knots at or below z, minus one, clamped
+    const left = knotsY.slice(1, 0, this.knots); // [m, K]
+    const idx = z.unsqueeze(2).ge(left.unsqueeze(0)).to('int64').sum(2).sub(1).clamp(0, this.knots - 1); // [B, m]
+    const pick = (t: Tensor) => t.unsqueeze(0).expand([B, this.m, t.shape[1]]).gather(2, idx.unsqueeze(2)).squeeze(2);
+    return pick(knotsX).add(z.sub(pick(knotsY)).div(pick(slopes)));
+  }
+
+  /** Knot positions [m, K+1], values [m, K+1] and slopes [m, K] of the nonlinear f. */
+  private pieces(): { knotsX: Tensor; knotsY: Tensor; slopes: Tensor } {
+    const K = this.knots;
+    const h = (2 * this.range) / K;
+    const slopes = this.param('log_slopes').exp().add(1e-3); // [m, K]
+    const rise = slopes.mul(h).cumsum(1); // [m, K]
+    const start = this.param('shift').sub(this.range).unsqueeze(1); // f(-range) = shift - range
+    const knotsY = torch.cat([start, start.add(rise)], 1); // [m, K+1]
+    const knotsX = torch.linspace(-this.range, this.range, K + 1).unsqueeze(0).expand([this.m, K + 1]);
+    return { knotsX, knotsY, slopes };
+  }
+
+  // ---- sampling, interventions, counterfactuals ---------------------------------------------
+
+  /** z_c from fresh exogenous noise. [B, m] */
+  sample(batch: number): Tensor {
+    return this.f(this.solve(torch.randn([batch, this.m])));
+  }
+
+  /**
+   * Causal latents under do(node_i = value_i for each entry): the intervened nodes take their
+   * values, descendants follow the SCM, everything else keeps its noise. `eps` is fresh noise
+   * (interventional sampling) or abducted noise (counterfactuals). Values are in z_c units.
+   */
+  intervene(eps: Tensor, interventions: Record<string, number>): Tensor {
+    const idx = this.interventionIndices(interventions);
+    if (idx.length === 0) return this.f(this.solve(eps));
+    const B = eps.shape[0];
+    const keepCol = new Array<number>(this.m).fill(1);
+    for (const [i] of idx) keepCol[i] = 0;
+    const cut = this.adjacency().mul(torch.tensor(keepCol).unsqueeze(0)); // drop parents of intervened nodes
+    // eps_i := f_i^{-1}(v) for intervened i: with no parents left, u_i = eps_i exactly
+    const zTarget = torch.zeros([B, this.m]);
+    const onehot = new Array<number>(this.m).fill(0);
+    const values = new Array<number>(this.m).fill(0);
+    for (const [i, v] of idx) {
+      onehot[i] = 1;
+      values[i] = v;
+    }
+    const vRow = torch.tensor(values).unsqueeze(0).expand([B, this.m]);
+    const uTarget = this.fInverse(zTarget.add(vRow));
+    const sel = torch.tensor(onehot).unsqueeze(0);
+    const epsDo = eps.mul(sel.rsub(1)).add(uTarget.mul(sel));
+    return this.f(this.solve(epsDo, cut));
+  }
+
+  /** Exogenous noise that reproduces the given causal latents exactly (abduction). */
+  abduct(zc: Tensor): Tensor {
+    return this.residual(this.fInverse(zc));
+  }
+
+  /** Validates intervention names and values; returns [index, value] pairs. */
+  interventionIndices(interventions: Record<string, number>): [number, number][] {
+    return Object.entries(interventions).map(([name, v]) => {
+      const i = this.nodes.indexOf(name);
+      if (i < 0) throw new OptionError(`unknown attribute '${name}' in intervention; known: ${this.nodes.join(', ')}`);
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new OptionError(`intervention value for '${name}' must be a finite number, got ${v}`);
+      return [i, v];
+    });
+  }
+
+  // ---- structure learning --------------------------------------------------------------------
+
+  /** NOTEARS acyclicity h(A) = tr(exp(A o A)) - m (differentiable). */
+  acyclicity(): Tensor {
+    const A = this.adjacency();
+    return torch.trace(torch.matrixExp(A.mul(A))).sub(this.m);
+  }
+
+  /**
+   * SCM-consistency loss on encoder latents: u = f^{-1}(z_c) with f and u held fixed, and the
+   * squared residual ||u - u A||^2 restricted to nodes that can have parents. Only A learns from
+   * it: letting f or the encoder learn from it would let them shrink u to zero.
+   */
+  consistencyLoss(zc: Tensor): Tensor {
+    const u = torch.noGrad(() => this.fInverse(zc.detach()));
+    const canHaveParents = this.mask.sum(0).gt(0).to('float32'); // [m]
+    const r = u.sub(u.matmul(this.adjacency()));
+    return r.square().mul(canHaveParents).sum(1).mean();
+  }
+}
+
+/** State of the augmented Lagrangian for h(A) = 0 (NOTEARS). */
+export interface DagSchedule {
+  alpha: number;
+  rho: number;
+  /** h at the last update */
+  lastH: number;
+}
+
+export interface DagScheduleOptions {
+  rhoInit: number;
+  rhoMax: number;
+  /** multiply rho by this when h has not fallen below hShrink * lastH */
+  rhoGrowth: number;
+  hShrink: number;
+}
+
+/** One outer update of the augmented Lagrangian: alpha += rho h; rho grows if h stalls. */
+export function updateDagSchedule(s: DagSchedule, h: number, o: DagScheduleOptions): DagSchedule {
+  const rho = h > o.hShrink * s.lastH ? Math.min(o.rhoMax, s.rho * o.rhoGrowth) : s.rho;
+  return { alpha: s.alpha + rho * h, rho, lastH: h };
+}
+
+/** The structure penalty alpha h + rho/2 h^2 + l1 |A|_1 (a scalar tensor). */
+export function structurePenalty(prior: ScmPrior, s: DagSchedule, l1: number): Tensor {
+  if (prior.mode !== 'learned') return torch.zeros([]);
+  const h = prior.acyclicity();
+  return h.mul(s.alpha).add(h.square().mul(s.rho / 2)).add(prior.adjacency().abs().sum().mul(l1));
+}

@@ -1,0 +1,233 @@
+/**
+ * Model and training configuration: typed data with defaults, validated with one schema.
+ * A preset is a complete config; a config file (JSON) overrides any part of one, and unknown
+ * keys or wrong types are rejected with the path that is wrong.
+ */
+import { z } from 'zod';
+import { CELEBA_PRESETS } from '../data/celeba.ts';
+import { OptionError } from '../errors.ts';
+import { MECHANISMS, STRUCTURE_MODES } from '../causal/scm.ts';
+
+const edge = z.tuple([z.string(), z.string()]);
+
+export const ConfigSchema = z.strictObject({
+  /** preset name this config started from */
+  preset: z.string(),
+  /** where images come from: a synthetic world, CelebA, or a labelled folder */
+  data: z.strictObject({
+    kind: z.enum(['world', 'celeba', 'folder']),
+    /** world name (pendulum, flow) for kind world */
+    world: z.string().optional(),
+    /** number of generated training images for kind world */
+    worldSize: z.number().int().positive().default(10000),
+    /** dataset root (celeba, folder); may be given on the command line instead */
+    path: z.string().optional(),
+  }),
+  imageSize: z.union([z.literal(64), z.literal(128)]),
+  /** causal attributes, in latent order (z_c) */
+  attributes: z.array(z.string()).min(1),
+  /** kind of each attribute's label: binary -> BCE; continuous -> min-max to [0,1], then BCE */
+  scm: z.strictObject({
+    structure: z.enum(STRUCTURE_MODES),
+    /** super-graph or true graph [cause, effect] (required for `given`, reported against otherwise) */
+    edges: z.array(edge),
+    mechanism: z.enum(MECHANISMS),
+  }),
+  /** free latent dims k (identity, background, ...) */
+  zFree: z.number().int().min(0),
+  net: z.strictObject({
+    /** base conv width (DEAR conv_dim); doubles at each stride-2 stage */
+    channels: z.number().int().positive(),
+    /** width of the encoder/generator fully connected layer */
+    fc: z.number().int().positive(),
+    /** width of the discriminator's latent and joint branches (DEAR: 512 / 1024) */
+    dFc: z.number().int().positive(),
+    dJointFc: z.number().int().positive(),
+  }),
+  train: z.strictObject({
+    seed: z.number().int().min(0),
+    batchSize: z.number().int().positive(),
+    steps: z.number().int().positive(),
+    lrG: z.number().positive(),
+    lrE: z.number().positive(),
+    lrD: z.number().positive(),
+    /** lr of the prior's mechanism parameters */
+    lrPrior: z.number().positive(),
+    /** lr of the adjacency A */
+    lrA: z.number().positive(),
+    betas: z.tuple([z.number().min(0).max(0.9999), z.number().min(0).max(0.9999)]),
+    lambdaSup: z.number().min(0),
+    /** weight of the SCM-consistency loss on encoder latents (0 turns it off) */
+    lambdaScm: z.number().min(0),
+    /** fraction of training examples whose labels are used */
+    supProp: z.number().min(0).max(1),
+    /** L1 on A (learned mode) */
+    l1A: z.number().min(0),
+    /** augmented Lagrangian for h(A) (learned mode) */
+    dag: z.strictObject({
+      rhoInit: z.number().positive(),
+      rhoMax: z.number().positive(),
+      rhoGrowth: z.number().min(1),
+      hShrink: z.number().positive().max(1),
+      updateEvery: z.number().int().positive(),
+    }),
+    logEvery: z.number().int().positive(),
+    sampleEvery: z.number().int().positive(),
+    checkpointEvery: z.number().int().positive(),
+  }),
+});
+
+export type CcigConfig = z.infer<typeof ConfigSchema>;
+
+const smallTrain: CcigConfig['train'] = {
+  seed: 0,
+  batchSize: 64,
+  steps: 6000,
+  lrG: 2e-4,
+  lrE: 2e-4,
+  lrD: 2e-4,
+  lrPrior: 2e-4,
+  lrA: 1e-3,
+  betas: [0, 0.999],
+  lambdaSup: 5,
+  lambdaScm: 1,
+  supProp: 1,
+  l1A: 1e-3,
+  dag: { rhoInit: 1, rhoMax: 1e4, rhoGrowth: 2, hShrink: 0.5, updateEvery: 200 },
+  logEvery: 50,
+  sampleEvery: 500,
+  checkpointEvery: 500,
+};
+
+/** DEAR's optimizer settings (SPEC.md section 2). */
+const dearTrain: CcigConfig['train'] = {
+  ...smallTrain,
+  batchSize: 128,
+  lrG: 5e-5,
+  lrE: 5e-5,
+  lrD: 1e-4,
+  lrPrior: 5e-5,
+  lrA: 1e-3,
+};
+
+const PENDULUM_EDGES: [string, string][] = [
+  ['pendulum_angle', 'shadow_length'],
+  ['pendulum_angle', 'shadow_position'],
+  ['light_angle', 'shadow_length'],
+  ['light_angle', 'shadow_position'],
+];
+const FLOW_EDGES: [string, string][] = [
+  ['ball_size', 'water_height'],
+  ['water_height', 'water_flow'],
+  ['hole_height', 'water_flow'],
+];
+
+function celeba(name: 'smile' | 'age'): CcigConfig {
+  const p = CELEBA_PRESETS[name];
+  return {
+    preset: `celeba-${name}`,
+    data: { kind: 'celeba', worldSize: 10000 },
+    imageSize: 64,
+    attributes: [...p.attributes],
+    scm: { structure: 'given', edges: p.edges.map(([a, b]) => [a, b] as [string, string]), mechanism: 'linear' },
+    zFree: 100 - p.attributes.length,
+    net: { channels: 32, fc: 512, dFc: 512, dJointFc: 1024 },
+    train: { ...dearTrain, steps: 60000, sampleEvery: 1000, checkpointEvery: 1000, logEvery: 100 },
+  };
+}
+
+/**
+ * Presets. `*-small` are sized for 2 CPU cores (a useful Pendulum model in under an hour);
+ * the others use DEAR's widths and optimizer settings.
+ *
+ * | preset         | data          | m | k  | conv width | fc  | D fc/joint | batch | steps  |
+ * | pendulum-small | pendulum 64px | 4 | 4  | 16         | 256 | 256/256    | 64    | 6,000  |
+ * | pendulum       | pendulum 64px | 4 | 4  | 32         | 512 | 512/1024   | 128   | 60,000 |
+ * | flow-small     | flow 64px     | 4 | 4  | 16         | 256 | 256/256    | 64    | 6,000  |
+ * | celeba-smile   | CelebA 64px   | 6 | 94 | 32         | 512 | 512/1024   | 128   | 60,000 |
+ * | celeba-age     | CelebA 64px   | 6 | 94 | 32         | 512 | 512/1024   | 128   | 60,000 |
+ */
+export const PRESETS: Record<string, CcigConfig> = {
+  'pendulum-small': {
+    preset: 'pendulum-small',
+    data: { kind: 'world', world: 'pendulum', worldSize: 10000 },
+    imageSize: 64,
+    attributes: ['pendulum_angle', 'light_angle', 'shadow_length', 'shadow_position'],
+    scm: { structure: 'given', edges: PENDULUM_EDGES, mechanism: 'linear' },
+    zFree: 4,
+    net: { channels: 16, fc: 256, dFc: 256, dJointFc: 256 },
+    train: smallTrain,
+  },
+  pendulum: {
+    preset: 'pendulum',
+    data: { kind: 'world', world: 'pendulum', worldSize: 10000 },
+    imageSize: 64,
+    attributes: ['pendulum_angle', 'light_angle', 'shadow_length', 'shadow_position'],
+    scm: { structure: 'given', edges: PENDULUM_EDGES, mechanism: 'nonlinear' },
+    zFree: 4,
+    net: { channels: 32, fc: 512, dFc: 512, dJointFc: 1024 },
+    train: { ...dearTrain, steps: 60000, logEvery: 100, sampleEvery: 1000, checkpointEvery: 1000 },
+  },
+  'flow-small': {
+    preset: 'flow-small',
+    data: { kind: 'world', world: 'flow', worldSize: 10000 },
+    imageSize: 64,
+    attributes: ['ball_size', 'hole_height', 'water_height', 'water_flow'],
+    scm: { structure: 'given', edges: FLOW_EDGES, mechanism: 'linear' },
+    zFree: 4,
+    net: { channels: 16, fc: 256, dFc: 256, dJointFc: 256 },
+    train: smallTrain,
+  },
+  'celeba-smile': celeba('smile'),
+  'celeba-age': celeba('age'),
+  /** a tiny model for tests and smoke runs (seconds on a CPU) */
+  tiny: {
+    preset: 'tiny',
+    data: { kind: 'world', world: 'pendulum', worldSize: 256 },
+    imageSize: 64,
+    attributes: ['pendulum_angle', 'light_angle', 'shadow_length', 'shadow_position'],
+    scm: { structure: 'given', edges: PENDULUM_EDGES, mechanism: 'linear' },
+    zFree: 2,
+    net: { channels: 4, fc: 16, dFc: 16, dJointFc: 16 },
+    train: { ...smallTrain, batchSize: 8, steps: 20, logEvery: 5, sampleEvery: 10, checkpointEvery: 10 },
+  },
+};
+
+export const PRESET_NAMES = Object.keys(PRESETS);
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Deep merge: objects merge key by key; arrays and scalars replace. */
+export function mergeConfig(base: unknown, over: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(over)) return over === undefined ? base : over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = k in base ? mergeConfig(base[k], v) : v;
+  return out;
+}
+
+/** Validates a full config; the message names every wrong path. */
+export function parseConfig(raw: unknown, source = 'config'): CcigConfig {
+  const r = ConfigSchema.safeParse(raw);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new OptionError(`${source} is not valid:\n${lines.join('\n')}`);
+  }
+  const cfg = r.data;
+  if (cfg.scm.structure === 'given' && cfg.scm.edges.length === 0)
+    throw new OptionError(`${source}: structure 'given' needs scm.edges`);
+  return cfg;
+}
+
+/** A preset by name, with optional overrides (a partial config) merged in and validated. */
+export function resolveConfig(preset: string, overrides: unknown = {}, source = 'config'): CcigConfig {
+  const base = PRESETS[preset];
+  if (!base) throw new OptionError(`Expected one of ${PRESET_NAMES.join(', ')} for preset but received '${preset}'`);
+  return parseConfig(mergeConfig(structuredClone(base), overrides), source);
+}
+
+/** Total latent size m + k. */
+export function latentDim(cfg: CcigConfig): number {
+  return cfg.attributes.length + cfg.zFree;
+}

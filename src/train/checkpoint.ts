@@ -1,0 +1,122 @@
+/**
+ * A checkpoint is one safetensors file: model weights (`model.*`), optimizer states
+ * (`opt.<name>.*`) and the torch RNG state (`rng.torch`), with metadata holding the resolved
+ * config, the data attributes, the step, the structure schedule, the data sampler's RNG state
+ * and the last metrics. Written atomically (temp file + rename), so a crash never leaves half a
+ * file; Python can open it with safetensors.
+ */
+import { existsSync } from 'node:fs';
+import type { AttributeInfo } from '../data/dataset.ts';
+import type { RngState } from '../data/rng.ts';
+import { CheckpointError, DataError } from '../errors.ts';
+import type { DagSchedule } from '../causal/scm.ts';
+import { Ccig } from '../model/ccig.ts';
+import { type CcigConfig, parseConfig } from '../model/config.ts';
+import * as torch from '../torch/index.ts';
+import type { OptimizerState, Tensor } from '../torch/index.ts';
+
+export const CHECKPOINT_FORMAT = 'ccig-checkpoint/1';
+
+export interface CheckpointMeta {
+  config: CcigConfig;
+  attributes: AttributeInfo[];
+  step: number;
+  dag: DagSchedule;
+  dataRng: RngState;
+  /** last logged metrics (losses, h(A), correlations) */
+  metrics: Record<string, unknown>;
+  createdAt: string;
+}
+
+export interface CheckpointContents extends CheckpointMeta {
+  model: Record<string, Tensor>;
+  optimizers: Record<string, OptimizerState>;
+  rng: Tensor | undefined;
+}
+
+/** Writes a checkpoint atomically. */
+export function saveCheckpoint(
+  path: string,
+  model: Ccig,
+  optimizers: Record<string, { stateDict(): OptimizerState }>,
+  meta: Omit<CheckpointMeta, 'createdAt'>,
+): void {
+  const tensors: Record<string, Tensor> = {};
+  for (const [k, t] of Object.entries(model.stateDict())) tensors[`model.${k}`] = t;
+  const optMeta: Record<string, OptimizerState['meta']> = {};
+  for (const [name, opt] of Object.entries(optimizers)) {
+    const s = opt.stateDict();
+    for (const [k, t] of Object.entries(s.tensors)) tensors[`opt.${name}.${k}`] = t;
+    optMeta[name] = s.meta;
+  }
+  const rng = torch.getRngState();
+  tensors['rng.torch'] = rng;
+  try {
+    torch.saveSafetensors(path, tensors, {
+      format: CHECKPOINT_FORMAT,
+      meta: JSON.stringify({ ...meta, createdAt: new Date().toISOString() }),
+      optimizers: JSON.stringify(optMeta),
+    });
+  } finally {
+    rng.dispose();
+  }
+}
+
+/** Reads a checkpoint; a missing, foreign or corrupt file gives a CheckpointError naming it. */
+export function loadCheckpoint(path: string): CheckpointContents {
+  if (!existsSync(path)) throw new CheckpointError(`${path}: no such checkpoint`);
+  let file: ReturnType<typeof torch.loadSafetensors>;
+  try {
+    file = torch.loadSafetensors(path);
+  } catch (e) {
+    if (e instanceof DataError) throw new CheckpointError(e.message);
+    throw e;
+  }
+  const { tensors, metadata } = file;
+  if (metadata.format !== CHECKPOINT_FORMAT) {
+    for (const t of Object.values(tensors)) t.dispose();
+    throw new CheckpointError(`${path}: not a ccig checkpoint (format '${metadata.format ?? 'none'}')`);
+  }
+  let meta: CheckpointMeta;
+  let optMeta: Record<string, OptimizerState['meta']>;
+  try {
+    meta = JSON.parse(metadata.meta);
+    optMeta = JSON.parse(metadata.optimizers);
+  } catch {
+    throw new CheckpointError(`${path}: checkpoint metadata is corrupt`);
+  }
+  meta.config = parseConfig(meta.config, `${path} (config)`);
+  const model: Record<string, Tensor> = {};
+  const optimizers: Record<string, OptimizerState> = {};
+  for (const name of Object.keys(optMeta)) optimizers[name] = { tensors: {}, meta: optMeta[name] };
+  for (const [k, t] of Object.entries(tensors)) {
+    if (k.startsWith('model.')) model[k.slice(6)] = t;
+    else if (k.startsWith('opt.')) {
+      const rest = k.slice(4);
+      const dot = rest.indexOf('.');
+      optimizers[rest.slice(0, dot)].tensors[rest.slice(dot + 1)] = t;
+    }
+  }
+  return { ...meta, model, optimizers, rng: tensors['rng.torch'] };
+}
+
+/** Frees the tensors a loaded checkpoint holds. */
+export function disposeCheckpoint(c: CheckpointContents): void {
+  for (const t of Object.values(c.model)) t.dispose();
+  for (const o of Object.values(c.optimizers)) for (const t of Object.values(o.tensors)) t.dispose();
+  c.rng?.dispose();
+}
+
+/** A trained model for inference (eval mode), with what its checkpoint says about it. */
+export function loadModel(path: string): { model: Ccig; meta: CheckpointMeta } {
+  const c = loadCheckpoint(path);
+  try {
+    const model = new Ccig(c.config, c.attributes);
+    model.loadStateDict(c.model);
+    model.eval();
+    const { model: _m, optimizers: _o, rng: _r, ...meta } = c;
+    return { model, meta };
+  } finally {
+    disposeCheckpoint(c);
+  }
+}

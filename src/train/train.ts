@@ -1,0 +1,293 @@
+/**
+ * Training CCIG, top to bottom: config -> data -> model and optimizers (fresh or resumed) ->
+ * the loop (D step, E + G/prior step, structure schedule) -> logs, grids, checkpoints.
+ *
+ * One step (SPEC.md section 3), real batch (x, y), z ~ prior:
+ *   D:      L_D = mean softplus(D(G(z), z)) + mean softplus(-D(x, E(x)))
+ *   E:      L_E = mean D(x, E(x)) + lambda_sup L_sup(mu_c, y) + lambda_scm L_scm
+ *   G/prior: L_G = -mean(s D(G(z), z)), s = clamp(exp(D(G(z), z)), 0.5, 2) detached,
+ *            plus alpha h(A) + rho/2 h(A)^2 + l1 |A|_1 in `learned` mode.
+ * E and G/prior have disjoint parameters and learn from one backward pass; D's parameters stop
+ * recording gradients meanwhile, so no work is spent on gradients nobody uses.
+ */
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Dataset } from '../data/dataset.ts';
+import { tileGrid, toRgbTiles, writePng } from '../data/grid.ts';
+import { mix32, Rng } from '../data/rng.ts';
+import { OptionError } from '../errors.ts';
+import { type DagSchedule, structurePenalty, updateDagSchedule } from '../causal/scm.ts';
+import { Ccig } from '../model/ccig.ts';
+import type { CcigConfig } from '../model/config.ts';
+import { Encoder } from '../model/encoder.ts';
+import * as torch from '../torch/index.ts';
+import { optim, type Tensor } from '../torch/index.ts';
+import { disposeCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+
+export class TrainingDivergedError extends Error {
+  override name = 'TrainingDivergedError';
+}
+
+export interface TrainData {
+  train: Dataset;
+  /** held-out examples for the logged correlations and reconstruction grids */
+  test: Dataset;
+}
+
+export interface Progress {
+  step: number;
+  steps: number;
+  imagesPerSecond: number;
+  etaSeconds: number;
+  losses: Losses;
+}
+
+export interface TrainOptions {
+  config: CcigConfig;
+  data: TrainData;
+  /** run folder: checkpoint.safetensors, log.jsonl, config.json, samples/ */
+  outDir: string;
+  /** continue from outDir/checkpoint.safetensors */
+  resume?: boolean;
+  /** train until this step (default config.train.steps) */
+  untilStep?: number;
+  /** called after every step */
+  onProgress?: (p: Progress) => void;
+  /** set to stop after the current step, with a checkpoint (Ctrl-C) */
+  signal?: AbortSignal;
+  /** write PNG grids (default true) */
+  grids?: boolean;
+}
+
+export interface Losses {
+  d: number;
+  e: number;
+  g: number;
+  sup: number;
+  scm: number;
+  h: number;
+}
+
+export interface TrainResult {
+  step: number;
+  stopped: 'done' | 'interrupted';
+  checkpoint: string;
+  losses: Losses;
+}
+
+/** Runs (or resumes) training; resolves when done or interrupted, with a checkpoint written. */
+export async function train(o: TrainOptions): Promise<TrainResult> {
+  const cfg = o.config;
+  const t = cfg.train;
+  const { train: trainSet, test: testSet } = o.data;
+  if (trainSet.size === 0) throw new OptionError('the training set is empty');
+  if (trainSet.imageSize !== cfg.imageSize)
+    throw new OptionError(`the data has ${trainSet.imageSize}px images but the config wants ${cfg.imageSize}px`);
+  mkdirSync(join(o.outDir, 'samples'), { recursive: true });
+  const ckptPath = join(o.outDir, 'checkpoint.safetensors');
+  const logPath = join(o.outDir, 'log.jsonl');
+
+  // ---- model, optimizers, state: fresh or resumed
+  torch.manualSeed(t.seed);
+  const model = new Ccig(cfg, trainSet.attributes);
+  const optD = new optim.Adam(model.discriminator.parameters(), { lr: t.lrD, betas: t.betas });
+  const named = (prefix: string) =>
+    model.prior
+      .namedParameters()
+      .filter(([n]) => (prefix === 'A' ? n === 'A' : n !== 'A'))
+      .map(([, p]) => p);
+  const optEG = new optim.Adam(
+    [
+      { params: model.encoder.parameters(), lr: t.lrE },
+      { params: model.generator.parameters(), lr: t.lrG },
+      { params: named('mechanism'), lr: t.lrPrior },
+      { params: named('A'), lr: t.lrA },
+    ],
+    { betas: t.betas },
+  );
+  let step = 0;
+  let dag: DagSchedule = { alpha: 0, rho: t.dag.rhoInit, lastH: Number.POSITIVE_INFINITY };
+  const dataRng = new Rng(t.seed, 1);
+  if (o.resume) {
+    if (!existsSync(ckptPath)) throw new OptionError(`nothing to resume: ${ckptPath} does not exist`);
+    const c = loadCheckpoint(ckptPath);
+    try {
+      if (JSON.stringify(c.config.net) !== JSON.stringify(cfg.net) || c.config.attributes.join() !== cfg.attributes.join())
+        throw new OptionError(`${ckptPath} was trained with another architecture or attributes; refusing to resume`);
+      model.loadStateDict(c.model);
+      optD.loadStateDict(c.optimizers.d);
+      optEG.loadStateDict(c.optimizers.eg);
+      if (c.rng) torch.setRngState(c.rng);
+      step = c.step;
+      dag = c.dag;
+      dataRng.setState(c.dataRng);
+    } finally {
+      disposeCheckpoint(c);
+    }
+  } else {
+    writeFileSync(logPath, '');
+  }
+  writeFileSync(join(o.outDir, 'config.json'), `${JSON.stringify(cfg, null, 2)}\n`);
+
+  // ---- fixed things to look at: prior noise for sample grids, a held-out batch
+  const gridRng = new Rng(t.seed, 2);
+  const nGrid = 64;
+  const gridEps = torch.keep(torch.tensor(Float32Array.from({ length: nGrid * model.zDim }, () => gridRng.normal()), { shape: [nGrid, model.zDim] }));
+  const heldOut = testSet.size > 0 ? testSet : trainSet;
+  const heldIdx = Array.from({ length: Math.min(256, heldOut.size) }, (_, i) => i);
+  const held = heldOut.batch(heldIdx);
+  const heldX = torch.keep(torch.tensor(held.images, { shape: [held.batchSize, 3, cfg.imageSize, cfg.imageSize] }));
+  const heldY = torch.keep(torch.tensor(held.labels, { shape: [held.batchSize, model.m] }));
+
+  const until = o.untilStep ?? t.steps;
+  const B = t.batchSize;
+  const labelled = (i: number) => (t.supProp >= 1 ? 1 : mix32(i ^ (t.seed * 0x9e3779b1)) / 2 ** 32 < t.supProp ? 1 : 0);
+  let last: Losses = { d: 0, e: 0, g: 0, sup: 0, scm: 0, h: 0 };
+  let windowStart = performance.now();
+  let windowSteps = 0;
+  let rate = 0;
+
+  const checkpoint = (metrics: Record<string, unknown>) =>
+    saveCheckpoint(ckptPath, model, { d: optD, eg: optEG }, {
+      config: cfg,
+      attributes: [...trainSet.attributes],
+      step,
+      dag,
+      dataRng: dataRng.getState(),
+      metrics,
+    });
+
+  // ---- the loop
+  while (step < until) {
+    const indices = Array.from({ length: B }, () => dataRng.int(trainSet.size));
+    const batch = trainSet.batch(indices);
+    const losses = torch.scope(() => {
+      const x = torch.tensor(batch.images, { shape: [B, 3, cfg.imageSize, cfg.imageSize] }); // [B, 3, S, S]
+      const y = torch.tensor(batch.labels, { shape: [B, model.m] }); // [B, m]
+      const supMask = torch.tensor(Float32Array.from(indices, labelled)).unsqueeze(1); // [B, 1]
+
+      // D step: real pairs (x, E(x)), fake pairs (G(z), z)
+      const { zReal, zFake, xFake } = torch.noGrad(() => {
+        const { mu, logvar } = model.encode(x);
+        const zFake = model.sampleLatent(B);
+        return { zReal: Encoder.sample(mu, logvar), zFake, xFake: model.decode(zFake) };
+      });
+      const lossD = model.discriminator.forward(xFake, zFake).softplus().mean().add(model.discriminator.forward(x, zReal).neg().softplus().mean());
+      optD.zeroGrad();
+      lossD.backward();
+      optD.step();
+
+      // E and G/prior step
+      model.discriminator.setTrainable(false);
+      const { mu, logvar } = model.encode(x);
+      const lossAdvE = model.discriminator.forward(x, Encoder.sample(mu, logvar)).mean();
+      const muC = mu.slice(1, 0, model.m);
+      const nLabelled = Math.max(1, supMask.sum().item()) * model.m;
+      const lossSup = torch.bceWithLogits(muC, model.labelTargets(y), { reduction: 'none' }).mul(supMask).sum().div(nLabelled);
+      const useScm = t.lambdaScm > 0 && model.prior.mode !== 'none';
+      const lossScm = useScm ? model.prior.consistencyLoss(muC) : torch.zeros([]);
+      const z = model.sampleLatent(B);
+      const dFake = model.discriminator.forward(model.decode(z), z);
+      const s = torch.noGrad(() => dFake.exp().clamp(0.5, 2));
+      const lossG = s.mul(dFake).mean().neg();
+      const penalty = structurePenalty(model.prior, dag, t.l1A);
+      const total = lossAdvE.add(lossSup.mul(t.lambdaSup)).add(lossScm.mul(t.lambdaScm)).add(lossG).add(penalty);
+      optEG.zeroGrad();
+      total.backward();
+      optEG.step();
+      model.discriminator.setTrainable(true);
+
+      const h = model.prior.mode === 'learned' ? torch.noGrad(() => model.prior.acyclicity()) : torch.zeros([]);
+      const v = torch.stack([lossD, lossAdvE, lossG, lossSup, lossScm, h]).toNumbers();
+      return { d: v[0], e: v[1], g: v[2], sup: v[3], scm: v[4], h: v[5] };
+    });
+    step++;
+    windowSteps++;
+
+    if (!Object.values(losses).every(Number.isFinite)) {
+      throw new TrainingDivergedError(
+        `training diverged at step ${step}: losses ${JSON.stringify(losses)}; the last good checkpoint (if any) is ${ckptPath}`,
+      );
+    }
+    last = losses;
+
+    // augmented Lagrangian outer update for h(A) = 0
+    if (model.prior.mode === 'learned' && step % t.dag.updateEvery === 0) dag = updateDagSchedule(dag, losses.h, t.dag);
+
+    const now = performance.now();
+    if (now - windowStart > 2000) {
+      rate = (windowSteps * B) / ((now - windowStart) / 1000);
+      windowStart = now;
+      windowSteps = 0;
+    }
+    o.onProgress?.({ step, steps: until, imagesPerSecond: rate, etaSeconds: rate > 0 ? ((until - step) * B) / rate : 0, losses });
+
+    const finished = step >= until;
+    const interrupted = o.signal?.aborted ?? false;
+    let metrics: Record<string, unknown> | undefined;
+    if (step % t.logEvery === 0 || finished || interrupted) {
+      metrics = logMetrics(model, heldX, heldY, step, losses, dag, rate);
+      appendFileSync(logPath, `${JSON.stringify(metrics)}\n`);
+    }
+    if ((o.grids ?? true) && (step % t.sampleEvery === 0 || finished)) await writeGrids(model, gridEps, heldX, o.outDir, step);
+    if (step % t.checkpointEvery === 0 || finished || interrupted) checkpoint(metrics ?? { step, losses });
+    if (interrupted) {
+      cleanup();
+      return { step, stopped: 'interrupted', checkpoint: ckptPath, losses: last };
+    }
+    // let signals (Ctrl-C) and I/O through between steps
+    await new Promise((r) => setImmediate(r));
+  }
+  cleanup();
+  return { step, stopped: 'done', checkpoint: ckptPath, losses: last };
+
+  function cleanup() {
+    for (const x of [gridEps, heldX, heldY]) x.dispose();
+    model.dispose();
+  }
+}
+
+/** Losses, h(A), A, and per-factor Pearson correlation of mu_c with the held-out labels. */
+function logMetrics(model: Ccig, x: Tensor, y: Tensor, step: number, losses: Losses, dag: DagSchedule, rate: number) {
+  const corr = torch.scope(() =>
+    torch.noGrad(() => {
+      model.eval();
+      const muC = model.encode(x).mu.slice(1, 0, model.m);
+      model.train();
+      const a = muC.sub(muC.mean(0, true));
+      const b = y.sub(y.mean(0, true));
+      return a.mul(b).sum(0).div(a.square().sum(0).mul(b.square().sum(0)).sqrt().add(1e-12)).toNumbers();
+    }),
+  );
+  return {
+    step,
+    time: new Date().toISOString(),
+    imagesPerSecond: Math.round(rate * 10) / 10,
+    losses,
+    h: losses.h,
+    dag: { alpha: dag.alpha, rho: dag.rho },
+    A: model.prior.adjacencyArray(),
+    corr: Object.fromEntries(model.config.attributes.map((n, i) => [n, corr[i]])),
+  };
+}
+
+/** Sample grid G(z) from fixed prior noise, and reconstructions x | G(E(x)) of held-out images. */
+async function writeGrids(model: Ccig, eps: Tensor, heldX: Tensor, outDir: string, step: number): Promise<void> {
+  const S = model.config.imageSize;
+  const { samples, recon, n } = torch.scope(() =>
+    torch.noGrad(() => {
+      model.eval();
+      const zc = model.prior.f(model.prior.solve(eps.slice(1, 0, model.m)));
+      const z = model.join(zc, model.k > 0 ? eps.slice(1, model.m) : undefined);
+      const samples = model.decode(z).toFloat32Array();
+      const n = Math.min(32, heldX.shape[0]);
+      const x = heldX.slice(0, 0, n);
+      const recon = torch.stack([x, model.decode(model.encode(x).mu)], 1).reshape([2 * n, 3, S, S]).toFloat32Array();
+      model.train();
+      return { samples, recon, n };
+    }),
+  );
+  const tag = String(step).padStart(6, '0');
+  await writePng(join(outDir, 'samples', `samples-${tag}.png`), tileGrid(toRgbTiles(samples, eps.shape[0], S), S, 8));
+  await writePng(join(outDir, 'samples', `recon-${tag}.png`), tileGrid(toRgbTiles(recon, 2 * n, S), S, 8));
+}
