@@ -336,6 +336,14 @@ describe('CelebA loader', () => {
     const reused = await openCelebA({ root, attributes: ['Young', 'Smiling'], imageSize: 16, cacheDir });
     assert.equal(reused.built, false);
     assert.deepEqual(Array.from(reused.dataset.labels(0)), [pm(0, 39) === 1 ? 1 : 0, 0]);
+
+    // A damaged cache file (e.g. a copy cut short) is rebuilt, not trusted.
+    const bytes = readFileSync(a.cachePath);
+    writeFileSync(a.cachePath, bytes.subarray(0, bytes.length - 10));
+    const repaired = await openCelebA({ root, preset: 'smile', imageSize: 16, cacheDir });
+    assert.equal(repaired.cacheStatus, 'cache unreadable');
+    assert.equal(repaired.built, true);
+    assert.deepEqual(repaired.dataset.batch([1, 2]), changed.dataset.batch([1, 2]));
   });
 
   test('official partition file, direct cache file, reading rows from disk', async () => {
@@ -380,6 +388,27 @@ describe('CelebA loader', () => {
     await rejectsData(() => openCelebA({ root: empty }), /image folder .* not found/, {
       file: /img_align_celeba$/,
     });
+  });
+
+  test('malformed label rows stop before anything is decoded', async () => {
+    const root = await makeCelebA(3);
+    const attr = join(root, 'list_attr_celeba.txt');
+    const good = readFileSync(attr, 'utf8');
+    const cacheDir = join(root, 'cache');
+    writeFileSync(attr, good.replace(/^(000002\.jpg.*) -?1$/m, '$1'));
+    await rejectsData(() => openCelebA({ root, cacheDir }), /expected 41 fields .* but found 40/, {
+      file: /list_attr_celeba\.txt$/,
+      line: 4,
+    });
+    writeFileSync(attr, good.replace(/^(000003\.jpg +-?1) +(-?1)/m, '$1 maybe'));
+    await rejectsData(
+      () => openCelebA({ root, cacheDir }),
+      /expected 1 or -1 for Arched_Eyebrows but found 'maybe'/,
+      {
+        line: 5,
+      },
+    );
+    assert.ok(!existsSync(cacheDir), 'no cache folder was even created');
   });
 
   test('a label row for a missing image, an image with no label row', async () => {

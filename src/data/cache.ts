@@ -25,8 +25,11 @@ import {
   accessSync,
   closeSync,
   constants,
+  type Dirent,
   fstatSync,
   openSync,
+  readdirSync,
+  readFileSync,
   readSync,
   statSync,
   writeSync,
@@ -116,7 +119,11 @@ export interface CommonOpenOptions {
   allowUnlabelled?: boolean;
   /** Images decoded at once while building; default 4 per core (sharp decodes on libuv threads). */
   concurrency?: number;
-  /** Hold all pixels in memory (true) or read rows from the file per batch (false). Default: in memory when they take under half of the machine's memory. */
+  /**
+   * Hold all pixels in memory (true) or read rows from the file per batch (false: the file stays
+   * open until `close()`). Default: in memory when the pixels take under half the machine's memory.
+   * Both are fast once the file is in the OS page cache.
+   */
   inMemory?: boolean;
   /** Called while a cache is built (at most ~10 times a second, and once at the end). */
   onProgress?: (done: number, total: number) => void;
@@ -439,6 +446,30 @@ function imagePath(table: LabelTable, r: number): string {
   return isAbsolute(f) ? f : join(table.imageRoot, f);
 }
 
+/** Read a whole file; an unreadable one (a folder, no permission) becomes a DataError naming it. */
+export function readSource(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new DataError(
+      `cannot read this file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      file,
+    );
+  }
+}
+
+/** List a folder; an unreadable one becomes a DataError naming it. */
+export function listFolder(dir: string): Dirent[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    throw new DataError(
+      `cannot list this folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      dir,
+    );
+  }
+}
+
 /** sha256 hex of bytes (label files are hashed with this). */
 export function sha256(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -624,6 +655,14 @@ function throttled(fn: ((done: number, total: number) => void) | undefined, tota
 // ---------------------------------------------------------------------------------------------
 // Reading.
 
+const fdFinalizer = new FinalizationRegistry<number>((fd) => {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed: nothing to release
+  }
+});
+
 /** A loaded cache file: header, labels, and pixels in memory or read from the file per row. */
 class CacheStore {
   private readonly rowsPerChunk: number;
@@ -640,6 +679,9 @@ class CacheStore {
   ) {
     this.imageBytes = header.imageSize * header.imageSize * 3;
     this.rowsPerChunk = Math.max(1, Math.floor(CHUNK_BYTES / this.imageBytes));
+    // A backstop for datasets dropped without close(); close() unregisters so a reused fd number
+    // is never closed twice.
+    if (fd !== null) fdFinalizer.register(this, fd, this);
   }
 
   /** Pixels of a stored row: a view (in memory) or `scratch` filled from the file. */
@@ -665,7 +707,10 @@ class CacheStore {
   }
 
   close(): void {
-    if (this.fd !== null) closeSync(this.fd);
+    if (this.fd !== null) {
+      fdFinalizer.unregister(this);
+      closeSync(this.fd);
+    }
     this.fd = null;
   }
 }

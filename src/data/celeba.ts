@@ -13,7 +13,7 @@
  * const { train, test, edges } = await openCelebA({ root: '../shared/datasets/celeba-8k', preset: 'smile' });
  * const batch = train.batch([0, 1, 2, 3]); // images [4, 3, 64, 64] in [-1, 1], labels [4, 6]
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError, OptionError } from '../errors.ts';
 import {
@@ -21,9 +21,11 @@ import {
   type CommonOpenOptions,
   expectOneOf,
   type LabelTable,
+  listFolder,
   listSome,
   type OpenedDataset,
   openTable,
+  readSource,
   rejectUnknownKeys,
   resolveCommon,
   selectColumns,
@@ -196,7 +198,7 @@ export async function openCelebA(options: CelebAOptions): Promise<CelebAOpened> 
   }
   const imageRoot = findImageFolder(root);
 
-  const bytes = readFileSync(labelFile);
+  const bytes = readSource(labelFile);
   const parsed = parseAttributeFile(bytes.toString('utf8'), labelFile);
   const wanted = preset ? CELEBA_PRESETS[preset].attributes : (options.attributes ?? parsed.names);
   const columns = selectColumns(parsed.names, wanted, `${labelFile}, line 2`);
@@ -216,7 +218,8 @@ export async function openCelebA(options: CelebAOptions): Promise<CelebAOpened> 
   // every image has a row, so one without means a mixed or partial download, and training on the
   // labelled rest would silently use a different dataset than the user believes.
   const labelled = new Set(parsed.files);
-  const unlabelled = readdirSync(imageRoot)
+  const unlabelled = listFolder(imageRoot)
+    .map((e) => e.name)
     .filter((f) => isImageName(f) && !labelled.has(f))
     .sort();
 
@@ -224,7 +227,7 @@ export async function openCelebA(options: CelebAOptions): Promise<CelebAOpened> 
   let split: (row: number) => SplitName;
   let splitSource: OpenedDataset['splitSource'];
   if (seeded === null && existsSync(partitionFile)) {
-    const partition = parsePartitionFile(readFileSync(partitionFile, 'utf8'), partitionFile);
+    const partition = parsePartitionFile(readSource(partitionFile).toString('utf8'), partitionFile);
     const missing = parsed.files.filter((f) => !partition.has(f));
     if (missing.length > 0) {
       throw new DataError(
@@ -271,7 +274,11 @@ function findImageFolder(root: string): string {
     `image folder (the official layout has ${CELEBA_LAYOUT.images}/ next to ${CELEBA_LAYOUT.attributes})`,
   );
   const nested = join(dir, CELEBA_LAYOUT.images);
-  if (existsSync(nested) && statSync(nested).isDirectory() && !readdirSync(dir).some(isImageName))
+  if (
+    existsSync(nested) &&
+    statSync(nested).isDirectory() &&
+    !listFolder(dir).some((e) => isImageName(e.name))
+  )
     return nested;
   return dir;
 }
@@ -311,41 +318,102 @@ export function parseAttributeFile(text: string, file: string): AttributeFile {
   const m = names.length;
   const files: string[] = [];
   const rowLines: number[] = [];
-  const values: number[] = [];
+  // Sized from the count line (grown if the file holds more rows, which is reported below).
+  let labels = new Float32Array(Math.min(declared, 1e7) * m);
   const lineOf = new Map<string, number>();
   for (let i = 2; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (line === '') continue;
+    const line = lines[i];
     const lineNo = i + 1;
-    const tokens = line.split(/\s+/);
-    if (tokens.length !== m + 1) {
-      throw new DataError(
-        `expected ${m + 1} fields (image name and ${m} attribute values) but found ${tokens.length}`,
-        file,
-        lineNo,
-      );
+    const r = files.length;
+    if ((r + 1) * m > labels.length) {
+      const grown = new Float32Array(Math.max(2 * labels.length, (r + 1) * m));
+      grown.set(labels);
+      labels = grown;
     }
-    const name = tokens[0];
+    const name = scanRow(line, m, labels, r * m) ?? checkRow(line, names, file, lineNo, labels, r * m);
+    if (name === '') continue; // blank line
     const prev = lineOf.get(name);
     if (prev !== undefined)
       throw new DataError(`image ${name} already has a row on line ${prev}`, file, lineNo);
     lineOf.set(name, lineNo);
-    for (let j = 0; j < m; j++) {
-      const t = tokens[j + 1];
-      if (t === '1') values.push(1);
-      else if (t === '-1' || t === '0') values.push(0);
-      else {
-        const what = Number.isFinite(Number(t)) ? '' : ' (not a number)';
-        throw new DataError(`expected 1 or -1 for ${names[j]} but found ${fmt(t)}${what}`, file, lineNo);
-      }
-    }
     files.push(name);
     rowLines.push(lineNo);
   }
   if (files.length !== declared) {
     throw new DataError(`line 1 says ${declared} images but ${files.length} rows follow`, file, 1);
   }
-  return { names, files, lines: rowLines, labels: Float32Array.from(values) };
+  return { names, files, lines: rowLines, labels: labels.slice(0, files.length * m) };
+}
+
+/**
+ * Fast path for one attribute row: a name then exactly m values each '1', '-1' or '0', separated
+ * by spaces or tabs. Writes the values at out[at..] and returns the name; returns '' for a blank
+ * line and null for anything else, which checkRow then reports. (A regex split per line made the
+ * full 202,599-row file take 0.6 s to parse; this scan is several times faster.)
+ */
+function scanRow(line: string, m: number, out: Float32Array, at: number): string | null {
+  const n = line.length;
+  let p = 0;
+  while (p < n && isSpace(line.charCodeAt(p))) p++;
+  if (p === n) return '';
+  const s = p;
+  while (p < n && !isSpace(line.charCodeAt(p))) p++;
+  const name = line.slice(s, p);
+  for (let j = 0; j < m; j++) {
+    const before = p;
+    while (p < n && isSpace(line.charCodeAt(p))) p++;
+    if (p === before || p === n) return null;
+    const c = line.charCodeAt(p);
+    let v: number;
+    if (c === 49 /* 1 */) {
+      v = 1;
+      p++;
+    } else if (c === 48 /* 0 */) {
+      v = 0;
+      p++;
+    } else if (c === 45 /* - */ && line.charCodeAt(p + 1) === 49) {
+      v = 0;
+      p += 2;
+    } else return null;
+    if (p < n && !isSpace(line.charCodeAt(p))) return null;
+    out[at + j] = v;
+  }
+  while (p < n && isSpace(line.charCodeAt(p))) p++;
+  return p === n ? name : null;
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 13;
+}
+
+/** The slow, explaining path for a row the fast scan refused: throws its DataError. */
+function checkRow(
+  line: string,
+  names: string[],
+  file: string,
+  lineNo: number,
+  out: Float32Array,
+  at: number,
+): string {
+  const m = names.length;
+  const tokens = line.trim().split(/\s+/);
+  if (tokens.length !== m + 1) {
+    throw new DataError(
+      `expected ${m + 1} fields (image name and ${m} attribute values) but found ${tokens.length}`,
+      file,
+      lineNo,
+    );
+  }
+  for (let j = 0; j < m; j++) {
+    const t = tokens[j + 1];
+    if (t === '1') out[at + j] = 1;
+    else if (t === '-1' || t === '0') out[at + j] = 0;
+    else {
+      const what = Number.isFinite(Number(t)) ? '' : ' (not a number)';
+      throw new DataError(`expected 1 or -1 for ${names[j]} but found ${fmt(t)}${what}`, file, lineNo);
+    }
+  }
+  return tokens[0];
 }
 
 /**

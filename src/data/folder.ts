@@ -14,15 +14,17 @@
  * const { train, test } = await openFolder({ dir: 'out/pendulum', imageSize: 64 });
  * train.attributes; // [{ name: 'theta', kind: 'continuous', min: -0.63, max: 0.68 }, ...]
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join, posix, resolve } from 'node:path';
 import { DataError, OptionError } from '../errors.ts';
 import {
   COMMON_OPTION_KEYS,
   type CommonOpenOptions,
   type LabelTable,
+  listFolder,
   type OpenedDataset,
   openTable,
+  readSource,
   rejectUnknownKeys,
   resolveCommon,
   selectColumns,
@@ -95,7 +97,7 @@ export async function openFolder(options: FolderOptions): Promise<OpenedDataset>
   }
   const root = dirname(csv);
 
-  const bytes = readFileSync(csv);
+  const bytes = readSource(csv);
   const parsed = parseLabelCsv(bytes.toString('utf8'), csv);
   const names = parsed.attributes.map((a) => a.name);
   const columns = selectColumns(names, options.attributes ?? names, `${csv}, line 1`);
@@ -131,7 +133,7 @@ export async function openFolder(options: FolderOptions): Promise<OpenedDataset>
 function listImages(root: string): string[] {
   const out: string[] = [];
   const walk = (dir: string, rel: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
+    for (const e of listFolder(dir)) {
       if (e.name.startsWith('.')) continue;
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) walk(join(dir, e.name), r);
