@@ -229,7 +229,7 @@ export function parseLabelCsv(text: string, file: string): LabelCsv {
     let only01 = true;
     let onlyPm1 = true;
     for (let r = 0; r < files.length; r++) {
-      const v = values[r * m + j];
+      const v = labels[r * m + j]; // the stored float32, so min/max match the labels exactly
       if (v < min) min = v;
       if (v > max) max = v;
       if (v !== 0 && v !== 1) only01 = false;
