@@ -36,8 +36,16 @@ export default async function engine(): Promise<void> {
   t0 = performance.now();
   for (let i = 0; i < calls; i++) torch.scope(() => a.add(b));
   const scopedPerCall = ((performance.now() - t0) / calls) * 1000;
-  rows.push(['tiny add from TS (create + dispose)', `${tsPerCall.toFixed(2)} µs/call`, `C++ loop ${cppPerCall.toFixed(2)} µs: overhead ${(tsPerCall - cppPerCall).toFixed(2)} µs`]);
-  rows.push(['tiny add inside scope()', `${scopedPerCall.toFixed(2)} µs/call`, `overhead ${(scopedPerCall - cppPerCall).toFixed(2)} µs`]);
+  rows.push([
+    'tiny add from TS (create + dispose)',
+    `${tsPerCall.toFixed(2)} µs/call`,
+    `C++ loop ${cppPerCall.toFixed(2)} µs: overhead ${(tsPerCall - cppPerCall).toFixed(2)} µs`,
+  ]);
+  rows.push([
+    'tiny add inside scope()',
+    `${scopedPerCall.toFixed(2)} µs/call`,
+    `overhead ${(scopedPerCall - cppPerCall).toFixed(2)} µs`,
+  ]);
 
   // matmul 2048
   const m = torch.randn([2048, 2048]);
@@ -69,13 +77,21 @@ export default async function engine(): Promise<void> {
   fwd += 2 * 16 * 256 * 16;
   const total = fwd * 3 - firstConv; // no gradient w.r.t. the input images
   const dSec = timeIt(fwdBwd, { minSeconds: 3 });
-  rows.push(['discriminator fwd+bwd (batch 16, 64x64)', `${(total / dSec / 1e9).toFixed(1)} GFLOPS`, `${(dSec * 1000).toFixed(1)} ms/step, ${(16 / dSec).toFixed(0)} img/s`]);
+  rows.push([
+    'discriminator fwd+bwd (batch 16, 64x64)',
+    `${(total / dSec / 1e9).toFixed(1)} GFLOPS`,
+    `${(dSec * 1000).toFixed(1)} ms/step, ${(16 / dSec).toFixed(0)} img/s`,
+  ]);
 
   const coretype = process.env.OPENBLAS_CORETYPE ?? 'auto';
-  console.log(`\nengine benchmark — libtorch ${version}, ${torch.getNumThreads()} threads, OPENBLAS_CORETYPE=${coretype}\n`);
+  console.log(
+    `\nengine benchmark — libtorch ${version}, ${torch.getNumThreads()} threads, OPENBLAS_CORETYPE=${coretype}\n`,
+  );
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));
   for (const [k, v, note] of rows) console.log(`${k.padEnd(w0)}  ${v.padStart(w1)}  ${note}`);
   console.log('\ntargets (2 cores): overhead <= 3 µs, matmul >= 150 GFLOPS, discriminator >= 55 GFLOPS');
-  console.log('matmul runs in OpenBLAS: on AVX-512 machines where OPENBLAS_CORETYPE pins an older kernel, see README (Speed).');
+  console.log(
+    'matmul runs in OpenBLAS: on AVX-512 machines where OPENBLAS_CORETYPE pins an older kernel, see README (Speed).',
+  );
 }

@@ -32,7 +32,8 @@ function fromEnv() {
   const root = process.env.LIBTORCH;
   if (!root) return null;
   const found = fromRoot(root, 'LIBTORCH');
-  if (!found) fail(`LIBTORCH=${root} has no include/torch/csrc/api/include/torch/torch.h or lib/libtorch.so.`);
+  if (!found)
+    fail(`LIBTORCH=${root} has no include/torch/csrc/api/include/torch/torch.h or lib/libtorch.so.`);
   return found;
 }
 
@@ -51,8 +52,8 @@ function fromPython() {
 function fromSystem() {
   const inc = '/usr/include';
   if (!existsSync(join(inc, 'torch/csrc/api/include/torch/torch.h'))) return null;
-  const libDir = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib'].find((d) =>
-    existsSync(join(d, 'libtorch.so')),
+  const libDir = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib'].find(
+    (d) => existsSync(join(d, 'libtorch.so')),
   );
   if (!libDir) return null;
   return {

@@ -38,6 +38,9 @@ export class NativeError extends Error {
 /** True for errors a user can cause and fix (exit code 2 / HTTP 4xx). */
 export function isUserError(e: unknown): e is OptionError | DataError | GraphError | CheckpointError {
   return (
-    e instanceof OptionError || e instanceof DataError || e instanceof GraphError || e instanceof CheckpointError
+    e instanceof OptionError ||
+    e instanceof DataError ||
+    e instanceof GraphError ||
+    e instanceof CheckpointError
   );
 }

@@ -6,7 +6,8 @@ import * as torch from '../src/torch/index.ts';
 
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-5) => {
   assert.equal(a.length, b.length, `length ${a.length} vs ${b.length}`);
-  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= tol, `index ${i}: ${a[i]} vs ${b[i]}`);
+  for (let i = 0; i < a.length; i++)
+    assert.ok(Math.abs(a[i] - b[i]) <= tol, `index ${i}: ${a[i]} vs ${b[i]}`);
 };
 const vals = (t: torch.Tensor) => t.toNumbers();
 
@@ -20,13 +21,19 @@ test('creation: shapes, dtypes, values', () =>
     assert.equal(torch.arange(3, undefined, 1, { dtype: 'int64' }).dtype, 'int64');
     close(vals(torch.linspace(0, 1, 5)), [0, 0.25, 0.5, 0.75, 1]);
     assert.deepEqual(vals(torch.eye(2)), [1, 0, 0, 1]);
-    const t = torch.tensor([[1, 2, 3], [4, 5, 6]]);
+    const t = torch.tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     assert.deepEqual(t.shape, [2, 3]);
     assert.equal(t.dtype, 'float32');
     assert.deepEqual(vals(torch.tensor(new Float64Array([1.5, 2.5]))), [1.5, 2.5]);
     assert.equal(torch.tensor(new Float64Array([1])).dtype, 'float64');
     assert.equal(torch.tensor([true, false], { dtype: 'bool' }).dtype, 'bool');
-    assert.deepEqual(Array.from(torch.tensor(new BigInt64Array([3n, -4n])).toArray() as BigInt64Array), [3n, -4n]);
+    assert.deepEqual(Array.from(torch.tensor(new BigInt64Array([3n, -4n])).toArray() as BigInt64Array), [
+      3n,
+      -4n,
+    ]);
     assert.deepEqual(vals(torch.tensor(new Uint8Array([0, 255]))), [0, 255]);
     const r = torch.randn([1000]);
     assert.ok(Math.abs(r.mean().item()) < 0.15 && Math.abs(r.var(0).item() - 1) < 0.2);
@@ -43,7 +50,10 @@ test('creation: shapes, dtypes, values', () =>
 
 test('arithmetic broadcasts; comparisons, where, clamp', () =>
   torch.scope(() => {
-    const a = torch.tensor([[1, 2], [3, 4]]);
+    const a = torch.tensor([
+      [1, 2],
+      [3, 4],
+    ]);
     const b = torch.tensor([10, 20]);
     assert.deepEqual(vals(a.add(b)), [11, 22, 13, 24]);
     assert.deepEqual(vals(a.sub(1)), [0, 1, 2, 3]);
@@ -67,7 +77,10 @@ test('arithmetic broadcasts; comparisons, where, clamp', () =>
 
 test('reductions', () =>
   torch.scope(() => {
-    const a = torch.tensor([[1, 5], [3, 2]]);
+    const a = torch.tensor([
+      [1, 5],
+      [3, 2],
+    ]);
     assert.equal(a.sum().item(), 11);
     assert.equal(a.mean().item(), 2.75);
     assert.deepEqual(vals(a.sum(0)), [4, 7]);
@@ -88,15 +101,39 @@ test('reductions', () =>
 
 test('linear algebra: matmul, bmm, inverse, solve, matrix_exp', () =>
   torch.scope(() => {
-    const a = torch.tensor([[1, 2], [3, 4]]);
+    const a = torch.tensor([
+      [1, 2],
+      [3, 4],
+    ]);
     assert.deepEqual(vals(a.matmul(a)), [7, 10, 15, 22]);
     assert.deepEqual(vals(a.t()), [1, 3, 2, 4]);
     assert.deepEqual(torch.randn([5, 2, 3]).bmm(torch.randn([5, 3, 4])).shape, [5, 2, 4]);
     close(vals(torch.inverse(a)), [-2, 1, 1.5, -0.5]);
     close(vals(torch.solve(a, torch.tensor([[5], [11]]))), [1, 2]);
     // exp of a nilpotent matrix [[0,1],[0,0]] is [[1,1],[0,1]]; of diag(1,2) is diag(e, e^2)
-    close(vals(torch.matrixExp(torch.tensor([[0, 1], [0, 0]]))), [1, 1, 0, 1]);
-    close(vals(torch.matrixExp(torch.tensor([[1, 0], [0, 2]]))), [Math.E, 0, 0, Math.E ** 2], 1e-4);
+    close(
+      vals(
+        torch.matrixExp(
+          torch.tensor([
+            [0, 1],
+            [0, 0],
+          ]),
+        ),
+      ),
+      [1, 1, 0, 1],
+    );
+    close(
+      vals(
+        torch.matrixExp(
+          torch.tensor([
+            [1, 0],
+            [0, 2],
+          ]),
+        ),
+      ),
+      [Math.E, 0, 0, Math.E ** 2],
+      1e-4,
+    );
     assert.equal(torch.trace(a).item(), 5);
   }));
 
@@ -108,7 +145,13 @@ test('shape ops, indexing, split/chunk/cat/stack', () =>
     assert.deepEqual(a.unsqueeze(0).shape, [1, 2, 3]);
     assert.deepEqual(a.unsqueeze(0).squeeze(0).shape, [2, 3]);
     assert.deepEqual(a.flatten().shape, [6]);
-    assert.deepEqual(torch.tensor([[1], [2]]).expand([2, 3]).toNumbers(), [1, 1, 1, 2, 2, 2]);
+    assert.deepEqual(
+      torch
+        .tensor([[1], [2]])
+        .expand([2, 3])
+        .toNumbers(),
+      [1, 1, 1, 2, 2, 2],
+    );
     assert.deepEqual(torch.tensor([1, 2]).repeat([2]).toNumbers(), [1, 2, 1, 2]);
     assert.deepEqual(a.slice(1, 1).toNumbers(), [1, 2, 4, 5]);
     assert.deepEqual(a.slice(1, 0, 3, 2).toNumbers(), [0, 2, 3, 5]);
@@ -116,9 +159,17 @@ test('shape ops, indexing, split/chunk/cat/stack', () =>
     assert.deepEqual(a.select(0, 1).toNumbers(), [3, 4, 5]);
     const idx = torch.tensor([2, 0], { dtype: 'int64' });
     assert.deepEqual(a.indexSelect(1, idx).toNumbers(), [2, 0, 5, 3]);
-    const g = torch.tensor([[0, 0], [2, 1]], { dtype: 'int64' });
+    const g = torch.tensor(
+      [
+        [0, 0],
+        [2, 1],
+      ],
+      { dtype: 'int64' },
+    );
     assert.deepEqual(a.gather(1, g).toNumbers(), [0, 0, 5, 4]);
-    const s = torch.zeros([2, 3]).scatter(1, torch.tensor([[1], [2]], { dtype: 'int64' }), torch.ones([2, 1]));
+    const s = torch
+      .zeros([2, 3])
+      .scatter(1, torch.tensor([[1], [2]], { dtype: 'int64' }), torch.ones([2, 1]));
     assert.deepEqual(s.toNumbers(), [0, 1, 0, 0, 0, 1]);
     const sa = torch.zeros([3]).scatterAdd(0, torch.tensor([0, 0, 2], { dtype: 'int64' }), torch.ones([3]));
     assert.deepEqual(sa.toNumbers(), [2, 0, 1]);
@@ -148,25 +199,58 @@ test('conv, pooling, upsampling, norms on closed-form cases', () =>
     const x = torch.ones([1, 1, 3, 3]);
     const w = torch.ones([1, 1, 3, 3]);
     assert.deepEqual(torch.conv2d(x, w, undefined, { padding: 1 }).toNumbers(), [4, 6, 4, 6, 9, 6, 4, 6, 4]);
-    assert.deepEqual(torch.conv2d(torch.ones([2, 3, 64, 64]), torch.ones([8, 3, 4, 4]), undefined, { stride: 2, padding: 1 }).shape, [2, 8, 32, 32]);
+    assert.deepEqual(
+      torch.conv2d(torch.ones([2, 3, 64, 64]), torch.ones([8, 3, 4, 4]), undefined, { stride: 2, padding: 1 })
+        .shape,
+      [2, 8, 32, 32],
+    );
     // transposed conv of a single 1 with a 2x2 kernel, stride 2, places the kernel
     const k = torch.tensor([1, 2, 3, 4]).reshape([1, 1, 2, 2]);
-    assert.deepEqual(torch.convTranspose2d(torch.ones([1, 1, 1, 1]), k, undefined, { stride: 2 }).toNumbers(), [1, 2, 3, 4]);
-    assert.deepEqual(torch.convTranspose2d(torch.ones([1, 4, 8, 8]), torch.ones([4, 2, 4, 4]), undefined, { stride: 2, padding: 1 }).shape, [1, 2, 16, 16]);
+    assert.deepEqual(
+      torch.convTranspose2d(torch.ones([1, 1, 1, 1]), k, undefined, { stride: 2 }).toNumbers(),
+      [1, 2, 3, 4],
+    );
+    assert.deepEqual(
+      torch.convTranspose2d(torch.ones([1, 4, 8, 8]), torch.ones([4, 2, 4, 4]), undefined, {
+        stride: 2,
+        padding: 1,
+      }).shape,
+      [1, 2, 16, 16],
+    );
     const img = torch.arange(16).reshape([1, 1, 4, 4]);
     assert.deepEqual(torch.avgPool2d(img, 2).toNumbers(), [2.5, 4.5, 10.5, 12.5]);
     assert.deepEqual(torch.maxPool2d(img, 2).toNumbers(), [5, 7, 13, 15]);
     assert.deepEqual(torch.adaptiveAvgPool2d(img, 1).toNumbers(), [7.5]);
-    assert.deepEqual(torch.interpolate(torch.tensor([1, 2]).reshape([1, 1, 1, 2]), { scaleFactor: 2 }).toNumbers(), [1, 1, 2, 2, 1, 1, 2, 2]);
-    close(torch.interpolate(torch.tensor([0, 2]).reshape([1, 1, 1, 2]), { size: [1, 3], mode: 'bilinear', alignCorners: true }).toNumbers(), [0, 1, 2]);
+    assert.deepEqual(
+      torch.interpolate(torch.tensor([1, 2]).reshape([1, 1, 1, 2]), { scaleFactor: 2 }).toNumbers(),
+      [1, 1, 2, 2, 1, 1, 2, 2],
+    );
+    close(
+      torch
+        .interpolate(torch.tensor([0, 2]).reshape([1, 1, 1, 2]), {
+          size: [1, 3],
+          mode: 'bilinear',
+          alignCorners: true,
+        })
+        .toNumbers(),
+      [0, 1, 2],
+    );
     // batch norm in training mode normalizes each channel and updates running stats
-    const bx = torch.tensor([[1, 10], [3, 30]]);
+    const bx = torch.tensor([
+      [1, 10],
+      [3, 30],
+    ]);
     const rm = torch.zeros([2]);
     const rv = torch.ones([2]);
     close(torch.batchNorm(bx, { runningMean: rm, runningVar: rv, eps: 0 }).toNumbers(), [-1, -1, 1, 1]);
     close(rm.toNumbers(), [0.2, 2]); // 0.9 * 0 + 0.1 * mean
     close(rv.toNumbers(), [0.9 + 0.1 * 2, 0.9 + 0.1 * 200], 1e-4); // unbiased batch variance
-    const ev = torch.batchNorm(bx, { runningMean: torch.tensor([1, 10]), runningVar: torch.tensor([4, 100]), training: false, eps: 0 });
+    const ev = torch.batchNorm(bx, {
+      runningMean: torch.tensor([1, 10]),
+      runningVar: torch.tensor([4, 100]),
+      training: false,
+      eps: 0,
+    });
     close(ev.toNumbers(), [0, 0, 1, 2]);
     close(torch.layerNorm(torch.tensor([[1, 3]]), [2], { eps: 0 }).toNumbers(), [-1, 1]);
   }));
@@ -182,7 +266,10 @@ test('losses', () =>
     const target = torch.tensor([1, 0]);
     const expect = (Math.log(2) + Math.log(1 + Math.exp(2))) / 2;
     close([torch.bceWithLogits(logits, target).item()], [expect]);
-    assert.throws(() => torch.mseLoss(a, b, { reduction: 'avg' as never }), /Expected one of none, mean, sum for reduction but received 'avg'/);
+    assert.throws(
+      () => torch.mseLoss(a, b, { reduction: 'avg' as never }),
+      /Expected one of none, mean, sum for reduction but received 'avg'/,
+    );
   }));
 
 test('dtype and device moves; detach and clone', () =>
@@ -199,13 +286,17 @@ test('dtype and device moves; detach and clone', () =>
     assert.equal(torch.cudaDeviceCount() >= 0, true);
   }));
 
-test('cuda tensors when the libtorch has CUDA', { skip: !torch.cudaAvailable() && 'no CUDA in this libtorch' }, () =>
-  torch.scope(() => {
-    const a = torch.randn([64, 64], { device: 'cuda' });
-    assert.match(a.device, /^cuda/);
-    const b = a.matmul(a).to('cpu');
-    assert.equal(b.device, 'cpu');
-  }));
+test(
+  'cuda tensors when the libtorch has CUDA',
+  { skip: !torch.cudaAvailable() && 'no CUDA in this libtorch' },
+  () =>
+    torch.scope(() => {
+      const a = torch.randn([64, 64], { device: 'cuda' });
+      assert.match(a.device, /^cuda/);
+      const b = a.matmul(a).to('cpu');
+      assert.equal(b.device, 'cpu');
+    }),
+);
 
 test('autograd: backward, grad, given output gradient, zeroing, no-grad, masks', () =>
   torch.scope(() => {
@@ -223,7 +314,11 @@ test('autograd: backward, grad, given output gradient, zeroing, no-grad, masks',
     assert.equal(x.mul(2).requiresGrad, true); // recording is back on after noGrad
     // a mask keeps fixed entries of a matrix at exactly zero gradient
     const A = torch.randn([3, 3]).requiresGrad_();
-    const mask = torch.tensor([[0, 1, 1], [0, 0, 1], [0, 0, 0]]);
+    const mask = torch.tensor([
+      [0, 1, 1],
+      [0, 0, 1],
+      [0, 0, 0],
+    ]);
     A.maskGrad(mask);
     A.square().sum().backward();
     const g = A.grad!.toNumbers();
@@ -241,29 +336,52 @@ test('autograd: backward, grad, given output gradient, zeroing, no-grad, masks',
 test('libtorch errors become NativeError with libtorch message and no backtrace; the process survives', () =>
   torch.scope(() => {
     const cases: [string, () => unknown, RegExp][] = [
-      ['shape mismatch', () => torch.ones([3]).add(torch.ones([4])), /add: The size of tensor a \(3\) must match the size of tensor b \(4\)/],
-      ['matmul shapes', () => torch.ones([2, 3]).matmul(torch.ones([2, 3])), /matmul: .*cannot be multiplied/],
+      [
+        'shape mismatch',
+        () => torch.ones([3]).add(torch.ones([4])),
+        /add: The size of tensor a \(3\) must match the size of tensor b \(4\)/,
+      ],
+      [
+        'matmul shapes',
+        () => torch.ones([2, 3]).matmul(torch.ones([2, 3])),
+        /matmul: .*cannot be multiplied/,
+      ],
       ['wrong dtype', () => torch.ones([2]).indexSelect(0, torch.ones([1])), /index_select: .*(Long|Int)/i],
       ['out of memory', () => torch.zeros([1e7, 1e7]), /zeros: .*(allocate|memory)/i],
       ['bad index', () => torch.ones([2, 2]).select(0, 5), /select: .*index 5 out of range/],
-      ['bad reshape', () => torch.ones([6]).reshape([4, 2]), /reshape: shape '\[4, 2\]' is invalid for input of size 6/],
+      [
+        'bad reshape',
+        () => torch.ones([6]).reshape([4, 2]),
+        /reshape: shape '\[4, 2\]' is invalid for input of size 6/,
+      ],
       ['singular matrix', () => torch.inverse(torch.zeros([2, 2])), /inverse: .*singular|not invertible/i],
-      ['backward of non-scalar', () => torch.ones([2]).requiresGrad_().mul(2).backward(), /backward: grad can be implicitly created only for scalar outputs/],
+      [
+        'backward of non-scalar',
+        () => torch.ones([2]).requiresGrad_().mul(2).backward(),
+        /backward: grad can be implicitly created only for scalar outputs/,
+      ],
     ];
     for (const [what, fn, pattern] of cases) {
       assert.throws(fn, (e: unknown) => {
         assert.ok(e instanceof NativeError, `${what}: expected NativeError, got ${e}`);
         assert.match((e as Error).message, pattern, what);
-        assert.doesNotMatch((e as Error).message, /Exception raised from|frame #\d/, `${what}: backtrace leaked`);
+        assert.doesNotMatch(
+          (e as Error).message,
+          /Exception raised from|frame #\d/,
+          `${what}: backtrace leaked`,
+        );
         return true;
       });
     }
     // user-facing argument checks name the op and what they got
-    assert.throws(() => torch.conv2d(torch.ones([3, 64, 64]), torch.ones([8, 3, 3, 3])), (e: unknown) => {
-      assert.ok(e instanceof OptionError);
-      assert.equal((e as Error).message, 'conv2d: input must be rank 4 [B, C, H, W], got [3, 64, 64]');
-      return true;
-    });
+    assert.throws(
+      () => torch.conv2d(torch.ones([3, 64, 64]), torch.ones([8, 3, 3, 3])),
+      (e: unknown) => {
+        assert.ok(e instanceof OptionError);
+        assert.equal((e as Error).message, 'conv2d: input must be rank 4 [B, C, H, W], got [3, 64, 64]');
+        return true;
+      },
+    );
     assert.throws(() => torch.zeros([2, -1]), /zeros: shape must hold non-negative integers, got \[2, -1\]/);
   }));
 

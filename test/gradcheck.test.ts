@@ -1,8 +1,8 @@
 // Finite-difference gradient checks (float64) for every differentiable op of the engine.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import * as torch from '../src/torch/index.ts';
 import type { Tensor } from '../src/torch/index.ts';
+import * as torch from '../src/torch/index.ts';
 import { gradcheck } from './helpers/gradcheck.ts';
 
 torch.manualSeed(1234);
@@ -90,7 +90,21 @@ const cases: Case[] = [
   ['slice', ([a]) => a.slice(1, 1, 3), () => [rn(2, 4)]],
   ['select', ([a]) => a.select(0, 1), () => [rn(3, 2)]],
   ['indexSelect', ([a]) => a.indexSelect(0, torch.tensor([2, 0, 2], { dtype: 'int64' })), () => [rn(3, 2)]],
-  ['gather', ([a]) => a.gather(1, torch.tensor([[0, 0], [1, 0]], { dtype: 'int64' })), () => [rn(2, 2)]],
+  [
+    'gather',
+    ([a]) =>
+      a.gather(
+        1,
+        torch.tensor(
+          [
+            [0, 0],
+            [1, 0],
+          ],
+          { dtype: 'int64' },
+        ),
+      ),
+    () => [rn(2, 2)],
+  ],
   [
     'scatter',
     ([a, s]) => a.scatter(1, torch.tensor([[1], [0]], { dtype: 'int64' }), s),
@@ -98,11 +112,30 @@ const cases: Case[] = [
   ],
   [
     'scatterAdd',
-    ([a, s]) => a.scatterAdd(1, torch.tensor([[1, 1], [0, 2]], { dtype: 'int64' }), s),
+    ([a, s]) =>
+      a.scatterAdd(
+        1,
+        torch.tensor(
+          [
+            [1, 1],
+            [0, 2],
+          ],
+          { dtype: 'int64' },
+        ),
+        s,
+      ),
     () => [rn(2, 3), rn(2, 2)],
   ],
-  ['conv2d', ([x, w, b]) => torch.conv2d(x, w, b, { stride: 2, padding: 1 }), () => [rn(1, 2, 5, 5), rn(3, 2, 3, 3), rn(3)]],
-  ['conv2d dilation groups', ([x, w]) => torch.conv2d(x, w, undefined, { dilation: 2, groups: 2, padding: 2 }), () => [rn(1, 4, 5, 5), rn(2, 2, 3, 3)]],
+  [
+    'conv2d',
+    ([x, w, b]) => torch.conv2d(x, w, b, { stride: 2, padding: 1 }),
+    () => [rn(1, 2, 5, 5), rn(3, 2, 3, 3), rn(3)],
+  ],
+  [
+    'conv2d dilation groups',
+    ([x, w]) => torch.conv2d(x, w, undefined, { dilation: 2, groups: 2, padding: 2 }),
+    () => [rn(1, 4, 5, 5), rn(2, 2, 3, 3)],
+  ],
   [
     'convTranspose2d',
     ([x, w, b]) => torch.convTranspose2d(x, w, b, { stride: 2, padding: 1, outputPadding: 1 }),
@@ -125,14 +158,26 @@ const cases: Case[] = [
       }),
     () => [rn(3, 2), rn(2), rn(2)],
   ],
-  ['layerNorm', ([x, w, b]) => torch.layerNorm(x, [4], { weight: w, bias: b }), () => [rn(3, 4), rn(4), rn(4)]],
+  [
+    'layerNorm',
+    ([x, w, b]) => torch.layerNorm(x, [4], { weight: w, bias: b }),
+    () => [rn(3, 4), rn(4), rn(4)],
+  ],
   ['avgPool2d', ([x]) => torch.avgPool2d(x, 2), () => [rn(1, 2, 4, 4)]],
   ['maxPool2d', ([x]) => torch.maxPool2d(x, 2), () => [rn(1, 2, 4, 4)]],
   ['adaptiveAvgPool2d', ([x]) => torch.adaptiveAvgPool2d(x, 1), () => [rn(2, 2, 3, 3)]],
   ['interpolate nearest', ([x]) => torch.interpolate(x, { scaleFactor: 2 }), () => [rn(1, 1, 2, 3)]],
-  ['interpolate bilinear', ([x]) => torch.interpolate(x, { size: [5, 4], mode: 'bilinear' }), () => [rn(1, 2, 3, 3)]],
+  [
+    'interpolate bilinear',
+    ([x]) => torch.interpolate(x, { size: [5, 4], mode: 'bilinear' }),
+    () => [rn(1, 2, 3, 3)],
+  ],
   ['bceWithLogits', ([x]) => torch.bceWithLogits(x, torch.tensor([1, 0, 1, 0.3], f64)), () => [rn(4)]],
-  ['bceWithLogits none', ([x, t]) => torch.bceWithLogits(x, t, { reduction: 'none' }), () => [rn(4), torch.rand([4], f64)]],
+  [
+    'bceWithLogits none',
+    ([x, t]) => torch.bceWithLogits(x, t, { reduction: 'none' }),
+    () => [rn(4), torch.rand([4], f64)],
+  ],
   ['mseLoss', ([a, b]) => torch.mseLoss(a, b), () => [rn(2, 3), rn(2, 3)]],
   ['l1Loss', ([a, b]) => torch.l1Loss(a, b, { reduction: 'sum' }), () => [rn(2, 3), rn(2, 3)]],
   ['dropout eval', ([a]) => torch.dropout(a, 0.5, false), () => [rn(4)]],
@@ -144,7 +189,10 @@ for (const [name, f, inputs] of cases) {
   test(`gradcheck ${name}`, () => {
     const xs = inputs();
     const { maxAbsErr, maxRelErr } = gradcheck(f, xs);
-    assert.ok(maxAbsErr < 1e-5 || maxRelErr < 1e-4, `${name}: |numeric - analytic| = ${maxAbsErr} (rel ${maxRelErr})`);
+    assert.ok(
+      maxAbsErr < 1e-5 || maxRelErr < 1e-4,
+      `${name}: |numeric - analytic| = ${maxAbsErr} (rel ${maxRelErr})`,
+    );
     for (const x of xs) x.dispose();
   });
 }

@@ -13,7 +13,11 @@ torch.manualSeed(7);
 class Net extends nn.Module {
   readonly body = this.registerModule(
     'body',
-    new nn.Sequential([new nn.Conv2d(3, 4, 3, { padding: 1, spectralNorm: true }), new nn.LeakyReLU(0.2), new nn.BatchNorm2d(4)]),
+    new nn.Sequential([
+      new nn.Conv2d(3, 4, 3, { padding: 1, spectralNorm: true }),
+      new nn.LeakyReLU(0.2),
+      new nn.BatchNorm2d(4),
+    ]),
   );
   readonly head = this.registerModule('head', new nn.Linear(4, 2));
   forward(x: torch.Tensor): torch.Tensor {
@@ -24,7 +28,14 @@ class Net extends nn.Module {
 test('Module: dotted names, parameters, buffers, train/eval, state dict round trip', () => {
   const net = new Net();
   const names = net.namedParameters().map(([n]) => n);
-  assert.deepEqual(names, ['body.0.weight_orig', 'body.0.bias', 'body.2.weight', 'body.2.bias', 'head.weight', 'head.bias']);
+  assert.deepEqual(names, [
+    'body.0.weight_orig',
+    'body.0.bias',
+    'body.2.weight',
+    'body.2.bias',
+    'head.weight',
+    'head.bias',
+  ]);
   assert.deepEqual(
     net.namedBuffers().map(([n]) => n),
     ['body.0.weight_u', 'body.0.weight_v', 'body.2.running_mean', 'body.2.running_var'],
@@ -43,7 +54,10 @@ test('Module: dotted names, parameters, buffers, train/eval, state dict round tr
   // mismatches are named
   const sd = { ...net.stateDict() };
   delete (sd as Record<string, unknown>)['head.bias'];
-  assert.throws(() => other.loadStateDict(sd), (e: unknown) => e instanceof CheckpointError && /missing head\.bias/.test((e as Error).message));
+  assert.throws(
+    () => other.loadStateDict(sd),
+    (e: unknown) => e instanceof CheckpointError && /missing head\.bias/.test((e as Error).message),
+  );
   assert.throws(
     () => new nn.Linear(3, 2).loadStateDict({ weight: torch.zeros([2, 4]), bias: torch.zeros([2]) }),
     /weight has shape \[2,4\] but the model expects \[2,3\]/,
@@ -57,7 +71,10 @@ test('layers compute what PyTorch computes', () =>
     const sd = lin.stateDict();
     const want = x.matmul(sd.weight.t()).add(sd.bias);
     assert.ok(lin.forward(x).sub(want).abs().max().item() < 1e-6);
-    assert.throws(() => lin.forward(torch.randn([4, 5])), /Linear: input must end in 3 features, got \[4, 5\]/);
+    assert.throws(
+      () => lin.forward(torch.randn([4, 5])),
+      /Linear: input must end in 3 features, got \[4, 5\]/,
+    );
     const up = new nn.ConvTranspose2d(4, 2, 4, { stride: 2, padding: 1 });
     assert.deepEqual(up.forward(torch.randn([1, 4, 8, 8])).shape, [1, 2, 16, 16]);
     const bn = new nn.BatchNorm1d(3);
@@ -76,7 +93,11 @@ test('spectral norm: the normalized weight has largest singular value ~1', () =>
     const sigmaOf = (m: torch.Tensor) => {
       let v = torch.randn([m.shape[1], 1], { dtype: 'float64' });
       const mm = m.to('float64');
-      for (let i = 0; i < 200; i++) v = mm.t().matmul(mm.matmul(v)).div(mm.t().matmul(mm.matmul(v)).norm());
+      for (let i = 0; i < 200; i++)
+        v = mm
+          .t()
+          .matmul(mm.matmul(v))
+          .div(mm.t().matmul(mm.matmul(v)).norm());
       return mm.matmul(v).norm().item();
     };
     const sigma = sigmaOf(w);
@@ -103,7 +124,9 @@ test('Adam matches the closed-form first steps and fits a regression; groups hav
   // first Adam step moves every coordinate by lr * sign(grad) (bias-corrected m/sqrt(v) = +-1)
   const p = torch.tensor([1, -2, 3]).requiresGrad_();
   const opt = new optim.Adam([p], { lr: 0.1 });
-  p.mul(torch.tensor([2, -1, 0.5])).sum().backward();
+  p.mul(torch.tensor([2, -1, 0.5]))
+    .sum()
+    .backward();
   opt.step();
   assert.deepEqual(
     p.toNumbers().map((v) => Math.round(v * 1e5) / 1e5),
@@ -112,7 +135,13 @@ test('Adam matches the closed-form first steps and fits a regression; groups hav
   // two groups, different lr
   const a = torch.zeros([1]).requiresGrad_();
   const b = torch.zeros([1]).requiresGrad_();
-  const two = new optim.Adam([{ params: [a], lr: 0.1 }, { params: [b], lr: 0.01 }], { betas: [0, 0.999] });
+  const two = new optim.Adam(
+    [
+      { params: [a], lr: 0.1 },
+      { params: [b], lr: 0.01 },
+    ],
+    { betas: [0, 0.999] },
+  );
   a.add(b).sum().backward();
   two.step();
   assert.ok(Math.abs(a.item() + 0.1) < 1e-6 && Math.abs(b.item() + 0.01) < 1e-6);
@@ -174,14 +203,18 @@ test('optimizer state save/load continues identically', () => {
   c.opt.loadStateDict({ tensors: back.tensors, meta: JSON.parse(back.metadata.meta) });
   for (let s = 2; s < 4; s++) stepOn(c, s);
   assert.deepEqual(c.lin.stateDict().weight.toNumbers(), a.lin.stateDict().weight.toNumbers());
-  assert.throws(() => new optim.SGD(c.lin.parameters()).loadStateDict(saved), /optimizer state is for Adam, not SGD/);
+  assert.throws(
+    () => new optim.SGD(c.lin.parameters()).loadStateDict(saved),
+    /optimizer state is for Adam, not SGD/,
+  );
 });
 
 test('safetensors: bytes match a hand-built file; atomic save; truncated and corrupt files are refused', () => {
   const t = torch.tensor(new Float32Array([1, 2]), { shape: [2] });
   const ids = torch.tensor(new BigInt64Array([5n]));
   const buf = torch.encodeSafetensors({ a: t, b: ids }, { note: 'x' });
-  const json = '{"__metadata__":{"note":"x"},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"I64","shape":[1],"data_offsets":[8,16]}}';
+  const json =
+    '{"__metadata__":{"note":"x"},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"I64","shape":[1],"data_offsets":[8,16]}}';
   const padded = json + ' '.repeat((8 - ((8 + json.length) % 8)) % 8);
   const head = Buffer.alloc(8);
   head.writeBigUInt64LE(BigInt(padded.length));
@@ -198,14 +231,25 @@ test('safetensors: bytes match a hand-built file; atomic save; truncated and cor
   assert.equal(back.tensors.b.dtype, 'int64');
   const full = readFileSync(path);
   writeFileSync(path, full.subarray(0, full.length - 3));
-  assert.throws(() => torch.loadSafetensors(path), (e: unknown) => e instanceof DataError && /lies outside the data \(truncated\?\)/.test((e as Error).message));
+  assert.throws(
+    () => torch.loadSafetensors(path),
+    (e: unknown) =>
+      e instanceof DataError && /lies outside the data \(truncated\?\)/.test((e as Error).message),
+  );
   writeFileSync(path, Buffer.from('not a safetensors file at all'));
   assert.throws(() => torch.loadSafetensors(path), /not a valid safetensors file/);
-  assert.throws(() => torch.loadSafetensors(join(dir, 'missing.safetensors')), /missing\.safetensors: cannot read: ENOENT/);
+  assert.throws(
+    () => torch.loadSafetensors(join(dir, 'missing.safetensors')),
+    /missing\.safetensors: cannot read: ENOENT/,
+  );
 });
 
 test('a 20,000-step training loop keeps resident memory flat and leaks no tensors', () => {
-  const net = new nn.Sequential([new nn.Linear(16, 32), new nn.LeakyReLU(0.2), new nn.Linear(32, 1, { spectralNorm: true })]);
+  const net = new nn.Sequential([
+    new nn.Linear(16, 32),
+    new nn.LeakyReLU(0.2),
+    new nn.Linear(32, 1, { spectralNorm: true }),
+  ]);
   const opt = new optim.Adam(net.parameters(), { lr: 1e-3 });
   const step = () =>
     torch.scope(() => {
@@ -221,5 +265,8 @@ test('a 20,000-step training loop keeps resident memory flat and leaks no tensor
   for (let i = 0; i < 20000; i++) step();
   const rss1 = process.memoryUsage().rss;
   assert.equal(torch.liveTensors(), live);
-  assert.ok(rss1 < rss0 * 1.1, `RSS grew from ${(rss0 / 2 ** 20).toFixed(1)} to ${(rss1 / 2 ** 20).toFixed(1)} MiB`);
+  assert.ok(
+    rss1 < rss0 * 1.1,
+    `RSS grew from ${(rss0 / 2 ** 20).toFixed(1)} to ${(rss1 / 2 ** 20).toFixed(1)} MiB`,
+  );
 });

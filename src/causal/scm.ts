@@ -36,7 +36,10 @@ export interface ScmOptions {
 }
 
 /** Builds the 0/1 mask of a super-graph, rejecting unknown names, self-loops and cycles. */
-export function superGraphMask(nodes: readonly string[], edges: readonly (readonly [string, string])[]): number[][] {
+export function superGraphMask(
+  nodes: readonly string[],
+  edges: readonly (readonly [string, string])[],
+): number[][] {
   const m = nodes.length;
   const mask = Array.from({ length: m }, () => new Array<number>(m).fill(0));
   for (const [from, to] of edges) {
@@ -67,9 +70,13 @@ export class ScmPrior extends nn.Module {
   constructor(o: ScmOptions) {
     super();
     if (!STRUCTURE_MODES.includes(o.mode))
-      throw new OptionError(`Expected one of ${STRUCTURE_MODES.join(', ')} for structure but received '${o.mode}'`);
+      throw new OptionError(
+        `Expected one of ${STRUCTURE_MODES.join(', ')} for structure but received '${o.mode}'`,
+      );
     if (!MECHANISMS.includes(o.mechanism))
-      throw new OptionError(`Expected one of ${MECHANISMS.join(', ')} for mechanism but received '${o.mechanism}'`);
+      throw new OptionError(
+        `Expected one of ${MECHANISMS.join(', ')} for mechanism but received '${o.mechanism}'`,
+      );
     this.nodes = o.nodes;
     this.m = o.nodes.length;
     this.mode = o.mode;
@@ -81,7 +88,8 @@ export class ScmPrior extends nn.Module {
     if (o.mode === 'given') {
       if (!o.edges) throw new OptionError('structure `given` needs a graph (edges [cause, effect])');
       mask = superGraphMask(o.nodes, o.edges);
-    } else if (o.mode === 'learned') mask = Array.from({ length: m }, (_, i) => Array.from({ length: m }, (_, j) => (i === j ? 0 : 1)));
+    } else if (o.mode === 'learned')
+      mask = Array.from({ length: m }, (_, i) => Array.from({ length: m }, (_, j) => (i === j ? 0 : 1)));
     else mask = Array.from({ length: m }, () => new Array<number>(m).fill(0));
     this.mask = torch.keep(torch.tensor(mask));
     // A starts at 0 (NOTEARS); entries outside the mask never receive gradient
@@ -110,7 +118,11 @@ export class ScmPrior extends nn.Module {
 
   /** Edges with |A[i][j]| > threshold, by name (NOTEARS reports 0.3). */
   edges(threshold = 0.3): { from: string; to: string; weight: number }[] {
-    return listEdges(this.adjacencyArray(), threshold).map((e) => ({ from: this.nodes[e.from], to: this.nodes[e.to], weight: e.weight }));
+    return listEdges(this.adjacencyArray(), threshold).map((e) => ({
+      from: this.nodes[e.from],
+      to: this.nodes[e.to],
+      weight: e.weight,
+    }));
   }
 
   // ---- the structural equations (row form) ---------------------------------------------------
@@ -131,9 +143,15 @@ export class ScmPrior extends nn.Module {
     const { knotsX, knotsY, slopes } = this.pieces();
     const h = (2 * this.range) / this.knots;
     // segment index of each u, clamped so values outside [-range, range] extend the edge segments
-    const idx = u.add(this.range).div(h).floor().clamp(0, this.knots - 1).to('int64'); // [B, m]
+    const idx = u
+      .add(this.range)
+      .div(h)
+      .floor()
+      .clamp(0, this.knots - 1)
+      .to('int64'); // [B, m]
     const B = u.shape[0];
-    const pick = (t: Tensor) => t.unsqueeze(0).expand([B, this.m, t.shape[1]]).gather(2, idx.unsqueeze(2)).squeeze(2);
+    const pick = (t: Tensor) =>
+      t.unsqueeze(0).expand([B, this.m, t.shape[1]]).gather(2, idx.unsqueeze(2)).squeeze(2);
     return pick(knotsY).add(pick(slopes).mul(u.sub(pick(knotsX))));
   }
 
@@ -144,8 +162,15 @@ export class ScmPrior extends nn.Module {
     const B = z.shape[0];
     // segment: number of left knots at or below z, minus one, clamped
     const left = knotsY.slice(1, 0, this.knots); // [m, K]
-    const idx = z.unsqueeze(2).ge(left.unsqueeze(0)).to('int64').sum(2).sub(1).clamp(0, this.knots - 1); // [B, m]
-    const pick = (t: Tensor) => t.unsqueeze(0).expand([B, this.m, t.shape[1]]).gather(2, idx.unsqueeze(2)).squeeze(2);
+    const idx = z
+      .unsqueeze(2)
+      .ge(left.unsqueeze(0))
+      .to('int64')
+      .sum(2)
+      .sub(1)
+      .clamp(0, this.knots - 1); // [B, m]
+    const pick = (t: Tensor) =>
+      t.unsqueeze(0).expand([B, this.m, t.shape[1]]).gather(2, idx.unsqueeze(2)).squeeze(2);
     return pick(knotsX).add(z.sub(pick(knotsY)).div(pick(slopes)));
   }
 
@@ -157,7 +182,10 @@ export class ScmPrior extends nn.Module {
     const rise = slopes.mul(h).cumsum(1); // [m, K]
     const start = this.param('shift').sub(this.range).unsqueeze(1); // f(-range) = shift - range
     const knotsY = torch.cat([start, start.add(rise)], 1); // [m, K+1]
-    const knotsX = torch.linspace(-this.range, this.range, K + 1).unsqueeze(0).expand([this.m, K + 1]);
+    const knotsX = torch
+      .linspace(-this.range, this.range, K + 1)
+      .unsqueeze(0)
+      .expand([this.m, K + 1]);
     return { knotsX, knotsY, slopes };
   }
 
@@ -204,7 +232,8 @@ export class ScmPrior extends nn.Module {
   interventionIndices(interventions: Record<string, number>): [number, number][] {
     return Object.entries(interventions).map(([name, v]) => {
       const i = this.nodes.indexOf(name);
-      if (i < 0) throw new OptionError(`unknown attribute '${name}' in intervention; known: ${this.nodes.join(', ')}`);
+      if (i < 0)
+        throw new OptionError(`unknown attribute '${name}' in intervention; known: ${this.nodes.join(', ')}`);
       if (typeof v !== 'number' || !Number.isFinite(v))
         throw new OptionError(`intervention value for '${name}' must be a finite number, got ${v}`);
       return [i, v];
@@ -258,5 +287,8 @@ export function updateDagSchedule(s: DagSchedule, h: number, o: DagScheduleOptio
 export function structurePenalty(prior: ScmPrior, s: DagSchedule, l1: number): Tensor {
   if (prior.mode !== 'learned') return torch.zeros([]);
   const h = prior.acyclicity();
-  return h.mul(s.alpha).add(h.square().mul(s.rho / 2)).add(prior.adjacency().abs().sum().mul(l1));
+  return h
+    .mul(s.alpha)
+    .add(h.square().mul(s.rho / 2))
+    .add(prior.adjacency().abs().sum().mul(l1));
 }

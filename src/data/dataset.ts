@@ -1,3 +1,5 @@
+import { fromRgb } from './grid.ts';
+
 /**
  * The dataset interface every source implements (synthetic worlds, CelebA, labelled folders).
  * Data knows nothing of torch: batches are plain typed arrays, converted to tensors at the
@@ -52,13 +54,7 @@ export function gatherBatch(ds: Dataset, indices: ArrayLike<number>): Batch {
   for (let n = 0; n < b; n++) {
     const i = indices[n];
     idx[n] = i;
-    const px = ds.image(i);
-    const base = n * 3 * hw;
-    for (let p = 0; p < hw; p++) {
-      images[base + p] = px[3 * p] / 127.5 - 1;
-      images[base + hw + p] = px[3 * p + 1] / 127.5 - 1;
-      images[base + 2 * hw + p] = px[3 * p + 2] / 127.5 - 1;
-    }
+    images.set(fromRgb(ds.image(i), s), n * 3 * hw);
     labels.set(ds.labels(i), n * m);
   }
   return { images, labels, indices: idx, batchSize: b };

@@ -22,7 +22,7 @@ export function toRgbTiles(images: Float32Array, count: number, size: number): U
     for (let p = 0; p < hw; p++)
       for (let c = 0; c < 3; c++) {
         const v = Math.round((images[base + c * hw + p] + 1) * 127.5);
-        tile[3 * p + c] = v < 0 ? 0 : v > 255 ? 255 : v;
+        tile[3 * p + c] = v < 0 ? 0 : Math.min(v, 255);
       }
     out.push(tile);
   }
@@ -38,7 +38,8 @@ export function tileGrid(tiles: readonly Uint8Array[], size: number, cols: numbe
   tiles.forEach((tile, i) => {
     const x0 = gap + (i % cols) * (size + gap);
     const y0 = gap + Math.floor(i / cols) * (size + gap);
-    for (let y = 0; y < size; y++) pixels.set(tile.subarray(y * size * 3, (y + 1) * size * 3), ((y0 + y) * width + x0) * 3);
+    for (let y = 0; y < size; y++)
+      pixels.set(tile.subarray(y * size * 3, (y + 1) * size * 3), ((y0 + y) * width + x0) * 3);
   });
   return { width, height, pixels };
 }
@@ -59,4 +60,12 @@ export async function writePng(path: string, img: RgbImage, scale = 1): Promise<
   if (scale > 1) s = s.resize(img.width * scale, img.height * scale, { kernel: 'nearest' });
   await s.png().toFile(tmp);
   renameSync(tmp, path);
+}
+
+/** One HWC uint8 RGB image -> CHW float32 in [-1, 1] (the model's input layout). */
+export function fromRgb(pixels: Uint8Array, size: number): Float32Array {
+  const hw = size * size;
+  const out = new Float32Array(3 * hw);
+  for (let p = 0; p < hw; p++) for (let c = 0; c < 3; c++) out[c * hw + p] = pixels[3 * p + c] / 127.5 - 1;
+  return out;
 }

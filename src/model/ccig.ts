@@ -6,9 +6,10 @@
  * scaled label (SPEC.md section 3), so a label value v maps to the latent logit((v - min) /
  * (max - min)) and back through the sigmoid.
  */
+
+import { ScmPrior } from '../causal/scm.ts';
 import type { AttributeInfo } from '../data/dataset.ts';
 import { OptionError } from '../errors.ts';
-import { ScmPrior } from '../causal/scm.ts';
 import * as torch from '../torch/index.ts';
 import { nn, type Tensor } from '../torch/index.ts';
 import { type CcigConfig, latentDim } from './config.ts';
@@ -39,23 +40,44 @@ export class Ccig extends nn.Module {
   ) {
     super();
     if (attributes.map((a) => a.name).join() !== config.attributes.join())
-      throw new OptionError(`model attributes [${config.attributes}] do not match the data's [${attributes.map((a) => a.name)}]`);
+      throw new OptionError(
+        `model attributes [${config.attributes}] do not match the data's [${attributes.map((a) => a.name)}]`,
+      );
     this.m = config.attributes.length;
     this.k = config.zFree;
     this.zDim = latentDim(config);
     const { imageSize, net } = config;
-    this.encoder = this.registerModule('encoder', new Encoder({ imageSize, zDim: this.zDim, channels: net.channels, fc: net.fc }));
-    this.generator = this.registerModule('generator', new Generator({ imageSize, zDim: this.zDim, channels: net.channels, fc: net.fc }));
+    this.encoder = this.registerModule(
+      'encoder',
+      new Encoder({ imageSize, zDim: this.zDim, channels: net.channels, fc: net.fc }),
+    );
+    this.generator = this.registerModule(
+      'generator',
+      new Generator({ imageSize, zDim: this.zDim, channels: net.channels, fc: net.fc }),
+    );
     this.discriminator = this.registerModule(
       'discriminator',
-      new Discriminator({ imageSize, zDim: this.zDim, channels: net.channels, fc: net.dFc, jointFc: net.dJointFc }),
+      new Discriminator({
+        imageSize,
+        zDim: this.zDim,
+        channels: net.channels,
+        fc: net.dFc,
+        jointFc: net.dJointFc,
+      }),
     );
     this.prior = this.registerModule(
       'prior',
-      new ScmPrior({ nodes: config.attributes, mode: config.scm.structure, edges: config.scm.edges, mechanism: config.scm.mechanism }),
+      new ScmPrior({
+        nodes: config.attributes,
+        mode: config.scm.structure,
+        edges: config.scm.edges,
+        mechanism: config.scm.mechanism,
+      }),
     );
     this.labelMin = torch.keep(torch.tensor(attributes.map((a) => (a.kind === 'binary' ? 0 : a.min))));
-    this.labelRange = torch.keep(torch.tensor(attributes.map((a) => (a.kind === 'binary' ? 1 : Math.max(1e-12, a.max - a.min)))));
+    this.labelRange = torch.keep(
+      torch.tensor(attributes.map((a) => (a.kind === 'binary' ? 1 : Math.max(1e-12, a.max - a.min)))),
+    );
   }
 
   /** Labels [B, m] -> supervision targets in [0, 1]. */

@@ -4,9 +4,9 @@
  * keys or wrong types are rejected with the path that is wrong.
  */
 import { z } from 'zod';
+import { MECHANISMS, STRUCTURE_MODES } from '../causal/scm.ts';
 import { CELEBA_PRESETS } from '../data/celeba.ts';
 import { OptionError } from '../errors.ts';
-import { MECHANISMS, STRUCTURE_MODES } from '../causal/scm.ts';
 
 const edge = z.tuple([z.string(), z.string()]);
 
@@ -129,7 +129,11 @@ function celeba(name: 'smile' | 'age'): CcigConfig {
     data: { kind: 'celeba', worldSize: 10000 },
     imageSize: 64,
     attributes: [...p.attributes],
-    scm: { structure: 'given', edges: p.edges.map(([a, b]) => [a, b] as [string, string]), mechanism: 'linear' },
+    scm: {
+      structure: 'given',
+      edges: p.edges.map(([a, b]) => [a, b] as [string, string]),
+      mechanism: 'linear',
+    },
     zFree: 100 - p.attributes.length,
     net: { channels: 32, fc: 512, dFc: 512, dJointFc: 1024 },
     train: { ...dearTrain, steps: 60000, sampleEvery: 1000, checkpointEvery: 1000, logEvery: 100 },
@@ -223,7 +227,8 @@ export function parseConfig(raw: unknown, source = 'config'): CcigConfig {
 /** A preset by name, with optional overrides (a partial config) merged in and validated. */
 export function resolveConfig(preset: string, overrides: unknown = {}, source = 'config'): CcigConfig {
   const base = PRESETS[preset];
-  if (!base) throw new OptionError(`Expected one of ${PRESET_NAMES.join(', ')} for preset but received '${preset}'`);
+  if (!base)
+    throw new OptionError(`Expected one of ${PRESET_NAMES.join(', ')} for preset but received '${preset}'`);
   return parseConfig(mergeConfig(structuredClone(base), overrides), source);
 }
 

@@ -3,8 +3,9 @@
  * (spectrally normalized convolutions, global sum pool), a latent branch (MLP) and a joint
  * branch over both features; the output is the mean of the three scores s_x, s_z, s_xz.
  */
-import { nn, type Tensor } from '../torch/index.ts';
+
 import * as torch from '../torch/index.ts';
+import { nn, type Tensor } from '../torch/index.ts';
 import { stageWidths } from './encoder.ts';
 
 export interface DiscriminatorOptions {
@@ -33,7 +34,9 @@ export class Discriminator extends nn.Module {
     super();
     let cin = 3;
     stageWidths(o.imageSize, o.channels).forEach((w, i) => {
-      this.convs.push(this.registerModule(`conv${i}`, new nn.Conv2d(cin, w, 4, { stride: 2, padding: 1, ...sn })));
+      this.convs.push(
+        this.registerModule(`conv${i}`, new nn.Conv2d(cin, w, 4, { stride: 2, padding: 1, ...sn })),
+      );
       cin = w;
     });
     this.xFeat = this.registerModule('x_fc', new nn.Linear(cin, o.fc, sn));

@@ -30,7 +30,9 @@ export class Encoder extends nn.Module {
     const widths = stageWidths(o.imageSize, o.channels);
     let cin = 3;
     widths.forEach((w, i) => {
-      this.convs.push(this.registerModule(`conv${i}`, new nn.Conv2d(cin, w, 4, { stride: 2, padding: 1, bias: i === 0 })));
+      this.convs.push(
+        this.registerModule(`conv${i}`, new nn.Conv2d(cin, w, 4, { stride: 2, padding: 1, bias: i === 0 })),
+      );
       this.norms.push(i === 0 ? undefined : this.registerModule(`bn${i}`, new nn.BatchNorm2d(w)));
       cin = w;
     });

@@ -1,7 +1,10 @@
 /**
- * Generator G(z) -> x: a fully connected layer to a 4x4 map, then stride-2 transposed
- * convolutions (DCGAN-style, batch norm + ReLU) up to the image size, tanh output in [-1, 1].
+ * Generator G(z) -> x: fully connected layers to a 4x4 map, then stages of nearest 2x
+ * upsampling + 3x3 convolution (batch norm + ReLU) up to the image size, tanh output in
+ * [-1, 1]. Upsample + conv, as SAGAN/DEAR's generators do, avoids the checkerboard artefacts of
+ * stride-2 transposed convolutions.
  */
+import * as torch from '../torch/index.ts';
 import { nn, type Tensor } from '../torch/index.ts';
 import { stageWidths } from './encoder.ts';
 
@@ -16,7 +19,7 @@ export class Generator extends nn.Module {
   private readonly fc1: nn.Linear;
   private readonly fc2: nn.Linear;
   private readonly bn0: nn.BatchNorm1d;
-  private readonly ups: nn.ConvTranspose2d[] = [];
+  private readonly ups: nn.Conv2d[] = [];
   private readonly norms: (nn.BatchNorm2d | undefined)[] = [];
   private readonly top: number;
 
@@ -30,7 +33,7 @@ export class Generator extends nn.Module {
     widths.forEach((w, i) => {
       const cout = i + 1 < widths.length ? widths[i + 1] : 3;
       const last = i + 1 === widths.length;
-      this.ups.push(this.registerModule(`up${i}`, new nn.ConvTranspose2d(w, cout, 4, { stride: 2, padding: 1, bias: last })));
+      this.ups.push(this.registerModule(`up${i}`, new nn.Conv2d(w, cout, 3, { padding: 1, bias: last })));
       this.norms.push(last ? undefined : this.registerModule(`bn${i + 1}`, new nn.BatchNorm2d(cout)));
     });
   }
@@ -41,7 +44,7 @@ export class Generator extends nn.Module {
     let h = this.fc1.forward(z).relu();
     h = this.bn0.forward(this.fc2.forward(h)).relu().reshape([B, this.top, 4, 4]);
     this.ups.forEach((up, i) => {
-      h = up.forward(h);
+      h = up.forward(torch.interpolate(h, { scaleFactor: 2 }));
       const bn = this.norms[i];
       h = bn ? bn.forward(h).relu() : h.tanh();
     });

@@ -68,15 +68,25 @@ export const init = {
     const { fanIn, fanOut } = fans(t);
     return noGrad(() => t.normal_(0, gain * Math.sqrt(2 / (fanIn + fanOut))));
   },
-  kaimingUniform_(t: Tensor, o: { a?: number; mode?: 'fanIn' | 'fanOut'; nonlinearity?: Nonlinearity } = {}): Tensor {
+  kaimingUniform_(
+    t: Tensor,
+    o: { a?: number; mode?: 'fanIn' | 'fanOut'; nonlinearity?: Nonlinearity } = {},
+  ): Tensor {
     const { fanIn, fanOut } = fans(t);
-    const std = calculateGain(o.nonlinearity ?? 'leaky_relu', o.a ?? 0) / Math.sqrt(o.mode === 'fanOut' ? fanOut : fanIn);
+    const std =
+      calculateGain(o.nonlinearity ?? 'leaky_relu', o.a ?? 0) /
+      Math.sqrt(o.mode === 'fanOut' ? fanOut : fanIn);
     const bound = Math.sqrt(3) * std;
     return noGrad(() => t.uniform_(-bound, bound));
   },
-  kaimingNormal_(t: Tensor, o: { a?: number; mode?: 'fanIn' | 'fanOut'; nonlinearity?: Nonlinearity } = {}): Tensor {
+  kaimingNormal_(
+    t: Tensor,
+    o: { a?: number; mode?: 'fanIn' | 'fanOut'; nonlinearity?: Nonlinearity } = {},
+  ): Tensor {
     const { fanIn, fanOut } = fans(t);
-    const std = calculateGain(o.nonlinearity ?? 'leaky_relu', o.a ?? 0) / Math.sqrt(o.mode === 'fanOut' ? fanOut : fanIn);
+    const std =
+      calculateGain(o.nonlinearity ?? 'leaky_relu', o.a ?? 0) /
+      Math.sqrt(o.mode === 'fanOut' ? fanOut : fanIn);
     return noGrad(() => t.normal_(0, std));
   },
   orthogonal_: (t: Tensor, gain = 1) => noGrad(() => t.orthogonal_(gain)),
@@ -169,15 +179,21 @@ export abstract class Module {
     if (strict && (missing.length || unexpected.length)) {
       throw new CheckpointError(
         `state dict does not match ${this.constructor.name}:` +
-          (missing.length ? ` missing ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''};` : '') +
-          (unexpected.length ? ` unexpected ${unexpected.slice(0, 5).join(', ')}${unexpected.length > 5 ? ', ...' : ''}` : ''),
+          (missing.length
+            ? ` missing ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''};`
+            : '') +
+          (unexpected.length
+            ? ` unexpected ${unexpected.slice(0, 5).join(', ')}${unexpected.length > 5 ? ', ...' : ''}`
+            : ''),
       );
     }
     for (const [k, t] of Object.entries(own)) {
       const src = sd[k];
       if (!src) continue;
       if (src.shape.join() !== t.shape.join()) {
-        throw new CheckpointError(`state dict entry ${k} has shape [${src.shape}] but the model expects [${t.shape}]`);
+        throw new CheckpointError(
+          `state dict entry ${k} has shape [${src.shape}] but the model expects [${t.shape}]`,
+        );
       }
     }
     noGrad(() => {
@@ -236,7 +252,11 @@ export interface Layer {
  */
 class SpectralWeight {
   constructor(
-    private readonly owner: { param(n: string): Tensor; buffer(n: string): Tensor; setBuffer(n: string, t: Tensor): void },
+    private readonly owner: {
+      param(n: string): Tensor;
+      buffer(n: string): Tensor;
+      setBuffer(n: string, t: Tensor): void;
+    },
     /** The weight dimension that indexes outputs (0 for Linear/Conv2d, 1 for ConvTranspose2d). */
     private readonly outDim: number,
     private readonly eps = 1e-12,
@@ -298,7 +318,11 @@ abstract class WeightedLayer extends Module implements Layer {
     this.registerBuffer('weight_u', u);
     this.registerBuffer('weight_v', v);
     this.sn = new SpectralWeight(
-      { param: (n) => this.param(n), buffer: (n) => this.buffer(n), setBuffer: (n, t) => this.registerBuffer(n, t) },
+      {
+        param: (n) => this.param(n),
+        buffer: (n) => this.buffer(n),
+        setBuffer: (n, t) => this.registerBuffer(n, t),
+      },
       outDim,
     );
   }
@@ -339,7 +363,9 @@ export class Linear extends WeightedLayer {
 
   forward(x: Tensor): Tensor {
     if (x.shape[x.dim - 1] !== this.inFeatures) {
-      throw new OptionError(`Linear: input must end in ${this.inFeatures} features, got [${x.shape.join(', ')}]`);
+      throw new OptionError(
+        `Linear: input must end in ${this.inFeatures} features, got [${x.shape.join(', ')}]`,
+      );
     }
     return linear(x, this.effectiveWeight(), this.optionalBias());
   }
@@ -462,7 +488,11 @@ export class LayerNorm extends Module implements Layer {
     this.registerParameter('bias', zeros(normalizedShape));
   }
   forward(x: Tensor): Tensor {
-    return layerNorm(x, this.normalizedShape, { weight: this.param('weight'), bias: this.param('bias'), eps: this.eps });
+    return layerNorm(x, this.normalizedShape, {
+      weight: this.param('weight'),
+      bias: this.param('bias'),
+      eps: this.eps,
+    });
   }
 }
 

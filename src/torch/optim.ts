@@ -37,14 +37,19 @@ type GroupSpec<O> = Tensor[] | (O & { params: Tensor[] })[];
 
 function positive(name: string, v: number, allowZero = false): void {
   if (!Number.isFinite(v) || v < 0 || (!allowZero && v === 0))
-    throw new OptionError(`Expected a ${allowZero ? 'non-negative' : 'positive'} number for ${name} but received ${v}`);
+    throw new OptionError(
+      `Expected a ${allowZero ? 'non-negative' : 'positive'} number for ${name} but received ${v}`,
+    );
 }
 
 abstract class Optimizer<O extends object> {
   readonly groups: ParamGroup<Required<O>>[];
 
   constructor(spec: GroupSpec<O>, defaults: Required<O>) {
-    const specs = spec.length && !('params' in (spec[0] as object)) ? [{ params: spec as Tensor[] } as O & { params: Tensor[] }] : (spec as (O & { params: Tensor[] })[]);
+    const specs =
+      spec.length && !('params' in (spec[0] as object))
+        ? [{ params: spec as Tensor[] } as O & { params: Tensor[] }]
+        : (spec as (O & { params: Tensor[] })[]);
     this.groups = specs.map(({ params, ...rest }) => {
       const options = { ...defaults, ...(rest as Partial<O>) } as Required<O>;
       this.validate(options);
@@ -65,14 +70,18 @@ abstract class Optimizer<O extends object> {
   /** Sets the learning rate of every group (or of group i). */
   setLr(lr: number, group?: number): void {
     positive('lr', lr);
-    for (const [i, g] of this.groups.entries()) if (group === undefined || group === i) (g.options as unknown as { lr: number }).lr = lr;
+    for (const [i, g] of this.groups.entries())
+      if (group === undefined || group === i) (g.options as unknown as { lr: number }).lr = lr;
   }
 
   protected checkLayout(s: OptimizerState, kind: string): void {
     if (s.meta.kind !== kind) throw new CheckpointError(`optimizer state is for ${s.meta.kind}, not ${kind}`);
     const want = this.groups.map((g) => g.params.length).join(',');
     const got = s.meta.steps.map((x) => x.length).join(',');
-    if (want !== got) throw new CheckpointError(`optimizer state has groups of sizes [${got}] but this optimizer has [${want}]`);
+    if (want !== got)
+      throw new CheckpointError(
+        `optimizer state has groups of sizes [${got}] but this optimizer has [${want}]`,
+      );
   }
 }
 
@@ -94,7 +103,8 @@ export class Adam extends Optimizer<AdamOptions> {
     positive('lr', o.lr);
     positive('eps', o.eps);
     positive('weightDecay', o.weightDecay, true);
-    for (const b of o.betas) if (!(b >= 0 && b < 1)) throw new OptionError(`Expected betas in [0, 1) but received [${o.betas}]`);
+    for (const b of o.betas)
+      if (!(b >= 0 && b < 1)) throw new OptionError(`Expected betas in [0, 1) but received [${o.betas}]`);
   }
 
   step(): void {
@@ -107,7 +117,19 @@ export class Adam extends Optimizer<AdamOptions> {
         const step = ++this.steps[gi][pi];
         const grad = N.grad(p.handle);
         try {
-          N.adam_step_(p.handle, grad, m.handle, v.handle, step, lr, betas[0], betas[1], eps, weightDecay, this.decoupled);
+          N.adam_step_(
+            p.handle,
+            grad,
+            m.handle,
+            v.handle,
+            step,
+            lr,
+            betas[0],
+            betas[1],
+            eps,
+            weightDecay,
+            this.decoupled,
+          );
         } finally {
           N.dispose(grad);
         }
@@ -129,7 +151,11 @@ export class Adam extends Optimizer<AdamOptions> {
     );
     return {
       tensors,
-      meta: { kind: this.constructor.name, groups: this.groups.map((g) => g.options), steps: this.steps.map((s) => [...s]) },
+      meta: {
+        kind: this.constructor.name,
+        groups: this.groups.map((g) => g.options),
+        steps: this.steps.map((s) => [...s]),
+      },
     };
   }
 
@@ -148,7 +174,9 @@ export class Adam extends Optimizer<AdamOptions> {
           store[gi][pi] = undefined;
           if (!src) continue;
           if (src.shape.join() !== p.shape.join())
-            throw new CheckpointError(`optimizer state ${gi}.${pi}.${key} has shape [${src.shape}], parameter has [${p.shape}]`);
+            throw new CheckpointError(
+              `optimizer state ${gi}.${pi}.${key} has shape [${src.shape}], parameter has [${p.shape}]`,
+            );
           store[gi][pi] = keep(src.clone());
         }
       });
@@ -210,7 +238,14 @@ export class SGD extends Optimizer<SGDOptions> {
         if (b) tensors[`${gi}.${pi}.momentum_buffer`] = b;
       }),
     );
-    return { tensors, meta: { kind: 'SGD', groups: this.groups.map((g) => g.options), steps: this.groups.map((g) => g.params.map(() => 0)) } };
+    return {
+      tensors,
+      meta: {
+        kind: 'SGD',
+        groups: this.groups.map((g) => g.options),
+        steps: this.groups.map((g) => g.params.map(() => 0)),
+      },
+    };
   }
 
   loadStateDict(s: OptimizerState): void {

@@ -7,7 +7,8 @@ import { Tensor } from './tensor.ts';
 
 /** Intra-op threads libtorch uses (set to all cores when the addon loads). */
 export function setNumThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new OptionError(`Expected a positive integer for threads but received ${n}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new OptionError(`Expected a positive integer for threads but received ${n}`);
   N.set_num_threads(n);
 }
 export function getNumThreads(): number {
@@ -16,7 +17,8 @@ export function getNumThreads(): number {
 
 /** Seeds libtorch's generators: the same seed gives the same numbers. */
 export function manualSeed(seed: number): void {
-  if (!Number.isInteger(seed) || seed < 0) throw new OptionError(`Expected a non-negative integer for seed but received ${seed}`);
+  if (!Number.isInteger(seed) || seed < 0)
+    throw new OptionError(`Expected a non-negative integer for seed but received ${seed}`);
   N.manual_seed(seed);
 }
 

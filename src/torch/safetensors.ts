@@ -7,9 +7,16 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { DataError } from '../errors.ts';
 import type { DType } from './native.ts';
-import { Tensor, tensor } from './tensor.ts';
+import { type Tensor, tensor } from './tensor.ts';
 
-const TO_ST: Record<DType, string> = { float32: 'F32', float64: 'F64', int64: 'I64', bool: 'BOOL', uint8: 'U8', int32: 'I32' };
+const TO_ST: Record<DType, string> = {
+  float32: 'F32',
+  float64: 'F64',
+  int64: 'I64',
+  bool: 'BOOL',
+  uint8: 'U8',
+  int32: 'I32',
+};
 const FROM_ST: Record<string, { dtype: DType; bytes: number }> = {
   F32: { dtype: 'float32', bytes: 4 },
   F64: { dtype: 'float64', bytes: 8 },
@@ -20,7 +27,10 @@ const FROM_ST: Record<string, { dtype: DType; bytes: number }> = {
 };
 
 /** Serializes named tensors (in key order) to safetensors bytes. */
-export function encodeSafetensors(tensors: Record<string, Tensor>, metadata?: Record<string, string>): Buffer {
+export function encodeSafetensors(
+  tensors: Record<string, Tensor>,
+  metadata?: Record<string, string>,
+): Buffer {
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   const chunks: Uint8Array[] = [];
@@ -65,12 +75,18 @@ export function decodeSafetensors(
   try {
     for (const [name, entry] of Object.entries(header)) {
       if (name === '__metadata__') continue;
-      const { dtype, shape, data_offsets } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
+      const { dtype, shape, data_offsets } = entry as {
+        dtype: string;
+        shape: number[];
+        data_offsets: [number, number];
+      };
       const kind = FROM_ST[dtype] ?? fail(`tensor '${name}' has unsupported dtype ${dtype}`);
-      if (!Array.isArray(shape) || !Array.isArray(data_offsets)) fail(`tensor '${name}' lacks shape or data_offsets`);
+      if (!Array.isArray(shape) || !Array.isArray(data_offsets))
+        fail(`tensor '${name}' lacks shape or data_offsets`);
       const [begin, end] = data_offsets;
       const numel = shape.reduce((a, b) => a * b, 1);
-      if (end - begin !== numel * kind.bytes) fail(`tensor '${name}' has ${end - begin} bytes for shape [${shape}]`);
+      if (end - begin !== numel * kind.bytes)
+        fail(`tensor '${name}' has ${end - begin} bytes for shape [${shape}]`);
       if (begin < 0 || end > dataLen) fail(`tensor '${name}' lies outside the data (truncated?)`);
       // copy to an aligned buffer of the right element type
       const bytes = new Uint8Array(end - begin);
@@ -111,12 +127,19 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
 }
 
 /** Saves named tensors to a safetensors file, atomically. */
-export function saveSafetensors(path: string, tensors: Record<string, Tensor>, metadata?: Record<string, string>): void {
+export function saveSafetensors(
+  path: string,
+  tensors: Record<string, Tensor>,
+  metadata?: Record<string, string>,
+): void {
   writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
 /** Loads a safetensors file; a missing, truncated or corrupt file gives a DataError naming it. */
-export function loadSafetensors(path: string): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
+export function loadSafetensors(path: string): {
+  tensors: Record<string, Tensor>;
+  metadata: Record<string, string>;
+} {
   let buf: Buffer;
   try {
     buf = readFileSync(path);

@@ -13,7 +13,7 @@
 import { OptionError } from '../errors.ts';
 import { DTYPE_CODES, type DType, native as N, REDUCTIONS, type Reduction } from './native.ts';
 
-export { type DType, DTYPES, type Reduction } from './native.ts';
+export { DTYPES, type DType, type Reduction } from './native.ts';
 
 export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
 export type TypedArray = Float32Array | Float64Array | BigInt64Array | Uint8Array | Int32Array;
@@ -43,7 +43,8 @@ export function scope<T>(fn: () => T): T {
     throw e;
   }
   scopes.pop();
-  if (result instanceof Promise) throw new OptionError('scope: fn must be synchronous (it returned a Promise)');
+  if (result instanceof Promise)
+    throw new OptionError('scope: fn must be synchronous (it returned a Promise)');
   const returned = new Set<Tensor>();
   collectTensors(result, returned, 0);
   const outer = scopes[scopes.length - 1];
@@ -88,7 +89,8 @@ export function noGrad<T>(fn: () => T): T {
 
 function pair(v: number | readonly number[], name: string, op: string): number[] {
   if (typeof v === 'number') return [v, v];
-  if (v.length !== 2) throw new OptionError(`${op}: ${name} must be a number or [h, w], got [${v.join(', ')}]`);
+  if (v.length !== 2)
+    throw new OptionError(`${op}: ${name} must be a number or [h, w], got [${v.join(', ')}]`);
   return [v[0], v[1]];
 }
 
@@ -97,19 +99,24 @@ function fmtShape(s: readonly number[]): string {
 }
 
 function expectRank(t: Tensor, rank: number, what: string, op: string, layout: string): void {
-  if (t.dim !== rank) throw new OptionError(`${op}: ${what} must be rank ${rank} ${layout}, got ${fmtShape(t.shape)}`);
+  if (t.dim !== rank)
+    throw new OptionError(`${op}: ${what} must be rank ${rank} ${layout}, got ${fmtShape(t.shape)}`);
 }
 
 function dtypeCode(dtype: DType | undefined, fallback: DType = 'float32'): number {
   const d = dtype ?? fallback;
   const code = DTYPE_CODES[d];
-  if (code === undefined) throw new OptionError(`Expected one of ${Object.keys(DTYPE_CODES).join(', ')} for dtype but received '${d}'`);
+  if (code === undefined)
+    throw new OptionError(
+      `Expected one of ${Object.keys(DTYPE_CODES).join(', ')} for dtype but received '${d}'`,
+    );
   return code;
 }
 
 function reductionCode(r: Reduction | undefined): number {
   const code = REDUCTIONS[r ?? 'mean'];
-  if (code === undefined) throw new OptionError(`Expected one of none, mean, sum for reduction but received '${r}'`);
+  if (code === undefined)
+    throw new OptionError(`Expected one of none, mean, sum for reduction but received '${r}'`);
   return code;
 }
 
@@ -174,7 +181,8 @@ export class Tensor {
   size(dim: number): number {
     const s = this.shape;
     const d = dim < 0 ? s.length + dim : dim;
-    if (d < 0 || d >= s.length) throw new OptionError(`size: dim ${dim} out of range for shape ${fmtShape(s)}`);
+    if (d < 0 || d >= s.length)
+      throw new OptionError(`size: dim ${dim} out of range for shape ${fmtShape(s)}`);
     return s[d];
   }
   /** The single value of a one-element tensor. */
@@ -201,10 +209,14 @@ export class Tensor {
 
   // -- elementwise arithmetic; the other operand broadcasts, or is a number
   add(o: Tensor | number, alpha = 1): Tensor {
-    return typeof o === 'number' ? wrap(N.add_s(this.handle, o * alpha)) : wrap(N.add(this.handle, o.handle, alpha));
+    return typeof o === 'number'
+      ? wrap(N.add_s(this.handle, o * alpha))
+      : wrap(N.add(this.handle, o.handle, alpha));
   }
   sub(o: Tensor | number, alpha = 1): Tensor {
-    return typeof o === 'number' ? wrap(N.sub_s(this.handle, o * alpha)) : wrap(N.sub(this.handle, o.handle, alpha));
+    return typeof o === 'number'
+      ? wrap(N.sub_s(this.handle, o * alpha))
+      : wrap(N.sub(this.handle, o.handle, alpha));
   }
   /** o - this */
   rsub(o: number): Tensor {
@@ -480,7 +492,9 @@ export class Tensor {
   to(target: DType | Device): Tensor {
     if (target in DTYPE_CODES) return wrap(N.to_dtype(this.handle, DTYPE_CODES[target as DType]));
     if (target === 'cpu' || target.startsWith('cuda')) return wrap(N.to_device(this.handle, target));
-    throw new OptionError(`to: expected a dtype (${Object.keys(DTYPE_CODES).join(', ')}) or a device (cpu, cuda[:N]) but received '${target}'`);
+    throw new OptionError(
+      `to: expected a dtype (${Object.keys(DTYPE_CODES).join(', ')}) or a device (cpu, cuda[:N]) but received '${target}'`,
+    );
   }
 
   // -- autograd
@@ -559,7 +573,8 @@ export class Tensor {
 
 function checkShape(shape: readonly number[], op: string): number[] {
   for (const s of shape)
-    if (!Number.isInteger(s) || s < 0) throw new OptionError(`${op}: shape must hold non-negative integers, got ${fmtShape(shape)}`);
+    if (!Number.isInteger(s) || s < 0)
+      throw new OptionError(`${op}: shape must hold non-negative integers, got ${fmtShape(shape)}`);
   return shape as number[];
 }
 
@@ -624,7 +639,10 @@ type Nested = number | boolean | readonly Nested[];
  * Uint8Array -> uint8; nested arrays -> float32 unless dtype says otherwise.
  * @example tensor([[1, 2], [3, 4]])  // shape [2, 2]
  */
-export function tensor(data: TypedArray | Nested, o: { shape?: readonly number[]; dtype?: DType } = {}): Tensor {
+export function tensor(
+  data: TypedArray | Nested,
+  o: { shape?: readonly number[]; dtype?: DType } = {},
+): Tensor {
   if (ArrayBuffer.isView(data)) {
     const arr = data as TypedArray;
     const natural: DType =
@@ -652,9 +670,15 @@ export function tensor(data: TypedArray | Nested, o: { shape?: readonly number[]
     shape.push(probe.length);
     probe = probe[0] as Nested;
   }
-  const flat = (Array.isArray(data) ? (data as unknown[]).flat(Number.POSITIVE_INFINITY) : [data]) as (number | boolean)[];
+  const flat = (Array.isArray(data) ? (data as unknown[]).flat(Number.POSITIVE_INFINITY) : [data]) as (
+    | number
+    | boolean
+  )[];
   const n = shape.reduce((a, b) => a * b, 1);
-  if (flat.length !== n) throw new OptionError(`tensor: nested arrays are ragged (shape ${fmtShape(shape)} needs ${n} values, got ${flat.length})`);
+  if (flat.length !== n)
+    throw new OptionError(
+      `tensor: nested arrays are ragged (shape ${fmtShape(shape)} needs ${n} values, got ${flat.length})`,
+    );
   const dtype = o.dtype ?? 'float32';
   const f64 = Float64Array.from(flat, Number);
   const t = wrap(N.from_buffer(f64, shape, DTYPE_CODES.float64));
@@ -668,11 +692,21 @@ export function tensor(data: TypedArray | Nested, o: { shape?: readonly number[]
 
 export function cat(list: readonly Tensor[], dim = 0): Tensor {
   if (list.length === 0) throw new OptionError('cat: needs at least one tensor');
-  return wrap(N.cat(list.map((t) => t.handle), dim));
+  return wrap(
+    N.cat(
+      list.map((t) => t.handle),
+      dim,
+    ),
+  );
 }
 export function stack(list: readonly Tensor[], dim = 0): Tensor {
   if (list.length === 0) throw new OptionError('stack: needs at least one tensor');
-  return wrap(N.stack(list.map((t) => t.handle), dim));
+  return wrap(
+    N.stack(
+      list.map((t) => t.handle),
+      dim,
+    ),
+  );
 }
 /** Elementwise cond ? a : b. */
 export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
@@ -726,7 +760,12 @@ export interface ConvTranspose2dOptions extends Conv2dOptions {
 }
 
 /** Transposed 2-D convolution. x [B, Cin, H, W], weight [Cin, Cout/groups, kH, kW]. */
-export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor, o: ConvTranspose2dOptions = {}): Tensor {
+export function convTranspose2d(
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor,
+  o: ConvTranspose2dOptions = {},
+): Tensor {
   expectRank(x, 4, 'input', 'conv_transpose2d', '[B, C, H, W]');
   expectRank(weight, 4, 'weight', 'conv_transpose2d', '[Cin, Cout/groups, kH, kW]');
   return wrap(
@@ -761,7 +800,8 @@ export interface BatchNormOptions {
 
 /** Batch normalization over dim 1 of [B, C] or [B, C, ...]. */
 export function batchNorm(x: Tensor, o: BatchNormOptions = {}): Tensor {
-  if (x.dim < 2) throw new OptionError(`batch_norm: input must be rank >= 2 [B, C, ...], got ${fmtShape(x.shape)}`);
+  if (x.dim < 2)
+    throw new OptionError(`batch_norm: input must be rank >= 2 [B, C, ...], got ${fmtShape(x.shape)}`);
   return wrap(
     N.batch_norm(
       x.handle,
@@ -782,7 +822,9 @@ export function layerNorm(
   normalizedShape: readonly number[],
   o: { weight?: Tensor; bias?: Tensor; eps?: number } = {},
 ): Tensor {
-  return wrap(N.layer_norm(x.handle, normalizedShape as number[], o.weight?.handle, o.bias?.handle, o.eps ?? 1e-5));
+  return wrap(
+    N.layer_norm(x.handle, normalizedShape as number[], o.weight?.handle, o.bias?.handle, o.eps ?? 1e-5),
+  );
 }
 
 export interface Pool2dOptions {
@@ -793,13 +835,27 @@ export interface Pool2dOptions {
 export function avgPool2d(x: Tensor, kernel: number | readonly number[], o: Pool2dOptions = {}): Tensor {
   expectRank(x, 4, 'input', 'avg_pool2d', '[B, C, H, W]');
   const k = pair(kernel, 'kernel', 'avg_pool2d');
-  return wrap(N.avg_pool2d(x.handle, k, pair(o.stride ?? k, 'stride', 'avg_pool2d'), pair(o.padding ?? 0, 'padding', 'avg_pool2d')));
+  return wrap(
+    N.avg_pool2d(
+      x.handle,
+      k,
+      pair(o.stride ?? k, 'stride', 'avg_pool2d'),
+      pair(o.padding ?? 0, 'padding', 'avg_pool2d'),
+    ),
+  );
 }
 
 export function maxPool2d(x: Tensor, kernel: number | readonly number[], o: Pool2dOptions = {}): Tensor {
   expectRank(x, 4, 'input', 'max_pool2d', '[B, C, H, W]');
   const k = pair(kernel, 'kernel', 'max_pool2d');
-  return wrap(N.max_pool2d(x.handle, k, pair(o.stride ?? k, 'stride', 'max_pool2d'), pair(o.padding ?? 0, 'padding', 'max_pool2d')));
+  return wrap(
+    N.max_pool2d(
+      x.handle,
+      k,
+      pair(o.stride ?? k, 'stride', 'max_pool2d'),
+      pair(o.padding ?? 0, 'padding', 'max_pool2d'),
+    ),
+  );
 }
 
 export function adaptiveAvgPool2d(x: Tensor, size: number | readonly number[]): Tensor {
@@ -820,7 +876,8 @@ export function interpolate(x: Tensor, o: InterpolateOptions): Tensor {
   expectRank(x, 4, 'input', 'interpolate', '[B, C, H, W]');
   let size: number[];
   if (o.size !== undefined) size = pair(o.size, 'size', 'interpolate');
-  else if (o.scaleFactor !== undefined) size = [Math.floor(x.shape[2] * o.scaleFactor), Math.floor(x.shape[3] * o.scaleFactor)];
+  else if (o.scaleFactor !== undefined)
+    size = [Math.floor(x.shape[2] * o.scaleFactor), Math.floor(x.shape[3] * o.scaleFactor)];
   else throw new OptionError('interpolate: give size or scaleFactor');
   const mode = o.mode ?? 'nearest';
   if (mode === 'nearest') return wrap(N.upsample_nearest2d(x.handle, size));

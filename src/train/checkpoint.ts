@@ -6,14 +6,15 @@
  * file; Python can open it with safetensors.
  */
 import { existsSync } from 'node:fs';
+import type { DagSchedule } from '../causal/scm.ts';
 import type { AttributeInfo } from '../data/dataset.ts';
 import type { RngState } from '../data/rng.ts';
 import { CheckpointError, DataError } from '../errors.ts';
-import type { DagSchedule } from '../causal/scm.ts';
 import { Ccig } from '../model/ccig.ts';
 import { type CcigConfig, parseConfig } from '../model/config.ts';
+import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
-import type { OptimizerState, Tensor } from '../torch/index.ts';
+import type { OptimizerState } from '../torch/optim.ts';
 
 export const CHECKPOINT_FORMAT = 'ccig-checkpoint/1';
 

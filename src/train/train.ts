@@ -12,11 +12,11 @@
  */
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type DagSchedule, structurePenalty, updateDagSchedule } from '../causal/scm.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { tileGrid, toRgbTiles, writePng } from '../data/grid.ts';
 import { mix32, Rng } from '../data/rng.ts';
 import { OptionError } from '../errors.ts';
-import { type DagSchedule, structurePenalty, updateDagSchedule } from '../causal/scm.ts';
 import { Ccig } from '../model/ccig.ts';
 import type { CcigConfig } from '../model/config.ts';
 import { Encoder } from '../model/encoder.ts';
@@ -82,7 +82,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const { train: trainSet, test: testSet } = o.data;
   if (trainSet.size === 0) throw new OptionError('the training set is empty');
   if (trainSet.imageSize !== cfg.imageSize)
-    throw new OptionError(`the data has ${trainSet.imageSize}px images but the config wants ${cfg.imageSize}px`);
+    throw new OptionError(
+      `the data has ${trainSet.imageSize}px images but the config wants ${cfg.imageSize}px`,
+    );
   mkdirSync(join(o.outDir, 'samples'), { recursive: true });
   const ckptPath = join(o.outDir, 'checkpoint.safetensors');
   const logPath = join(o.outDir, 'log.jsonl');
@@ -112,8 +114,13 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     if (!existsSync(ckptPath)) throw new OptionError(`nothing to resume: ${ckptPath} does not exist`);
     const c = loadCheckpoint(ckptPath);
     try {
-      if (JSON.stringify(c.config.net) !== JSON.stringify(cfg.net) || c.config.attributes.join() !== cfg.attributes.join())
-        throw new OptionError(`${ckptPath} was trained with another architecture or attributes; refusing to resume`);
+      if (
+        JSON.stringify(c.config.net) !== JSON.stringify(cfg.net) ||
+        c.config.attributes.join() !== cfg.attributes.join()
+      )
+        throw new OptionError(
+          `${ckptPath} was trained with another architecture or attributes; refusing to resume`,
+        );
       model.loadStateDict(c.model);
       optD.loadStateDict(c.optimizers.d);
       optEG.loadStateDict(c.optimizers.eg);
@@ -132,30 +139,43 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   // ---- fixed things to look at: prior noise for sample grids, a held-out batch
   const gridRng = new Rng(t.seed, 2);
   const nGrid = 64;
-  const gridEps = torch.keep(torch.tensor(Float32Array.from({ length: nGrid * model.zDim }, () => gridRng.normal()), { shape: [nGrid, model.zDim] }));
+  const gridEps = torch.keep(
+    torch.tensor(
+      Float32Array.from({ length: nGrid * model.zDim }, () => gridRng.normal()),
+      { shape: [nGrid, model.zDim] },
+    ),
+  );
   const heldOut = testSet.size > 0 ? testSet : trainSet;
   const heldIdx = Array.from({ length: Math.min(256, heldOut.size) }, (_, i) => i);
   const held = heldOut.batch(heldIdx);
-  const heldX = torch.keep(torch.tensor(held.images, { shape: [held.batchSize, 3, cfg.imageSize, cfg.imageSize] }));
+  const heldX = torch.keep(
+    torch.tensor(held.images, { shape: [held.batchSize, 3, cfg.imageSize, cfg.imageSize] }),
+  );
   const heldY = torch.keep(torch.tensor(held.labels, { shape: [held.batchSize, model.m] }));
 
   const until = o.untilStep ?? t.steps;
   const B = t.batchSize;
-  const labelled = (i: number) => (t.supProp >= 1 ? 1 : mix32(i ^ (t.seed * 0x9e3779b1)) / 2 ** 32 < t.supProp ? 1 : 0);
+  const labelled = (i: number) =>
+    t.supProp >= 1 ? 1 : mix32(i ^ (t.seed * 0x9e3779b1)) / 2 ** 32 < t.supProp ? 1 : 0;
   let last: Losses = { d: 0, e: 0, g: 0, sup: 0, scm: 0, h: 0 };
   let windowStart = performance.now();
   let windowSteps = 0;
   let rate = 0;
 
   const checkpoint = (metrics: Record<string, unknown>) =>
-    saveCheckpoint(ckptPath, model, { d: optD, eg: optEG }, {
-      config: cfg,
-      attributes: [...trainSet.attributes],
-      step,
-      dag,
-      dataRng: dataRng.getState(),
-      metrics,
-    });
+    saveCheckpoint(
+      ckptPath,
+      model,
+      { d: optD, eg: optEG },
+      {
+        config: cfg,
+        attributes: [...trainSet.attributes],
+        step,
+        dag,
+        dataRng: dataRng.getState(),
+        metrics,
+      },
+    );
 
   // ---- the loop
   while (step < until) {
@@ -172,7 +192,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         const zFake = model.sampleLatent(B);
         return { zReal: Encoder.sample(mu, logvar), zFake, xFake: model.decode(zFake) };
       });
-      const lossD = model.discriminator.forward(xFake, zFake).softplus().mean().add(model.discriminator.forward(x, zReal).neg().softplus().mean());
+      const lossD = model.discriminator
+        .forward(xFake, zFake)
+        .softplus()
+        .mean()
+        .add(model.discriminator.forward(x, zReal).neg().softplus().mean());
       optD.zeroGrad();
       lossD.backward();
       optD.step();
@@ -183,7 +207,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const lossAdvE = model.discriminator.forward(x, Encoder.sample(mu, logvar)).mean();
       const muC = mu.slice(1, 0, model.m);
       const nLabelled = Math.max(1, supMask.sum().item()) * model.m;
-      const lossSup = torch.bceWithLogits(muC, model.labelTargets(y), { reduction: 'none' }).mul(supMask).sum().div(nLabelled);
+      const lossSup = torch
+        .bceWithLogits(muC, model.labelTargets(y), { reduction: 'none' })
+        .mul(supMask)
+        .sum()
+        .div(nLabelled);
       const useScm = t.lambdaScm > 0 && model.prior.mode !== 'none';
       const lossScm = useScm ? model.prior.consistencyLoss(muC) : torch.zeros([]);
       const z = model.sampleLatent(B);
@@ -191,13 +219,18 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const s = torch.noGrad(() => dFake.exp().clamp(0.5, 2));
       const lossG = s.mul(dFake).mean().neg();
       const penalty = structurePenalty(model.prior, dag, t.l1A);
-      const total = lossAdvE.add(lossSup.mul(t.lambdaSup)).add(lossScm.mul(t.lambdaScm)).add(lossG).add(penalty);
+      const total = lossAdvE
+        .add(lossSup.mul(t.lambdaSup))
+        .add(lossScm.mul(t.lambdaScm))
+        .add(lossG)
+        .add(penalty);
       optEG.zeroGrad();
       total.backward();
       optEG.step();
       model.discriminator.setTrainable(true);
 
-      const h = model.prior.mode === 'learned' ? torch.noGrad(() => model.prior.acyclicity()) : torch.zeros([]);
+      const h =
+        model.prior.mode === 'learned' ? torch.noGrad(() => model.prior.acyclicity()) : torch.zeros([]);
       const v = torch.stack([lossD, lossAdvE, lossG, lossSup, lossScm, h]).toNumbers();
       return { d: v[0], e: v[1], g: v[2], sup: v[3], scm: v[4], h: v[5] };
     });
@@ -212,7 +245,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     last = losses;
 
     // augmented Lagrangian outer update for h(A) = 0
-    if (model.prior.mode === 'learned' && step % t.dag.updateEvery === 0) dag = updateDagSchedule(dag, losses.h, t.dag);
+    if (model.prior.mode === 'learned' && step % t.dag.updateEvery === 0)
+      dag = updateDagSchedule(dag, losses.h, t.dag);
 
     const now = performance.now();
     if (now - windowStart > 2000) {
@@ -220,7 +254,13 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       windowStart = now;
       windowSteps = 0;
     }
-    o.onProgress?.({ step, steps: until, imagesPerSecond: rate, etaSeconds: rate > 0 ? ((until - step) * B) / rate : 0, losses });
+    o.onProgress?.({
+      step,
+      steps: until,
+      imagesPerSecond: rate,
+      etaSeconds: rate > 0 ? ((until - step) * B) / rate : 0,
+      losses,
+    });
 
     const finished = step >= until;
     const interrupted = o.signal?.aborted ?? false;
@@ -229,7 +269,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       metrics = logMetrics(model, heldX, heldY, step, losses, dag, rate);
       appendFileSync(logPath, `${JSON.stringify(metrics)}\n`);
     }
-    if ((o.grids ?? true) && (step % t.sampleEvery === 0 || finished)) await writeGrids(model, gridEps, heldX, o.outDir, step);
+    if ((o.grids ?? true) && (step % t.sampleEvery === 0 || finished))
+      await writeGrids(model, gridEps, heldX, o.outDir, step);
     if (step % t.checkpointEvery === 0 || finished || interrupted) checkpoint(metrics ?? { step, losses });
     if (interrupted) {
       cleanup();
@@ -248,7 +289,15 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
 }
 
 /** Losses, h(A), A, and per-factor Pearson correlation of mu_c with the held-out labels. */
-function logMetrics(model: Ccig, x: Tensor, y: Tensor, step: number, losses: Losses, dag: DagSchedule, rate: number) {
+function logMetrics(
+  model: Ccig,
+  x: Tensor,
+  y: Tensor,
+  step: number,
+  losses: Losses,
+  dag: DagSchedule,
+  rate: number,
+) {
   const corr = torch.scope(() =>
     torch.noGrad(() => {
       model.eval();
@@ -256,7 +305,11 @@ function logMetrics(model: Ccig, x: Tensor, y: Tensor, step: number, losses: Los
       model.train();
       const a = muC.sub(muC.mean(0, true));
       const b = y.sub(y.mean(0, true));
-      return a.mul(b).sum(0).div(a.square().sum(0).mul(b.square().sum(0)).sqrt().add(1e-12)).toNumbers();
+      return a
+        .mul(b)
+        .sum(0)
+        .div(a.square().sum(0).mul(b.square().sum(0)).sqrt().add(1e-12))
+        .toNumbers();
     }),
   );
   return {
@@ -272,7 +325,13 @@ function logMetrics(model: Ccig, x: Tensor, y: Tensor, step: number, losses: Los
 }
 
 /** Sample grid G(z) from fixed prior noise, and reconstructions x | G(E(x)) of held-out images. */
-async function writeGrids(model: Ccig, eps: Tensor, heldX: Tensor, outDir: string, step: number): Promise<void> {
+async function writeGrids(
+  model: Ccig,
+  eps: Tensor,
+  heldX: Tensor,
+  outDir: string,
+  step: number,
+): Promise<void> {
   const S = model.config.imageSize;
   const { samples, recon, n } = torch.scope(() =>
     torch.noGrad(() => {
@@ -282,12 +341,18 @@ async function writeGrids(model: Ccig, eps: Tensor, heldX: Tensor, outDir: strin
       const samples = model.decode(z).toFloat32Array();
       const n = Math.min(32, heldX.shape[0]);
       const x = heldX.slice(0, 0, n);
-      const recon = torch.stack([x, model.decode(model.encode(x).mu)], 1).reshape([2 * n, 3, S, S]).toFloat32Array();
+      const recon = torch
+        .stack([x, model.decode(model.encode(x).mu)], 1)
+        .reshape([2 * n, 3, S, S])
+        .toFloat32Array();
       model.train();
       return { samples, recon, n };
     }),
   );
   const tag = String(step).padStart(6, '0');
-  await writePng(join(outDir, 'samples', `samples-${tag}.png`), tileGrid(toRgbTiles(samples, eps.shape[0], S), S, 8));
+  await writePng(
+    join(outDir, 'samples', `samples-${tag}.png`),
+    tileGrid(toRgbTiles(samples, eps.shape[0], S), S, 8),
+  );
   await writePng(join(outDir, 'samples', `recon-${tag}.png`), tileGrid(toRgbTiles(recon, 2 * n, S), S, 8));
 }

@@ -2,8 +2,9 @@
  * Finite-difference gradient check in float64: compares autograd's gradient of
  * sum(w * f(inputs)) (w fixed random weights) with central differences.
  */
-import * as torch from '../../src/torch/index.ts';
+
 import type { Tensor } from '../../src/torch/index.ts';
+import * as torch from '../../src/torch/index.ts';
 
 export interface GradcheckResult {
   maxAbsErr: number;
@@ -20,7 +21,9 @@ export function gradcheck(
     const out = f(leaves);
     const w = torch.randn(out.shape, { dtype: 'float64' });
     out.mul(w).sum().backward();
-    const analytic = leaves.map((l) => (l.grad ? (l.grad.toArray() as Float64Array) : new Float64Array(l.numel)));
+    const analytic = leaves.map((l) =>
+      l.grad ? (l.grad.toArray() as Float64Array) : new Float64Array(l.numel),
+    );
     let maxAbsErr = 0;
     let maxRelErr = 0;
     const values = inputs.map((x) => x.toArray() as Float64Array);

@@ -1,0 +1,3 @@
+export async function demoCommand(_raw: Record<string, unknown>): Promise<void> {
+  throw new Error('demo: not implemented yet');
+}

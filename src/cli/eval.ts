@@ -1,0 +1,209 @@
+/**
+ * `ccig eval`: evaluates a checkpoint, writes report.json and a self-contained report.html with
+ * graphs, grids, curves and tables.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
+import type { Dataset } from '../data/dataset.ts';
+import { pngBytes, tileGrid, toRgbTiles } from '../data/grid.ts';
+import { generateWorldDataset, type WorldDataset, worldByName } from '../data/world-dataset.ts';
+import { type EvalResult, evaluate } from '../eval/evaluate.ts';
+import { loadOracle, type Oracle, saveOracle, trainOracle } from '../eval/oracle.ts';
+import { type ReportImage, renderReport } from '../eval/report.ts';
+import type { Ccig } from '../model/ccig.ts';
+import { attributeRange, counterfactual, intervene, traverse } from '../model/edit.ts';
+import type { Tensor } from '../torch/index.ts';
+import * as torch from '../torch/index.ts';
+import { writeFileAtomic } from '../torch/index.ts';
+import { type CheckpointMeta, loadModel } from '../train/checkpoint.ts';
+import { openTrainingData } from '../train/data.ts';
+import { editGrid } from './ops.ts';
+import { parseOptions, posInt, progressBar } from './util.ts';
+
+const Flags = z.strictObject({
+  checkpoint: z.string(),
+  data: z.string().optional(),
+  out: z.string(),
+  n: posInt.max(10000),
+  oracle: z.string().optional(),
+  json: z.boolean().default(false),
+});
+
+function oracleCachePath(model: Ccig): string {
+  const base = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
+  const cfg = model.config;
+  const what =
+    cfg.data.kind === 'world' ? `world-${cfg.data.world}` : `${cfg.data.kind}-${cfg.attributes.join('+')}`;
+  return join(base, 'ccig', 'oracles', `oracle-${what}-${cfg.imageSize}.safetensors`);
+}
+
+/** The oracle for a model's data: given, cached, or trained now (and cached). */
+export function getOracle(
+  model: Ccig,
+  train: Dataset,
+  test: Dataset,
+  { path, quiet = false }: { path?: string; quiet?: boolean } = {},
+): Oracle {
+  const file = path ?? oracleCachePath(model);
+  if (existsSync(file)) return loadOracle(file);
+  const cfg = model.config;
+  let source = `${cfg.data.kind} training images`;
+  let oracleTrain = train;
+  if (cfg.data.kind === 'world') {
+    // fresh renders of the world, disjoint from the model's training set by seed
+    oracleTrain = generateWorldDataset(worldByName(cfg.data.world ?? 'pendulum'), {
+      count: 8000,
+      imageSize: cfg.imageSize,
+      seed: 777,
+    });
+    source = `8,000 exact renders of the ${cfg.data.world} world`;
+  }
+  const bar = progressBar('training the evaluation oracle', 1500, { quiet });
+  const oracle = trainOracle(oracleTrain, test, { source, onProgress: (s) => bar.update(s) });
+  bar.stop();
+  mkdirSync(dirname(file), { recursive: true });
+  saveOracle(file, oracle);
+  return oracle;
+}
+
+function grid(t: Tensor, size: number, cols: number) {
+  return tileGrid(toRgbTiles(t.toFloat32Array(), t.shape[0], size), size, cols);
+}
+
+/** Intervention, counterfactual and traversal grids for the report. */
+async function reportImages(model: Ccig, test: Dataset): Promise<ReportImage[]> {
+  const S = model.config.imageSize;
+  const names = model.config.attributes;
+  const out: ReportImage[] = [];
+  const roots = names.filter((_, j) => !model.config.scm.edges.some(([, to]) => to === names[j]));
+  const nx = Math.min(6, test.size);
+  const b = test.batch(Array.from({ length: nx }, (_, i) => i));
+  for (const name of roots.length ? roots : names.slice(0, 1)) {
+    const i = names.indexOf(name);
+    const a = model.attributes[i];
+    const target = a.kind === 'binary' ? 1 : a.min + 0.8 * (a.max - a.min);
+    torch.manualSeed(1);
+    const imgs = torch.scope(() => {
+      const x = torch.tensor(b.images, { shape: [nx, 3, S, S] });
+      const cf = counterfactual(model, x, { [name]: target });
+      const inter = intervene(model, { [name]: target }, 6);
+      const values = attributeRange(model, name, 8);
+      const tr = traverse(model, name, values, 2);
+      return {
+        cf: editGrid(cf, S),
+        inter: editGrid(inter, S),
+        trc: grid(tr.causal, S, 8),
+        trn: grid(tr.nonCausal, S, 8),
+        values,
+      };
+    });
+    out.push(
+      {
+        title: `counterfactual: do(${name} = ${target.toFixed(2)})`,
+        caption: 'test images: reconstruction | causal counterfactual | non-causal edit',
+        png: await pngBytes(imgs.cf, 2),
+      },
+      {
+        title: `intervention on samples: do(${name} = ${target.toFixed(2)})`,
+        caption: 'sample | do() with propagation | non-causal edit',
+        png: await pngBytes(imgs.inter, 2),
+      },
+      {
+        title: `traversal of ${name} (causal)`,
+        caption: `${name} = ${imgs.values.map((v) => v.toFixed(1)).join(', ')}; descendants follow the learned SCM`,
+        png: await pngBytes(imgs.trc, 2),
+      },
+      {
+        title: `traversal of ${name} (non-causal)`,
+        caption: 'same values, only the latent itself changed',
+        png: await pngBytes(imgs.trn, 2),
+      },
+    );
+  }
+  torch.manualSeed(2);
+  const samples = torch.scope(() => torch.noGrad(() => grid(model.decode(model.sampleLatent(32)), S, 8)));
+  out.push({
+    title: 'random samples',
+    caption: 'G(z), z from the learned SCM prior',
+    png: await pngBytes(samples, 2),
+  });
+  return out;
+}
+
+export interface EvalRun {
+  result: EvalResult;
+  html: string;
+  jsonPath: string;
+  htmlPath: string;
+}
+
+/** Library entry used by `ccig eval` and `ccig demo`. */
+export async function runEvaluation(o: {
+  checkpoint: string;
+  out: string;
+  n: number;
+  data?: string;
+  oracle?: string;
+  quiet?: boolean;
+  command?: string;
+}): Promise<EvalRun> {
+  const { model, meta } = loadModel(o.checkpoint);
+  const data = await openTrainingData(meta.config, { path: o.data });
+  const world = data.world ? (data.test as WorldDataset) : undefined;
+  const oracle = getOracle(model, data.train, data.test, { path: o.oracle, quiet: o.quiet });
+  const result = evaluate(model, data.test, oracle, { n: o.n, world });
+  const images = await reportImages(model, data.test);
+  const logPath = join(dirname(o.checkpoint), 'log.jsonl');
+  const log = existsSync(logPath)
+    ? readFileSync(logPath, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+    : [];
+  mkdirSync(o.out, { recursive: true });
+  const html = renderReport({
+    title: `CCIG evaluation — ${meta.config.preset} (${meta.config.scm.structure})`,
+    checkpoint: o.checkpoint,
+    command: o.command ?? `ccig eval --checkpoint ${o.checkpoint} --out ${o.out} --n ${o.n}`,
+    step: meta.step,
+    preset: meta.config.preset,
+    structure: meta.config.scm.structure,
+    result,
+    images,
+    log,
+  });
+  const jsonPath = join(o.out, 'report.json');
+  const htmlPath = join(o.out, 'report.html');
+  writeFileAtomic(
+    jsonPath,
+    `${JSON.stringify({ checkpoint: o.checkpoint, step: meta.step, config: meta.config, ...result }, null, 2)}\n`,
+  );
+  writeFileAtomic(htmlPath, html);
+  return { result, html, jsonPath, htmlPath };
+}
+
+export async function evalCommand(raw: Record<string, unknown>): Promise<void> {
+  const o = parseOptions(Flags, raw, 'eval');
+  const run = await runEvaluation({ ...o, quiet: o.json });
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(run.result)}\n`);
+    return;
+  }
+  const r = run.result;
+  const s = r.interventions.summary;
+  process.stderr.write(
+    `${[
+      `graph: SHD ${r.graph.comparison.shd} vs ${r.graph.reference} (TPR ${r.graph.comparison.tpr.toFixed(2)}, FDR ${r.graph.comparison.fdr.toFixed(2)}), h(A) ${r.graph.h.toExponential(2)}`,
+      `alignment: Spearman(latent_i, factor_i) ${r.attributes.map((a, i) => `${a} ${r.alignment.spearman.latents[i][i].toFixed(3)}`).join(', ')}`,
+      s['causal.descendants'] !== undefined
+        ? `interventions (normalized error, causal vs non-causal): effectiveness ${s['causal.effectiveness']?.toFixed(3)} vs ${s['nonCausal.effectiveness']?.toFixed(3)}, descendants ${s['causal.descendants']?.toFixed(3)} vs ${s['nonCausal.descendants']?.toFixed(3)}, non-descendants ${s['causal.nonDescendants']?.toFixed(3)} vs ${s['nonCausal.nonDescendants']?.toFixed(3)}`
+        : `interventions: rate ${s['causal.rate']?.toFixed(3)} vs ${s['nonCausal.rate']?.toFixed(3)}`,
+      `quality: reconstruction L1 ${r.quality.reconstructionL1.toFixed(4)}, oracle Frechet ${r.quality.oracleFrechet.toFixed(3)}, KID ${r.quality.oracleKid.toFixed(4)}`,
+      `wrote ${run.jsonPath} and ${run.htmlPath} (open it in a browser: file://${resolve(run.htmlPath)})`,
+    ].join('\n')}\n`,
+  );
+}
+
+export type { CheckpointMeta };

@@ -1,0 +1,182 @@
+/**
+ * The `ccig` command line. Each subcommand validates its options (zod), prints one clear
+ * message and exits non-zero on a user mistake (exit 2), and shows progress on long work.
+ */
+import { Command } from 'commander';
+import { PRESET_NAMES } from '../model/config.ts';
+import { dataCommand } from './data.ts';
+import { demoCommand } from './demo.ts';
+import { evalCommand } from './eval.ts';
+import { infoCommand } from './info.ts';
+import { counterfactualCommand, interveneCommand, sampleCommand, traverseCommand } from './ops.ts';
+import { serveCommand } from './serve.ts';
+import { trainCommand } from './train.ts';
+import { runCommand } from './util.ts';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export function buildProgram(): Command {
+  const program = new Command('ccig')
+    .description('Causal controllable image generation: train CCIG models, edit images by intervention.')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('demo')
+    .description(
+      'Pendulum end to end: data, pretrained model, interventions, counterfactuals, evaluation, HTML report',
+    )
+    .option('--out <dir>', 'output folder', 'ccig-demo')
+    .option(
+      '--train',
+      'train pendulum-small from scratch instead of using the shipped checkpoint (about 30-60 min on 2 cores)',
+    )
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExamples:\n  ccig demo\n  ccig demo --out /tmp/demo\n  ccig demo --train')
+    .action((o) => runCommand(() => demoCommand(o)));
+
+  program
+    .command('data')
+    .description('Render a synthetic world to disk, draw a contact sheet, or build a dataset cache')
+    .argument('<action>', 'world | sheet | cache')
+    .option('--world <name>', 'pendulum | flow', 'pendulum')
+    .option('--out <path>', 'output folder (world) or PNG file (sheet)')
+    .option('--count <n>', 'number of images (world)', '10000')
+    .option('--size <px>', 'image size', '64')
+    .option('--seed <n>', 'seed', '0')
+    .option('--celeba <dir>', 'CelebA root (cache)')
+    .option('--folder <dir>', 'labelled folder with labels.csv (cache)')
+    .option('--attributes <list>', 'comma-separated attribute names (cache)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ccig data world --world pendulum --count 10000 --out data/pendulum\n  ccig data sheet --world flow --out flow.png\n  ccig data cache --celeba ~/celeba --attributes Smiling,Male',
+    )
+    .action((action, o) => runCommand(() => dataCommand(action, o)));
+
+  program
+    .command('train')
+    .description('Train a CCIG model from a preset or config file')
+    .option('--preset <name>', `one of ${PRESET_NAMES.join(', ')}`, 'pendulum-small')
+    .option('--config <file>', 'JSON file overriding parts of the preset')
+    .option('--data <dir>', 'dataset root (CelebA or labelled folder presets)')
+    .option('--out <dir>', 'run folder (default runs/<preset>-<structure>)')
+    .option('--structure <mode>', 'given | learned | none')
+    .option('--mechanism <kind>', 'linear | nonlinear')
+    .option('--steps <n>', 'training steps')
+    .option('--batch-size <n>', 'batch size')
+    .option('--seed <n>', 'seed')
+    .option('--lambda-scm <x>', 'weight of the SCM-consistency loss (0 = off)')
+    .option('--sup-prop <x>', 'fraction of labelled examples')
+    .option('--threads <n>', 'CPU threads (default all cores)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ccig train --preset pendulum-small --structure learned\n  ccig train --preset celeba-smile --data ~/celeba --steps 2000\n  ccig train --preset pendulum-small --config my.json --out runs/mine',
+    )
+    .action((o) => runCommand(() => trainCommand(o, false)));
+
+  program
+    .command('resume')
+    .description('Continue a run from its checkpoint (exactly where it stopped)')
+    .requiredOption('--out <dir>', 'the run folder')
+    .option('--steps <n>', 'train until this step (default the config)')
+    .option('--data <dir>', 'dataset root, if it moved')
+    .option('--threads <n>', 'CPU threads')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExample:\n  ccig resume --out runs/pendulum-small-given --steps 8000')
+    .action((o) => runCommand(() => trainCommand(o, true)));
+
+  const checkpointOpt = ['--checkpoint <file>', 'a trained checkpoint (.safetensors)'] as const;
+
+  program
+    .command('sample')
+    .description('Random images from the model')
+    .requiredOption(...checkpointOpt)
+    .option('--n <n>', 'number of images', '16')
+    .option('--seed <n>', 'seed', '0')
+    .option('--out <file>', 'PNG file', 'samples.png')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      '\nExample:\n  ccig sample --checkpoint runs/x/checkpoint.safetensors --n 32 --out s.png',
+    )
+    .action((o) => runCommand(() => sampleCommand(o)));
+
+  program
+    .command('intervene')
+    .description('do(attribute = value) on random samples: causal edit next to the non-causal edit')
+    .requiredOption(...checkpointOpt)
+    .option('--do <name=value>', 'an intervention, in label units (repeatable)', collect, [])
+    .option('--n <n>', 'number of samples', '8')
+    .option('--seed <n>', 'seed', '0')
+    .option('--out <file>', 'PNG file', 'intervene.png')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      '\nExample:\n  ccig intervene --checkpoint ckpt.safetensors --do light_angle=120 --out do.png',
+    )
+    .action((o) => runCommand(() => interveneCommand(o)));
+
+  program
+    .command('counterfactual')
+    .description('This image, had the attribute been different: encode, abduct, do(), decode')
+    .requiredOption(...checkpointOpt)
+    .requiredOption('--image <file>', 'an image file (PNG/JPEG), preprocessed like the training data')
+    .option('--do <name=value>', 'an intervention, in label units (repeatable)', collect, [])
+    .option('--out <file>', 'PNG file', 'counterfactual.png')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      '\nExample:\n  ccig counterfactual --checkpoint ckpt.safetensors --image face.jpg --do Smiling=1',
+    )
+    .action((o) => runCommand(() => counterfactualCommand(o)));
+
+  program
+    .command('traverse')
+    .description('Vary one attribute over its range, the rest fixed (causal and non-causal rows)')
+    .requiredOption(...checkpointOpt)
+    .requiredOption('--attribute <name>', 'the attribute to vary')
+    .option('--steps <n>', 'values across the range', '8')
+    .option('--n <n>', 'number of samples (rows)', '4')
+    .option('--seed <n>', 'seed', '0')
+    .option('--out <file>', 'PNG file', 'traverse.png')
+    .option('--json', 'print the result as JSON')
+    .action((o) => runCommand(() => traverseCommand(o)));
+
+  program
+    .command('eval')
+    .description('Evaluate a checkpoint: graph, alignment, interventions, image quality; JSON + HTML report')
+    .requiredOption(...checkpointOpt)
+    .option('--data <dir>', 'dataset root (CelebA or folder checkpoints)')
+    .option('--out <dir>', 'report folder', 'report')
+    .option('--n <n>', 'test examples to use', '1000')
+    .option('--json', 'print the metrics as JSON')
+    .addHelpText(
+      'after',
+      '\nExample:\n  ccig eval --checkpoint runs/pendulum-small-given/checkpoint.safetensors --out report',
+    )
+    .action((o) => runCommand(() => evalCommand(o)));
+
+  program
+    .command('serve')
+    .description('Start the web editor for a checkpoint')
+    .requiredOption(...checkpointOpt)
+    .option('--port <n>', 'port', '8080')
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .action((o) => runCommand(() => serveCommand(o)));
+
+  program
+    .command('info')
+    .description('What a checkpoint holds: preset, attributes, graph, step, metrics')
+    .argument('<checkpoint>', 'a .safetensors checkpoint')
+    .option('--json', 'print as JSON')
+    .action((path, o) => runCommand(() => infoCommand(path, o)));
+
+  return program;
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}

@@ -1,0 +1,130 @@
+/**
+ * `ccig train` and `ccig resume`: config from a preset, a config file and flags; data; the
+ * training loop with a progress bar; Ctrl-C writes a checkpoint and stops.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { MECHANISMS, STRUCTURE_MODES } from '../causal/scm.ts';
+import { OptionError } from '../errors.ts';
+import { type CcigConfig, mergeConfig, PRESET_NAMES, parseConfig, resolveConfig } from '../model/config.ts';
+import { setNumThreads } from '../torch/index.ts';
+import { openTrainingData } from '../train/data.ts';
+import { train } from '../train/train.ts';
+import { formatSeconds, num, parseOptions, posInt, progressBar, readJsonFile } from './util.ts';
+
+export const TrainFlags = z.strictObject({
+  preset: z.string().default('pendulum-small'),
+  config: z.string().optional(),
+  data: z.string().optional(),
+  out: z.string().optional(),
+  structure: z.enum(STRUCTURE_MODES).optional(),
+  mechanism: z.enum(MECHANISMS).optional(),
+  steps: posInt.optional(),
+  batchSize: posInt.optional(),
+  seed: z.coerce.number().int().min(0).optional(),
+  lambdaScm: num.min(0).optional(),
+  supProp: num.min(0).max(1).optional(),
+  threads: posInt.optional(),
+  json: z.boolean().default(false),
+});
+
+/** Preset -> config file -> flags, validated as a whole. */
+export function configFromFlags(f: z.infer<typeof TrainFlags>): CcigConfig {
+  if (!PRESET_NAMES.includes(f.preset))
+    throw new OptionError(
+      `Expected one of ${PRESET_NAMES.join(', ')} for --preset but received '${f.preset}'`,
+    );
+  let over: unknown = f.config ? readJsonFile(f.config, 'config file') : {};
+  const flags: Record<string, unknown> = { train: {}, scm: {}, data: {} };
+  const tr = flags.train as Record<string, unknown>;
+  if (f.steps !== undefined) tr.steps = f.steps;
+  if (f.batchSize !== undefined) tr.batchSize = f.batchSize;
+  if (f.seed !== undefined) tr.seed = f.seed;
+  if (f.lambdaScm !== undefined) tr.lambdaScm = f.lambdaScm;
+  if (f.supProp !== undefined) tr.supProp = f.supProp;
+  if (f.structure) (flags.scm as Record<string, unknown>).structure = f.structure;
+  if (f.mechanism) (flags.scm as Record<string, unknown>).mechanism = f.mechanism;
+  if (f.data) (flags.data as Record<string, unknown>).path = f.data;
+  over = mergeConfig(over, flags);
+  return resolveConfig(f.preset, over, f.config ?? 'config');
+}
+
+export async function trainCommand(raw: Record<string, unknown>, resume: boolean): Promise<void> {
+  let cfg: CcigConfig;
+  let outDir: string;
+  let json: boolean;
+  let untilStep: number | undefined;
+  if (resume) {
+    const f = parseOptions(
+      z.strictObject({
+        out: z.string(),
+        steps: posInt.optional(),
+        data: z.string().optional(),
+        threads: posInt.optional(),
+        json: z.boolean().default(false),
+      }),
+      raw,
+      'resume',
+    );
+    outDir = f.out;
+    const cfgPath = join(outDir, 'config.json');
+    if (!existsSync(join(outDir, 'checkpoint.safetensors')))
+      throw new OptionError(`nothing to resume in ${outDir}: no checkpoint.safetensors`);
+    cfg = parseConfig(JSON.parse(readFileSync(cfgPath, 'utf8')), cfgPath);
+    if (f.data) cfg.data.path = f.data;
+    untilStep = f.steps;
+    if (untilStep !== undefined) cfg.train.steps = untilStep;
+    json = f.json;
+    if (f.threads) setNumThreads(f.threads);
+  } else {
+    const f = parseOptions(TrainFlags, raw, 'train');
+    cfg = configFromFlags(f);
+    outDir = f.out ?? join('runs', `${cfg.preset}-${cfg.scm.structure}`);
+    json = f.json;
+    if (f.threads) setNumThreads(f.threads);
+  }
+
+  const cacheBar = progressBar('decoding images', 1, { quiet: json });
+  const data = await openTrainingData(cfg, {
+    onProgress: (done, total) => cacheBar.update(done, `of ${total}`),
+    onWarning: (m) => process.stderr.write(`ccig: warning: ${m}\n`),
+  });
+  cacheBar.stop();
+  if (!json) {
+    process.stderr.write(`ccig train: ${cfg.preset}, structure ${cfg.scm.structure}, ${data.description}\n`);
+    process.stderr.write(
+      `ccig train: writing to ${outDir} (Ctrl-C saves a checkpoint and stops; ccig resume --out ${outDir} continues)\n`,
+    );
+  }
+  const abort = new AbortController();
+  const onSigint = () => {
+    if (abort.signal.aborted) process.exit(130);
+    process.stderr.write(
+      '\nccig train: stopping after this step, writing a checkpoint (Ctrl-C again to quit now)\n',
+    );
+    abort.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const bar = progressBar('training', cfg.train.steps, { quiet: json });
+  const result = await train({
+    config: cfg,
+    data,
+    outDir,
+    resume,
+    untilStep,
+    signal: abort.signal,
+    onProgress: (p) =>
+      bar.update(
+        p.step,
+        `| ${p.imagesPerSecond.toFixed(0)} img/s | eta ${formatSeconds(p.etaSeconds)} | D ${p.losses.d.toFixed(3)} E ${p.losses.e.toFixed(3)} G ${p.losses.g.toFixed(3)} sup ${p.losses.sup.toFixed(3)} h ${p.losses.h.toExponential(1)}`,
+      ),
+  });
+  bar.stop();
+  process.off('SIGINT', onSigint);
+  if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else
+    process.stderr.write(
+      `ccig train: ${result.stopped === 'done' ? 'finished' : 'interrupted'} at step ${result.step}; checkpoint ${result.checkpoint}\n`,
+    );
+}

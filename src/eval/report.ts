@@ -1,0 +1,231 @@
+/**
+ * A self-contained HTML report of an evaluation: graphs (learned next to reference), the
+ * adjacency heatmap, intervention / counterfactual / traversal grids (embedded PNGs), training
+ * curves from the run's log, and the metric tables. No external assets: it opens offline.
+ */
+import type { EvalResult } from './evaluate.ts';
+
+export interface ReportImage {
+  title: string;
+  caption: string;
+  png: Buffer;
+}
+
+export interface ReportData {
+  title: string;
+  checkpoint: string;
+  command: string;
+  step: number;
+  preset: string;
+  structure: string;
+  result: EvalResult;
+  images: ReportImage[];
+  /** rows of the run's log.jsonl */
+  log: { step: number; losses: Record<string, number>; corr?: Record<string, number>; h?: number }[];
+}
+
+const esc = (s: string) =>
+  s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+const fmt = (v: number | null | undefined, d = 3) =>
+  v === null || v === undefined || Number.isNaN(v) ? '–' : v.toFixed(d);
+
+/** A directed graph drawn on a circle, edges labelled with weights. */
+export function graphSvg(
+  nodes: string[],
+  edges: { from: string; to: string; weight?: number }[],
+  highlight: 'good' | 'plain' = 'plain',
+): string {
+  const W = 380;
+  const H = 300;
+  const r = 105;
+  const pos = nodes.map((_, i) => {
+    const a = -Math.PI / 2 + (2 * Math.PI * i) / nodes.length;
+    return [W / 2 + r * Math.cos(a) * 1.25, H / 2 + r * Math.sin(a)];
+  });
+  const color = highlight === 'good' ? '#1f6feb' : '#555';
+  const lines = edges.map((e) => {
+    const i = nodes.indexOf(e.from);
+    const j = nodes.indexOf(e.to);
+    if (i < 0 || j < 0) return '';
+    const [x1, y1] = pos[i];
+    const [x2, y2] = pos[j];
+    const len = Math.hypot(x2 - x1, y2 - y1);
+    const ux = (x2 - x1) / len;
+    const uy = (y2 - y1) / len;
+    const sx = x1 + ux * 22;
+    const sy = y1 + uy * 22;
+    const ex = x2 - ux * 26;
+    const ey = y2 - uy * 26;
+    const label =
+      e.weight !== undefined
+        ? `<text x="${(sx + ex) / 2 + 4}" y="${(sy + ey) / 2 - 4}" font-size="11" fill="${color}">${e.weight.toFixed(2)}</text>`
+        : '';
+    return `<line x1="${sx}" y1="${sy}" x2="${ex}" y2="${ey}" stroke="${color}" stroke-width="${1.5 + Math.min(3, Math.abs(e.weight ?? 1))}" marker-end="url(#arrow-${highlight})"/>${label}`;
+  });
+  const circles = nodes.map((n, i) => {
+    const [x, y] = pos[i];
+    return `<circle cx="${x}" cy="${y}" r="20" fill="#fff" stroke="#333"/><text x="${x}" y="${y + 34}" font-size="12" text-anchor="middle">${esc(n)}</text><text x="${x}" y="${y + 4}" font-size="11" text-anchor="middle">${i + 1}</text>`;
+  });
+  return `<svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" xmlns="http://www.w3.org/2000/svg"><defs><marker id="arrow-${highlight}" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="6" markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="${color}"/></marker></defs>${lines.join('')}${circles.join('')}</svg>`;
+}
+
+/** A matrix as a colored table (blue positive, red negative). */
+export function heatmap(
+  rows: string[],
+  cols: string[],
+  M: number[][],
+  { signed = true, digits = 2 } = {},
+): string {
+  const max = Math.max(1e-9, ...M.flat().map((v) => Math.abs(Number.isFinite(v) ? v : 0)));
+  const cell = (v: number) => {
+    const a = Number.isFinite(v) ? Math.min(1, Math.abs(v) / max) : 0;
+    const bg = !signed || v >= 0 ? `rgba(31,111,235,${a * 0.85})` : `rgba(220,60,50,${a * 0.85})`;
+    return `<td style="background:${bg};color:${a > 0.55 ? '#fff' : '#111'}">${fmt(v, digits)}</td>`;
+  };
+  return `<table class="heat"><tr><th></th>${cols.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>${rows.map((r, i) => `<tr><th>${esc(r)}</th>${M[i].map(cell).join('')}</tr>`).join('')}</table>`;
+}
+
+/** Line chart of several series over steps. */
+export function lineChart(title: string, steps: number[], series: Record<string, number[]>): string {
+  const W = 440;
+  const H = 220;
+  const pad = 36;
+  const all = Object.values(series).flat().filter(Number.isFinite);
+  if (!steps.length || !all.length) return '';
+  let lo = Math.min(...all);
+  let hi = Math.max(...all);
+  if (hi - lo < 1e-9) hi = lo + 1;
+  const x0 = steps[0];
+  const x1 = Math.max(steps[steps.length - 1], x0 + 1);
+  const px = (s: number) => pad + ((s - x0) / (x1 - x0)) * (W - 2 * pad);
+  const py = (v: number) => H - pad - ((v - lo) / (hi - lo)) * (H - 2 * pad);
+  const colors = ['#1f6feb', '#d1242f', '#1a7f37', '#9a6700', '#8250df', '#0a7ea4', '#bf3989'];
+  const lines = Object.entries(series).map(([name, ys], k) => {
+    const pts = ys
+      .map((y, i) => (Number.isFinite(y) ? `${px(steps[i]).toFixed(1)},${py(y).toFixed(1)}` : ''))
+      .filter(Boolean)
+      .join(' ');
+    return `<polyline fill="none" stroke="${colors[k % colors.length]}" stroke-width="1.5" points="${pts}"/><text x="${W - pad + 4}" y="${pad + 14 * k}" font-size="11" fill="${colors[k % colors.length]}">${esc(name)}</text>`;
+  });
+  lo = Math.round(lo * 1000) / 1000;
+  hi = Math.round(hi * 1000) / 1000;
+  return `<figure><figcaption>${esc(title)}</figcaption><svg viewBox="0 0 ${W + 90} ${H}" width="${W + 90}" height="${H}" xmlns="http://www.w3.org/2000/svg"><rect x="${pad}" y="${pad}" width="${W - 2 * pad}" height="${H - 2 * pad}" fill="none" stroke="#ccc"/><text x="4" y="${pad + 4}" font-size="10">${hi}</text><text x="4" y="${H - pad}" font-size="10">${lo}</text><text x="${pad}" y="${H - 8}" font-size="10">step ${x0}</text><text x="${W - pad - 50}" y="${H - 8}" font-size="10">step ${x1}</text>${lines.join('')}</svg></figure>`;
+}
+
+export function renderReport(d: ReportData): string {
+  const r = d.result;
+  const names = r.attributes;
+  const g = r.graph;
+  const c = g.comparison;
+  const img = (i: ReportImage) =>
+    `<figure><figcaption><b>${esc(i.title)}</b> — ${esc(i.caption)}</figcaption><img src="data:image/png;base64,${i.png.toString('base64')}" alt="${esc(i.title)}"></figure>`;
+  const steps = d.log.map((l) => l.step);
+  const lossKeys = d.log.length ? Object.keys(d.log[0].losses).filter((k) => k !== 'h') : [];
+  const curves = [
+    lineChart('losses', steps, Object.fromEntries(lossKeys.map((k) => [k, d.log.map((l) => l.losses[k])]))),
+    lineChart(
+      'held-out corr(mu_c, label)',
+      steps,
+      Object.fromEntries(names.map((n) => [n, d.log.map((l) => l.corr?.[n] ?? Number.NaN)])),
+    ),
+    d.structure === 'learned' ? lineChart('h(A)', steps, { h: d.log.map((l) => l.h ?? l.losses.h) }) : '',
+  ].join('');
+  const world = r.interventions.world;
+  const labels = r.interventions.labels;
+  const worldTable = world
+    ? `<table><tr><th>do(factor)</th><th>descendants (true graph)</th><th colspan="5">causal edit (CCIG)</th><th colspan="5">non-causal edit</th></tr>
+<tr><th></th><th></th>${['effect. ↓', 'desc. err ↓', 'non-desc. drift ↓', 'L1 ↓', 'SSIM ↑']
+        .map((h) => `<th>${h}</th>`)
+        .join('')
+        .repeat(2)}</tr>
+${world
+  .map(
+    (w) =>
+      `<tr><td>${esc(w.attribute)}</td><td>${esc(w.descendants.join(', ') || '–')}</td>${[
+        w.causal,
+        w.nonCausal,
+      ]
+        .map((s) =>
+          [s.effectiveness, s.descendants, s.nonDescendants, s.pixelL1, s.ssim]
+            .map((v) => `<td>${fmt(v)}</td>`)
+            .join(''),
+        )
+        .join('')}</tr>`,
+  )
+  .join(
+    '',
+  )}</table><p class="note">Errors are oracle readings of the edited image against the world's exact counterfactual, divided by each factor's range. L1 and SSIM compare with the exactly re-rendered counterfactual image.</p>`
+    : '';
+  const labelTable = labels
+    ? `<table><tr><th>do(attribute)</th><th>descendants (given graph)</th><th colspan="3">causal edit</th><th colspan="3">non-causal edit</th></tr>
+<tr><th></th><th></th>${['rate ↑', 'desc. shift', 'non-desc. shift ↓']
+        .map((h) => `<th>${h}</th>`)
+        .join('')
+        .repeat(2)}</tr>
+${labels
+  .map(
+    (w) =>
+      `<tr><td>${esc(w.attribute)} = ${w.target}</td><td>${esc(w.descendants.join(', ') || '–')}</td>${[
+        w.causal,
+        w.nonCausal,
+      ]
+        .map((s) =>
+          [s.rate, s.descendantShift, s.nonDescendantShift].map((v) => `<td>${fmt(v)}</td>`).join(''),
+        )
+        .join('')}</tr>`,
+  )
+  .join('')}</table>`
+    : '';
+  const diag = (M: number[][]) => names.map((_, i) => M[i][i]);
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(d.title)}</title>
+<style>
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:24px auto;max-width:1180px;color:#1f2328;padding:0 16px}
+h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #d0d7de;padding-bottom:4px}
+table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #d0d7de;padding:3px 7px;text-align:right;font-variant-numeric:tabular-nums}th{background:#f6f8fa}
+table.heat td{min-width:52px;text-align:center}.row{display:flex;flex-wrap:wrap;gap:18px;align-items:flex-start}
+figure{margin:6px 0}figcaption{font-size:13px;color:#57606a;margin-bottom:4px;max-width:640px}img{image-rendering:pixelated;border:1px solid #d0d7de}
+.note{color:#57606a;font-size:12.5px;max-width:900px}code{background:#f6f8fa;padding:1px 4px;border-radius:4px}.kpi{display:inline-block;margin-right:22px}
+.kpi b{font-size:20px;display:block}
+</style></head><body>
+<h1>${esc(d.title)}</h1>
+<p class="note">checkpoint <code>${esc(d.checkpoint)}</code> · preset ${esc(d.preset)} · structure <b>${esc(d.structure)}</b> · step ${d.step} · ${r.n} test images · reproduce: <code>${esc(d.command)}</code></p>
+<div>
+<span class="kpi"><b>${c.shd}</b>SHD vs ${esc(g.reference)}</span>
+<span class="kpi"><b>${fmt(c.tpr, 2)}</b>TPR</span>
+<span class="kpi"><b>${fmt(c.fdr, 2)}</b>FDR</span>
+<span class="kpi"><b>${fmt(Math.min(...diag(r.alignment.spearman.latents).map(Math.abs)), 3)}</b>min |Spearman| latent↔own factor</span>
+<span class="kpi"><b>${fmt(r.quality.reconstructionL1, 3)}</b>reconstruction L1</span>
+${r.interventions.summary['causal.descendants'] != null ? `<span class="kpi"><b>${fmt(r.interventions.summary['causal.descendants'])} vs ${fmt(r.interventions.summary['nonCausal.descendants'])}</b>descendant error, causal vs non-causal</span>` : ''}
+</div>
+<h2>Causal graph</h2>
+<div class="row"><figure><figcaption>${esc(g.reference)}</figcaption>${graphSvg(
+    names,
+    g.referenceEdges.map(([from, to]) => ({ from, to })),
+  )}</figure>
+<figure><figcaption>learned A, edges with |A[i][j]| &gt; 0.3 (h(A) = ${g.h.toExponential(2)})</figcaption>${graphSvg(names, g.learnedEdges, 'good')}</figure>
+<figure><figcaption>adjacency A (row = cause, column = effect)</figcaption>${heatmap(names, names, g.adjacency)}</figure></div>
+<p class="note">Against the ${esc(g.reference)}: true positives ${c.truePositive}, reversed ${c.reversed}, extra ${c.extra}, missing ${c.missing}; SHD ${c.shd} (extra + missing + reversed).</p>
+<h2>Interventions</h2>
+${worldTable}${labelTable}
+${d.images.map(img).join('')}
+<h2>Alignment of latents to factors</h2>
+<p class="note">Rows: encoder latent mu_c for each factor; columns: the true factor values. Read each matrix against the same statistic computed among the labels themselves (right), which shows how much two factors are related by the data alone.</p>
+${(['spearman', 'mic', 'r2'] as const)
+  .map(
+    (k) =>
+      `<div class="row"><figure><figcaption>${k} (latents × factors)</figcaption>${heatmap(names, names, r.alignment[k].latents, { signed: k === 'spearman' })}</figure><figure><figcaption>${k} (labels × labels)</figcaption>${heatmap(names, names, r.alignment[k].labels, { signed: k === 'spearman' })}</figure></div>`,
+  )
+  .join('')}
+<h2>Image quality</h2>
+<table><tr><th>reconstruction L1 (|G(E(x)) − x|, [0,1] units)</th><td>${fmt(r.quality.reconstructionL1, 4)}</td></tr>
+<tr><th>oracle-feature Fréchet distance (not Inception FID)</th><td>${fmt(r.quality.oracleFrechet, 3)}</td></tr>
+<tr><th>oracle-feature KID</th><td>${fmt(r.quality.oracleKid, 4)}</td></tr></table>
+<p class="note">The oracle is a small CNN trained by the project on ${esc(r.oracle.source)}; its own held-out error is the floor of every oracle reading: ${Object.entries(
+    r.oracle.heldOutError,
+  )
+    .map(([k, v]) => `${esc(k)} ${fmt(v)}`)
+    .join(', ')}.</p>
+<h2>Training</h2>
+<div class="row">${curves || '<p class="note">no training log found next to the checkpoint</p>'}</div>
+</body></html>`;
+}

@@ -1,0 +1,73 @@
+/**
+ * Opens the data a config names: a synthetic world (generated in memory, deterministic by
+ * seed), CelebA (official layout) or a labelled folder (images + CSV), as train/test Datasets
+ * whose attributes follow the config's order.
+ */
+import { openCelebA } from '../data/celeba.ts';
+import type { Dataset } from '../data/dataset.ts';
+import { openFolder } from '../data/folder.ts';
+import {
+  generateWorldDataset,
+  splitWorldDataset,
+  type WorldDataset,
+  worldByName,
+} from '../data/world-dataset.ts';
+import { OptionError } from '../errors.ts';
+import type { CcigConfig } from '../model/config.ts';
+
+export interface OpenDataOptions {
+  /** dataset root for celeba/folder (overrides config.data.path) */
+  path?: string;
+  cacheDir?: string;
+  onProgress?: (done: number, total: number) => void;
+  onWarning?: (message: string) => void;
+}
+
+export interface OpenedData {
+  train: Dataset;
+  test: Dataset;
+  /** the world, for synthetic data (exact counterfactuals) */
+  world?: WorldDataset;
+  description: string;
+}
+
+export async function openTrainingData(cfg: CcigConfig, o: OpenDataOptions = {}): Promise<OpenedData> {
+  const { kind } = cfg.data;
+  if (kind === 'world') {
+    const world = worldByName(cfg.data.world ?? 'pendulum');
+    const missing = cfg.attributes.filter((a) => !world.names.includes(a));
+    if (missing.length)
+      throw new OptionError(
+        `world '${world.name}' has no factor ${missing.join(', ')}; it has ${world.names.join(', ')}`,
+      );
+    const all = generateWorldDataset(world, {
+      count: cfg.data.worldSize,
+      imageSize: cfg.imageSize,
+      seed: cfg.train.seed,
+    });
+    const { train, test } = splitWorldDataset(all, { testFraction: 0.1, seed: cfg.train.seed });
+    return {
+      train,
+      test,
+      world: all,
+      description: `${world.name} world, ${train.size} train / ${test.size} test images`,
+    };
+  }
+  const path = o.path ?? cfg.data.path;
+  if (!path) throw new OptionError(`the ${kind} data needs a path (--data DIR)`);
+  const common = {
+    imageSize: cfg.imageSize,
+    cacheDir: o.cacheDir,
+    onProgress: o.onProgress,
+    onWarning: o.onWarning,
+  };
+  const opened =
+    kind === 'celeba'
+      ? await openCelebA({ root: path, attributes: cfg.attributes, ...common })
+      : await openFolder({ dir: path, attributes: cfg.attributes, ...common });
+  return {
+    train: opened.train,
+    test: opened.test,
+    description: `${kind} ${path}: ${opened.train.size} train / ${opened.test.size} test images (${opened.built ? 'cache built' : 'cache reused'})`,
+  };
+}
