@@ -165,10 +165,11 @@ export class ScmPrior extends nn.Module {
     const idx = z
       .unsqueeze(2)
       .ge(left.unsqueeze(0))
-      .to('int64')
+      .to('float32')
       .sum(2)
       .sub(1)
-      .clamp(0, this.knots - 1); // [B, m]
+      .clamp(0, this.knots - 1)
+      .to('int64'); // [B, m]
     const pick = (t: Tensor) =>
       t.unsqueeze(0).expand([B, this.m, t.shape[1]]).gather(2, idx.unsqueeze(2)).squeeze(2);
     return pick(knotsX).add(z.sub(pick(knotsY)).div(pick(slopes)));

@@ -4,10 +4,10 @@
  * side by side (columns), so the difference is visible at a glance.
  */
 import { z } from 'zod';
-import { fromRgb, tileGrid, toRgbTiles, writePng } from '../data/grid.ts';
-import { CELEBA_CROP_FRACTION, makeRecipe, preprocessImage } from '../data/preprocess.ts';
-import { DataError, OptionError } from '../errors.ts';
+import { tileGrid, toRgbTiles, writePng } from '../data/grid.ts';
+import { OptionError } from '../errors.ts';
 import type { Ccig } from '../model/ccig.ts';
+import { loadImageForModel } from '../model/images.ts';
 import { attributeRange, counterfactual, type EditImages, intervene, traverse } from '../model/edit.ts';
 import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
@@ -95,27 +95,6 @@ export async function interveneCommand(raw: Record<string, unknown>): Promise<vo
       .map(([k, v]) => `${k}=${v}`)
       .join(', ')}) | non-causal edit`,
   );
-}
-
-/** Reads an image file and preprocesses it like the model's training data. [1, 3, S, S] */
-export async function loadImageForModel(
-  model: Ccig,
-  input: string | Buffer,
-  name = 'image',
-): Promise<Tensor> {
-  const crop = model.config.data.kind === 'celeba' ? CELEBA_CROP_FRACTION : 1;
-  let pixels: Uint8Array;
-  try {
-    pixels = (await preprocessImage(input, makeRecipe(model.config.imageSize, crop))).pixels;
-  } catch (e) {
-    if (e instanceof OptionError) throw e;
-    throw new DataError(
-      `cannot read as an image: ${(e as Error).message}`,
-      typeof input === 'string' ? input : name,
-    );
-  }
-  const S = model.config.imageSize;
-  return torch.tensor(fromRgb(pixels, S), { shape: [1, 3, S, S] });
 }
 
 export async function counterfactualCommand(raw: Record<string, unknown>): Promise<void> {

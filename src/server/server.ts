@@ -1,0 +1,186 @@
+/**
+ * `ccig serve`: the web editor's HTTP server (fastify). JSON API over a model that runs in a
+ * worker thread, one request at a time, so the server itself never blocks:
+ *   GET  /api/info                     attributes, ranges, learned graph with weights, descendants
+ *   POST /api/sample     {n, seed}     random starting points (context + image)
+ *   POST /api/intervene  {context, interventions, mode}  do() (causal) or the non-causal edit
+ *   POST /api/encode     multipart image  the context of an uploaded image (counterfactual mode)
+ * and the page itself from web/. Bad input gets a 4xx with a message; the server stays up.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import multipart from '@fastify/multipart';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { CheckpointError } from '../errors.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const WEB = join(here, '../../web');
+const MAX_UPLOAD = 8 * 1024 * 1024;
+
+interface Info {
+  attributes: { name: string; kind: 'binary' | 'continuous'; min: number; max: number }[];
+  imageSize: number;
+  zFree: number;
+  [k: string]: unknown;
+}
+
+/** A FIFO of requests to the model thread. */
+class ModelThread {
+  private readonly worker: Worker;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  readonly ready: Promise<void>;
+
+  constructor(checkpoint: string, threads: number) {
+    // From the TypeScript sources (tests, a checkout without dist/) the worker registers tsx first.
+    const ts = import.meta.url.endsWith('.ts');
+    const url = new URL(`./model-worker.${ts ? 'ts' : 'js'}`, import.meta.url).href;
+    const boot = ts
+      ? `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url)}); })`
+      : `import(${JSON.stringify(url)})`;
+    this.worker = new Worker(boot, { eval: true, workerData: { checkpoint, threads } });
+    this.ready = new Promise((resolve, reject) => {
+      const onError = (e: Error) => reject(new CheckpointError(`cannot serve ${checkpoint}: ${e.message}`));
+      this.worker.once('error', onError);
+      this.worker.once('message', (m) => {
+        if (m?.ready) {
+          this.worker.off('error', onError);
+          this.worker.on('message', (msg) => this.onMessage(msg));
+          this.worker.on('error', (e) => this.failAll(e));
+          resolve();
+        }
+      });
+    });
+  }
+
+  private onMessage(msg: { id: number; ok: boolean; result?: unknown; error?: { name: string; message: string } }) {
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    this.pending.delete(msg.id);
+    if (msg.ok) p.resolve(msg.result);
+    else {
+      const e = new Error(msg.error!.message);
+      e.name = msg.error!.name;
+      p.reject(e);
+    }
+  }
+
+  private failAll(e: Error) {
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+
+  call<T>(op: string, args: unknown = {}, transfer: ArrayBuffer[] = []): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage({ id, op, args }, transfer);
+    });
+  }
+
+  terminate(): Promise<number> {
+    return this.worker.terminate();
+  }
+}
+
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+
+/** 400 for a user's mistake, with a message that says what is wrong. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function validate<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  const r = schema.safeParse(body);
+  if (!r.success) throw new HttpError(400, r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  return r.data;
+}
+
+export interface ServeOptions {
+  checkpoint: string;
+  /** threads for the model (default: all cores) */
+  threads?: number;
+  logger?: boolean;
+}
+
+/** Builds the server (not listening yet); resolves once the model is loaded. */
+export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
+  if (!existsSync(o.checkpoint)) throw new CheckpointError(`${o.checkpoint}: no such checkpoint`);
+  const model = new ModelThread(o.checkpoint, o.threads ?? availableParallelism());
+  await model.ready;
+  const info = await model.call<Info>('info');
+  const m = info.attributes.length;
+  const names = info.attributes.map((a) => a.name);
+
+  const app = Fastify({ logger: o.logger ?? false, bodyLimit: 1024 * 1024 });
+  await app.register(multipart, { limits: { fileSize: MAX_UPLOAD, files: 1 } });
+  app.addHook('onClose', async () => {
+    await model.terminate();
+  });
+  app.setErrorHandler((err, _req, reply) => {
+    const e = err as Error & { statusCode?: number; status?: number; code?: string };
+    let status = e instanceof HttpError ? e.status : (e.statusCode ?? 500);
+    if (e.code === 'FST_REQ_FILE_TOO_LARGE') status = 413;
+    if (e.name === 'OptionError' || e.name === 'DataError' || e.name === 'GraphError') status = 400;
+    const message =
+      status === 413 ? `the upload is larger than ${MAX_UPLOAD / 1024 / 1024} MiB` : e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e.name === 'SyntaxError' ? `malformed JSON: ${e.message}` : e.message;
+    reply.status(status).send({ error: message });
+  });
+
+  const interventionsSchema = z.record(z.string(), finite).superRefine((rec, ctx) => {
+    for (const [name, v] of Object.entries(rec)) {
+      const a = info.attributes.find((x) => x.name === name);
+      if (!a) {
+        ctx.addIssue({ code: 'custom', message: `unknown attribute '${name}'; known: ${names.join(', ')}`, path: [name] });
+        continue;
+      }
+      const [lo, hi] = a.kind === 'binary' ? [0, 1] : [a.min, a.max];
+      if (v < lo || v > hi) ctx.addIssue({ code: 'custom', message: `${name} = ${v} is outside its range [${lo}, ${hi}]`, path: [name] });
+    }
+  });
+  const InterveneBody = z.strictObject({
+    context: z.strictObject({ eps: z.array(finite).length(m, `needs ${m} values`), zr: z.array(finite).length(info.zFree, `needs ${info.zFree} values`) }),
+    interventions: interventionsSchema,
+    mode: z.enum(['causal', 'noncausal']).default('causal'),
+  });
+  const SampleBody = z.strictObject({ n: z.number().int().min(1).max(32).default(8), seed: z.number().int().min(0).default(0) });
+
+  app.get('/api/info', async () => info);
+  app.post('/api/sample', async (req) => model.call('sample', validate(SampleBody, req.body ?? {})));
+  app.post('/api/intervene', async (req) => model.call('intervene', validate(InterveneBody, req.body)));
+  app.post('/api/encode', async (req) => {
+    if (!req.isMultipart()) throw new HttpError(415, 'upload the image as multipart/form-data (field "image")');
+    const file = await req.file();
+    if (!file) throw new HttpError(400, 'no file in the upload');
+    const bytes = await file.toBuffer();
+    if (!/^image\/(png|jpeg|jpg|webp)$/.test(file.mimetype) && !looksLikeImage(bytes))
+      throw new HttpError(415, `expected a PNG or JPEG image, got ${file.mimetype}`);
+    const copy = new Uint8Array(bytes);
+    return model.call('encode', { image: copy }, [copy.buffer as ArrayBuffer]);
+  });
+
+  // the page
+  const types: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+  app.get('/*', async (req, reply) => {
+    const rel = (req.params as { '*': string })['*'] || 'index.html';
+    if (rel.includes('..') || !(extname(rel) in types)) throw new HttpError(404, 'not found');
+    const file = join(WEB, rel);
+    if (!existsSync(file)) throw new HttpError(404, 'not found');
+    reply.type(types[extname(rel)]).send(readFileSync(file));
+  });
+  return app;
+}
+
+/** PNG or JPEG magic bytes. */
+function looksLikeImage(b: Buffer): boolean {
+  return (b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) || (b[0] === 0xff && b[1] === 0xd8);
+}

@@ -1,0 +1,135 @@
+// The SCM prior: structure modes, acyclicity, mechanisms, interventions, counterfactuals.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ScmPrior, superGraphMask, updateDagSchedule } from '../src/causal/scm.ts';
+import { GraphError, OptionError } from '../src/errors.ts';
+import * as torch from '../src/torch/index.ts';
+import { optim } from '../src/torch/index.ts';
+
+const close = (a: number, b: number, tol = 1e-4, what = '') => assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b}`);
+
+/** Sets A (and leaves f the identity: linear, log_scale 0, shift 0). */
+function withA(prior: ScmPrior, A: number[][]): void {
+  torch.noGrad(() => prior.stateDict().A.copy_(torch.tensor(A)));
+}
+
+test('h(A) = 0 for a DAG and the closed form 2 cosh(ab) - 2 for a 2-cycle', () => {
+  const p = new ScmPrior({ nodes: ['a', 'b', 'c'], mode: 'learned', mechanism: 'linear' });
+  withA(p, [
+    [0, 0.8, 0.5],
+    [0, 0, -1.2],
+    [0, 0, 0],
+  ]);
+  close(p.acyclicity().item(), 0, 1e-5, 'DAG');
+  const q = new ScmPrior({ nodes: ['a', 'b'], mode: 'learned', mechanism: 'linear' });
+  withA(q, [
+    [0, 0.7],
+    [0.9, 0],
+  ]);
+  // A o A = [[0, a^2], [b^2, 0]]; its eigenvalues are +-ab, so tr exp = 2 cosh(ab)
+  close(q.acyclicity().item(), 2 * Math.cosh(0.7 * 0.9) - 2, 1e-5, 'cycle');
+});
+
+test('given mode: A gets no gradient outside the super-graph; none mode has A = 0', () => {
+  const p = new ScmPrior({ nodes: ['a', 'b', 'c'], mode: 'given', edges: [['a', 'b']], mechanism: 'linear' });
+  const A = p.stateDict().A;
+  // a loss that would push every entry
+  p.sample(16).sum().add(A.sum()).backward();
+  const g = A.grad!.toNumbers();
+  g.forEach((v, k) => {
+    if (k !== 1) assert.equal(Math.abs(v), 0, `entry ${k} has gradient ${v}`);
+  });
+  assert.notEqual(g[1], 0);
+  const none = new ScmPrior({ nodes: ['a', 'b'], mode: 'none', mechanism: 'linear' });
+  assert.deepEqual(none.adjacencyArray(), [
+    [0, 0],
+    [0, 0],
+  ]);
+});
+
+test('bad graphs are rejected with clear messages', () => {
+  assert.throws(() => superGraphMask(['a', 'b'], [['a', 'x']]), (e: unknown) => e instanceof GraphError && /unknown attribute 'x'; known: a, b/.test((e as Error).message));
+  assert.throws(() => superGraphMask(['a', 'b'], [['a', 'a']]), /self-loop on 'a'/);
+  assert.throws(
+    () =>
+      superGraphMask(
+        ['a', 'b', 'c'],
+        [
+          ['a', 'b'],
+          ['b', 'c'],
+          ['c', 'a'],
+        ],
+      ),
+    /cycle: a -> b -> c -> a/,
+  );
+  assert.throws(() => new ScmPrior({ nodes: ['a'], mode: 'guess' as never, mechanism: 'linear' }), /Expected one of given, learned, none for structure but received 'guess'/);
+});
+
+test('nonlinear mechanism: monotone, exact inverse, linear beyond the knots', () => {
+  const p = new ScmPrior({ nodes: ['a', 'b'], mode: 'none', mechanism: 'nonlinear' });
+  torch.noGrad(() => p.stateDict().log_slopes.normal_(0, 0.8));
+  const u = torch.linspace(-7, 7, 141).unsqueeze(1).expand([141, 2]).contiguous();
+  const z = p.f(u);
+  const back = p.fInverse(z);
+  assert.ok(back.sub(u).abs().max().item() < 1e-4, `inverse error ${back.sub(u).abs().max().item()}`);
+  const zs = z.select(1, 0).toNumbers();
+  for (let i = 1; i < zs.length; i++) assert.ok(zs[i] > zs[i - 1], 'f must be increasing');
+});
+
+test('do() on a hand-set chain a -> b -> c propagates every hop with exact numbers', () => {
+  // u_a = e_a; u_b = 2 u_a + e_b; u_c = -1 u_b + e_c (linear f = identity)
+  const p = new ScmPrior({ nodes: ['a', 'b', 'c'], mode: 'learned', mechanism: 'linear' });
+  withA(p, [
+    [0, 2, 0],
+    [0, 0, -1],
+    [0, 0, 0],
+  ]);
+  const eps = torch.tensor([[0.5, 0.1, -0.2]]);
+  assert.deepEqual(
+    p.f(p.solve(eps)).toNumbers().map((v) => Math.round(v * 1e5) / 1e5),
+    [0.5, 1.1, -1.3],
+  );
+  // do(a = 3) on the root: b = 6.1, c = -6.3 (two hops)
+  const rootDo = p.intervene(eps, { a: 3 }).toNumbers();
+  [3, 6.1, -6.3].forEach((v, i) => close(rootDo[i], v, 1e-5, `do(a=3) node ${i}`));
+  // do(b = 1): a keeps its value, c = -1 + e_c = -1.2
+  const midDo = p.intervene(eps, { b: 1 }).toNumbers();
+  [0.5, 1, -1.2].forEach((v, i) => close(midDo[i], v, 1e-5, `do(b=1) node ${i}`));
+  // two interventions at once
+  const both = p.intervene(eps, { a: 0, c: 4 }).toNumbers();
+  [0, 0.1, 4].forEach((v, i) => close(both[i], v, 1e-5, `do(a=0, c=4) node ${i}`));
+  // abduction recovers the noise, so a counterfactual with no intervention is the factual
+  const zc = p.f(p.solve(eps));
+  assert.ok(p.abduct(zc).sub(eps).abs().max().item() < 1e-5);
+  assert.throws(() => p.intervene(eps, { d: 1 }), (e: unknown) => e instanceof OptionError && /unknown attribute 'd' in intervention; known: a, b, c/.test((e as Error).message));
+  assert.throws(() => p.intervene(eps, { a: Number.NaN }), /intervention value for 'a' must be a finite number, got NaN/);
+});
+
+test('consistency loss trains A only, and moves it towards the regression coefficients', () => {
+  torch.manualSeed(0);
+  const p = new ScmPrior({ nodes: ['x', 'y'], mode: 'learned', mechanism: 'linear' });
+  const opt = new optim.Adam([p.stateDict().A], { lr: 0.05 });
+  for (let i = 0; i < 300; i++)
+    torch.scope(() => {
+      const x = torch.randn([256, 1]);
+      const y = x.mul(0.8).add(torch.randn([256, 1]).mul(0.3));
+      opt.zeroGrad();
+      p.consistencyLoss(torch.cat([x, y], 1)).backward();
+      opt.step();
+    });
+  const A = p.adjacencyArray();
+  assert.ok(Math.abs(A[0][1]) + Math.abs(A[1][0]) > 0.5, `A learned nothing: ${JSON.stringify(A)}`);
+  assert.equal(p.stateDict().log_scale.grad, undefined, 'f must not learn from the consistency loss');
+});
+
+test('augmented Lagrangian schedule: alpha grows by rho h, rho grows when h stalls', () => {
+  const o = { rhoInit: 1, rhoMax: 100, rhoGrowth: 10, hShrink: 0.25 };
+  let s = { alpha: 0, rho: 1, lastH: Number.POSITIVE_INFINITY };
+  s = updateDagSchedule(s, 0.5, o);
+  assert.deepEqual(s, { alpha: 0.5, rho: 1, lastH: 0.5 });
+  s = updateDagSchedule(s, 0.4, o); // 0.4 > 0.25 * 0.5: stalled
+  assert.equal(s.rho, 10);
+  close(s.alpha, 0.5 + 10 * 0.4);
+  s = updateDagSchedule(s, 0.01, o);
+  assert.equal(s.rho, 10);
+});

@@ -1,0 +1,120 @@
+// Model shapes, the training step, checkpoints and exact resume, divergence, configs.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { Batch, Dataset } from '../src/data/dataset.ts';
+import { generateWorldDataset, splitWorldDataset, worldByName } from '../src/data/world-dataset.ts';
+import { OptionError } from '../src/errors.ts';
+import { Ccig } from '../src/model/ccig.ts';
+import { resolveConfig } from '../src/model/config.ts';
+import * as torch from '../src/torch/index.ts';
+import { loadCheckpoint, loadModel } from '../src/train/checkpoint.ts';
+import { TrainingDivergedError, train } from '../src/train/train.ts';
+
+const world = generateWorldDataset(worldByName('pendulum'), { count: 96, imageSize: 64, seed: 3 });
+const data = splitWorldDataset(world, { testFraction: 0.25, seed: 0 });
+const tmp = () => mkdtempSync(join(tmpdir(), 'ccig-train-'));
+
+test('networks have the shapes of SPEC section 2', () =>
+  torch.scope(() => {
+    const cfg = resolveConfig('tiny');
+    const model = new Ccig(cfg, data.train.attributes);
+    const x = torch.randn([5, 3, 64, 64]);
+    const { mu, logvar } = model.encode(x);
+    assert.deepEqual(mu.shape, [5, model.zDim]);
+    assert.deepEqual(logvar.shape, [5, model.zDim]);
+    const z = model.sampleLatent(5);
+    assert.deepEqual(z.shape, [5, model.m + model.k]);
+    const g = model.decode(z);
+    assert.deepEqual(g.shape, [5, 3, 64, 64]);
+    assert.ok(g.abs().max().item() <= 1, 'generator output must be in [-1, 1]');
+    assert.deepEqual(model.discriminator.forward(g, z).shape, [5]);
+    // the discriminator's weights are spectrally normalized
+    assert.ok(model.discriminator.namedParameters().some(([n]) => n.endsWith('weight_orig')));
+    model.dispose();
+  }));
+
+test('label <-> latent scaling round-trips', () => {
+  const model = new Ccig(resolveConfig('tiny'), data.train.attributes);
+  const a = data.train.attributes[1];
+  const v = a.min + 0.3 * (a.max - a.min);
+  const z = model.labelToLatent(1, v);
+  const back = torch.scope(() => model.latentToLabels(torch.tensor([[0, z, 0, 0]])).toNumbers()[1]);
+  assert.ok(Math.abs(back - v) < 1e-3 * (a.max - a.min));
+  model.dispose();
+});
+
+test('training runs, losses are finite, and writes log, grids and a checkpoint', async () => {
+  const out = tmp();
+  const cfg = resolveConfig('tiny', { train: { steps: 6, logEvery: 3, sampleEvery: 6, checkpointEvery: 3 } });
+  const r = await train({ config: cfg, data, outDir: out });
+  assert.equal(r.step, 6);
+  assert.ok(Object.values(r.losses).every(Number.isFinite));
+  for (const f of ['checkpoint.safetensors', 'log.jsonl', 'config.json', 'samples/samples-000006.png', 'samples/recon-000006.png'])
+    assert.ok(existsSync(join(out, f)), `missing ${f}`);
+  const c = loadCheckpoint(join(out, 'checkpoint.safetensors'));
+  assert.equal(c.step, 6);
+  assert.equal(c.config.preset, 'tiny');
+  assert.ok(c.optimizers.d && c.optimizers.eg && c.rng);
+});
+
+test('learned mode: the structure penalty acts, h(A) is logged', async () => {
+  const out = tmp();
+  const cfg = resolveConfig('tiny', { scm: { structure: 'learned' }, train: { steps: 4, logEvery: 2 } });
+  const r = await train({ config: cfg, data, outDir: out, grids: false });
+  assert.ok(Number.isFinite(r.losses.h));
+});
+
+test('resume is exact: 2N steps straight equal N steps + resume N', async () => {
+  const cfg = resolveConfig('tiny', { train: { steps: 8, logEvery: 4, sampleEvery: 100, checkpointEvery: 4 } });
+  const a = tmp();
+  await train({ config: cfg, data, outDir: a, grids: false });
+  const b = tmp();
+  await train({ config: cfg, data, outDir: b, grids: false, untilStep: 4 });
+  await train({ config: cfg, data, outDir: b, grids: false, resume: true });
+  const wa = loadModel(join(a, 'checkpoint.safetensors')).model.stateDict();
+  const wb = loadModel(join(b, 'checkpoint.safetensors')).model.stateDict();
+  for (const k of Object.keys(wa)) assert.deepEqual(wb[k].toNumbers(), wa[k].toNumbers(), `weights differ at ${k}`);
+});
+
+test('resume refuses another architecture', async () => {
+  const out = tmp();
+  await train({ config: resolveConfig('tiny', { train: { steps: 2 } }), data, outDir: out, grids: false });
+  const other = resolveConfig('tiny', { net: { channels: 8 } });
+  await assert.rejects(train({ config: other, data, outDir: out, resume: true }), /another architecture or attributes; refusing to resume/);
+});
+
+test('NaN in a loss stops training with a message and keeps the last good checkpoint', async () => {
+  const out = tmp();
+  const cfg = resolveConfig('tiny', { train: { steps: 4, checkpointEvery: 2 } });
+  await train({ config: cfg, data, outDir: out, grids: false, untilStep: 2 });
+  const before = statSync(join(out, 'checkpoint.safetensors')).mtimeMs;
+  // a dataset whose labels turn into NaN
+  const poisoned: Dataset = {
+    size: data.train.size,
+    imageSize: 64,
+    attributes: data.train.attributes,
+    image: (i) => data.train.image(i),
+    labels: (i) => data.train.labels(i).map(() => Number.NaN),
+    batch(indices): Batch {
+      const b = data.train.batch(indices);
+      return { ...b, labels: b.labels.map(() => Number.NaN) };
+    },
+  };
+  await assert.rejects(
+    train({ config: cfg, data: { train: poisoned, test: data.test }, outDir: out, grids: false, resume: true }),
+    (e: unknown) => e instanceof TrainingDivergedError && /training diverged at step 3/.test((e as Error).message),
+  );
+  assert.equal(statSync(join(out, 'checkpoint.safetensors')).mtimeMs, before);
+  assert.equal(loadCheckpoint(join(out, 'checkpoint.safetensors')).step, 2);
+});
+
+test('configs: unknown keys and wrong types are rejected with their path', () => {
+  assert.throws(() => resolveConfig('tiny', { train: { stepz: 3 } }), (e: unknown) => e instanceof OptionError && /train: Unrecognized key.*stepz/s.test((e as Error).message));
+  assert.throws(() => resolveConfig('tiny', { train: { lrG: 'fast' } }), /train\.lrG: Invalid input: expected number, received string/);
+  assert.throws(() => resolveConfig('tiny', { scm: { structure: 'sometimes' } }), /scm\.structure/);
+  assert.throws(() => resolveConfig('nope'), /Expected one of pendulum-small, pendulum, flow-small, celeba-smile, celeba-age, tiny for preset but received 'nope'/);
+  assert.equal(resolveConfig('tiny', { train: { steps: 7 } }).train.steps, 7);
+});
