@@ -323,6 +323,7 @@ std::pair<const char*, TensorFn> kTensorOps[] = {
     {"solve", [](const Args& a) { return at::linalg_solve(a.t(0), a.t(1)); }},
     {"matrix_exp", [](const Args& a) { return at::linalg_matrix_exp(a.t(0)); }},
     {"trace", [](const Args& a) { return at::trace(a.t(0)); }},
+    {"logabsdet", [](const Args& a) { return std::get<1>(at::linalg_slogdet(a.t(0))); }},
     // shape
     {"reshape", [](const Args& a) { return at::reshape(a.t(0), a.ints(1)); }},
     {"view", [](const Args& a) { return a.t(0).view(a.ints(1)); }},

@@ -74,6 +74,7 @@ const cases: Case[] = [
   ['solve', ([a, b]) => torch.solve(a, b), () => [wellCond(3), rn(3, 2)]],
   ['matrixExp', ([a]) => torch.matrixExp(a), () => [rn(3, 3).mul(0.5)]],
   ['trace', ([a]) => torch.trace(a), () => [rn(3, 3)]],
+  ['logAbsDet', ([a]) => torch.logAbsDet(a), () => [wellCond(3)]],
   ['reshape', ([a]) => a.reshape([3, 2]), () => [rn(2, 3)]],
   ['view', ([a]) => a.view([6]), () => [rn(2, 3)]],
   ['permute', ([a]) => a.permute([2, 0, 1]), () => [rn(2, 3, 2)]],

@@ -28,15 +28,16 @@ const Flags = z.strictObject({
   out: z.string(),
   n: posInt.max(10000),
   oracle: z.string().optional(),
+  oracleSteps: posInt.max(100000),
   json: z.boolean().default(false),
 });
 
-function oracleCachePath(model: Ccig): string {
+function oracleCachePath(model: Ccig, steps: number): string {
   const base = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
   const cfg = model.config;
   const what =
     cfg.data.kind === 'world' ? `world-${cfg.data.world}` : `${cfg.data.kind}-${cfg.attributes.join('+')}`;
-  return join(base, 'ccig', 'oracles', `oracle-${what}-${cfg.imageSize}.safetensors`);
+  return join(base, 'ccig', 'oracles', `oracle-${what}-${cfg.imageSize}-${steps}.safetensors`);
 }
 
 /** The oracle for a model's data: given, cached, or trained now (and cached). */
@@ -44,9 +45,9 @@ export function getOracle(
   model: Ccig,
   train: Dataset,
   test: Dataset,
-  { path, quiet = false }: { path?: string; quiet?: boolean } = {},
+  { path, quiet = false, steps = 1500 }: { path?: string; quiet?: boolean; steps?: number } = {},
 ): Oracle {
-  const file = path ?? oracleCachePath(model);
+  const file = path ?? oracleCachePath(model, steps);
   if (existsSync(file)) return loadOracle(file);
   const cfg = model.config;
   let source = `${cfg.data.kind} training images`;
@@ -60,8 +61,8 @@ export function getOracle(
     });
     source = `8,000 exact renders of the ${cfg.data.world} world`;
   }
-  const bar = progressBar('training the evaluation oracle', 1500, { quiet });
-  const oracle = trainOracle(oracleTrain, test, { source, onProgress: (s) => bar.update(s) });
+  const bar = progressBar('training the evaluation oracle', steps, { quiet });
+  const oracle = trainOracle(oracleTrain, test, { source, steps, onProgress: (s) => bar.update(s) });
   bar.stop();
   mkdirSync(dirname(file), { recursive: true });
   saveOracle(file, oracle);
@@ -146,13 +147,14 @@ export async function runEvaluation(o: {
   n: number;
   data?: string;
   oracle?: string;
+  oracleSteps?: number;
   quiet?: boolean;
   command?: string;
 }): Promise<EvalRun> {
   const { model, meta } = loadModel(o.checkpoint);
   const data = await openTrainingData(meta.config, { path: o.data });
   const world = data.world ? (data.test as WorldDataset) : undefined;
-  const oracle = getOracle(model, data.train, data.test, { path: o.oracle, quiet: o.quiet });
+  const oracle = getOracle(model, data.train, data.test, { path: o.oracle, quiet: o.quiet, steps: o.oracleSteps });
   const result = evaluate(model, data.test, oracle, { n: o.n, world });
   const images = await reportImages(model, data.test);
   const logPath = join(dirname(o.checkpoint), 'log.jsonl');

@@ -152,6 +152,8 @@ export function buildProgram(): Command {
     .option('--data <dir>', 'dataset root (CelebA or folder checkpoints)')
     .option('--out <dir>', 'report folder', 'report')
     .option('--n <n>', 'test examples to use', '1000')
+    .option('--oracle <file>', 'a trained oracle (default: cached, or trained now)')
+    .option('--oracle-steps <n>', 'training steps when the oracle is trained now', '1500')
     .option('--json', 'print the metrics as JSON')
     .addHelpText(
       'after',

@@ -128,6 +128,7 @@ export interface Native {
   solve: Binary;
   matrix_exp: Unary;
   trace: Unary;
+  logabsdet: Unary;
   // shape
   reshape(a: H, shape: number[]): H;
   view(a: H, shape: number[]): H;

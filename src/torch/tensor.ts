@@ -724,6 +724,10 @@ export function solve(a: Tensor, b: Tensor): Tensor {
 export function matrixExp(a: Tensor): Tensor {
   return wrap(N.matrix_exp(a.handle));
 }
+/** log |det(a)| of a square matrix (differentiable). */
+export function logAbsDet(a: Tensor): Tensor {
+  return wrap(N.logabsdet(a.handle));
+}
 export function trace(a: Tensor): Tensor {
   expectRank(a, 2, 'input', 'trace', '[n, n]');
   return wrap(N.trace(a.handle));

@@ -1,0 +1,94 @@
+// The real command line end to end on a tiny preset, and the messages of bad input.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import sharp from 'sharp';
+import { pendulum } from '../src/data/pendulum.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'ccig-cli-'));
+const env = { ...process.env, XDG_CACHE_HOME: join(dir, 'cache') };
+const run = join(dir, 'run');
+const ckpt = join(run, 'checkpoint.safetensors');
+
+function ccig(...args: string[]) {
+  const r = spawnSync(process.execPath, ['bin/ccig.js', ...args], { encoding: 'utf8', env, timeout: 300_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function ok(r: ReturnType<typeof ccig>, what: string) {
+  assert.equal(r.code, 0, `${what} exited ${r.code}: ${r.err}`);
+}
+
+test('train -> sample -> intervene -> counterfactual -> traverse -> eval -> info -> resume', async () => {
+  let r = ccig('train', '--preset', 'tiny', '--steps', '6', '--out', run, '--json');
+  ok(r, 'train');
+  assert.equal(JSON.parse(r.out).step, 6);
+  assert.ok(existsSync(ckpt));
+
+  r = ccig('sample', '--checkpoint', ckpt, '--n', '4', '--out', join(dir, 's.png'));
+  ok(r, 'sample');
+  assert.equal((await sharp(join(dir, 's.png')).metadata()).format, 'png');
+
+  r = ccig('intervene', '--checkpoint', ckpt, '--do', 'light_angle=100', '--n', '2', '--out', join(dir, 'i.png'), '--json');
+  ok(r, 'intervene');
+  const iv = JSON.parse(r.out);
+  assert.deepEqual(iv.interventions, { light_angle: 100 });
+  assert.equal(iv.labels.causal.length, 2);
+
+  const img = pendulum.render(pendulum.solve(Float64Array.from([10, 70, 0, 0])), 64);
+  await sharp(Buffer.from(img), { raw: { width: 64, height: 64, channels: 3 } }).png().toFile(join(dir, 'in.png'));
+  r = ccig('counterfactual', '--checkpoint', ckpt, '--image', join(dir, 'in.png'), '--do', 'pendulum_angle=-20', '--out', join(dir, 'cf.png'));
+  ok(r, 'counterfactual');
+  assert.ok(existsSync(join(dir, 'cf.png')));
+
+  r = ccig('traverse', '--checkpoint', ckpt, '--attribute', 'pendulum_angle', '--steps', '3', '--n', '1', '--out', join(dir, 't.png'));
+  ok(r, 'traverse');
+
+  r = ccig('eval', '--checkpoint', ckpt, '--out', join(dir, 'report'), '--n', '60', '--oracle-steps', '20', '--json');
+  ok(r, 'eval');
+  const ev = JSON.parse(r.out);
+  assert.equal(ev.graph.reference, 'true graph');
+  assert.equal(ev.interventions.world.length, 4);
+  const html = readFileSync(join(dir, 'report', 'report.html'), 'utf8');
+  assert.match(html, /<svg/);
+  assert.match(html, /data:image\/png;base64,/);
+  assert.ok(existsSync(join(dir, 'report', 'report.json')));
+
+  r = ccig('info', ckpt, '--json');
+  ok(r, 'info');
+  const info = JSON.parse(r.out);
+  assert.equal(info.step, 6);
+  assert.equal(info.preset, 'tiny');
+
+  r = ccig('resume', '--out', run, '--steps', '8', '--json');
+  ok(r, 'resume');
+  assert.equal(JSON.parse(r.out).step, 8);
+});
+
+test('user mistakes get one clear message and exit code 2', () => {
+  const bad = join(dir, 'bad.json');
+  writeFileSync(bad, '{ not json');
+  const unknownKey = join(dir, 'unknown.json');
+  writeFileSync(unknownKey, JSON.stringify({ train: { speed: 3 } }));
+  const cases: [string[], RegExp][] = [
+    [['train', '--preset', 'nope'], /Expected one of pendulum-small, .* for --preset but received 'nope'/],
+    [['train', '--preset', 'celeba-smile', '--data', join(dir, 'missing')], /missing: CelebA folder not found/],
+    [['train', '--preset', 'tiny', '--config', bad], /is not valid JSON/],
+    [['train', '--preset', 'tiny', '--config', unknownKey], /train: Unrecognized key.*speed/s],
+    [['train', '--preset', 'tiny', '--steps', 'many'], /--steps: .*received "many"/],
+    [['intervene', '--checkpoint', ckpt, '--do', 'nope=1'], /unknown attribute 'nope' in intervention; known: pendulum_angle/],
+    [['intervene', '--checkpoint', ckpt, '--do', 'light_angle=abc'], /value for 'light_angle' must be a finite number/],
+    [['info', join(dir, 'missing.safetensors')], /no such checkpoint/],
+    [['counterfactual', '--checkpoint', ckpt, '--image', bad, '--do', 'light_angle=90'], /cannot read as an image/],
+    [['resume', '--out', join(dir, 'nowhere')], /nothing to resume/],
+  ];
+  for (const [args, pattern] of cases) {
+    const r = ccig(...args);
+    assert.equal(r.code, 2, `${args.join(' ')}: exit ${r.code}, stderr: ${r.err}`);
+    assert.match(r.err, pattern, args.join(' '));
+    assert.doesNotMatch(r.err, /\n\s+at /, `${args.join(' ')} printed a stack trace`);
+  }
+});
