@@ -4,10 +4,12 @@
 // GOLEM-NV), ind (least squares + a penalty on correlated residuals and squared residuals).
 //   node --import tsx scripts/structure-from-labels.ts ls|nv|ind [hidden=16] [steps=3000] [ind weight=1]
 // Findings are recorded in docs/results/pendulum.md.
-import { generateWorldDataset, worldByName } from '../src/data/world-dataset.ts';
+
 import { updateDagSchedule } from '../src/causal/scm.ts';
+import { generateWorldDataset, worldByName } from '../src/data/world-dataset.ts';
 import * as torch from '../src/torch/index.ts';
 import { optim } from '../src/torch/index.ts';
+
 torch.setNumThreads(1);
 torch.manualSeed(0);
 const kind = process.argv[2] ?? 'ls';
@@ -23,8 +25,20 @@ const lo = torch.tensor(a.map((x) => x.min));
 const span = torch.tensor(a.map((x) => x.max - x.min));
 const s = Y.sub(lo).div(span).clamp(0.01, 0.99);
 const U0 = s.div(s.rsub(1)).log();
-const U = torch.keep(U0.sub(U0.mean(0, true)).div(U0.var(0, { keepdim: true }).sqrt()).add(torch.randn([2000, m]).mul(0.05)));
-const mask = torch.keep(torch.ones([m, m]).sub(torch.eye(m)).unsqueeze(2).expand([m, m, H]).reshape([m, m * H]).contiguous());
+const U = torch.keep(
+  U0.sub(U0.mean(0, true))
+    .div(U0.var(0, { keepdim: true }).sqrt())
+    .add(torch.randn([2000, m]).mul(0.05)),
+);
+const mask = torch.keep(
+  torch
+    .ones([m, m])
+    .sub(torch.eye(m))
+    .unsqueeze(2)
+    .expand([m, m, H])
+    .reshape([m, m * H])
+    .contiguous(),
+);
 const W1 = torch.keep(torch.randn([m, m * H]).mul(0.1)).requiresGrad_();
 W1.maskGrad(mask);
 const b1 = torch.keep(torch.zeros([m * H])).requiresGrad_();
@@ -41,7 +55,8 @@ for (let step = 1; step <= steps; step++)
     const hid = u.matmul(W1.mul(mask)).add(b1).reshape([256, m, H]).sigmoid();
     const g = hid.mul(W2).sum(2).add(b2);
     const r = u.sub(g);
-    let loss = kind === 'nv' ? r.square().mean(0).add(1e-4).log().sum().mul(0.5) : r.square().mean(0).sum().mul(0.5);
+    let loss =
+      kind === 'nv' ? r.square().mean(0).add(1e-4).log().sum().mul(0.5) : r.square().mean(0).sum().mul(0.5);
     if (kind === 'ind') {
       // residuals of a correct SCM are independent: penalize their (and their squares') correlations
       const corr = (e: torch.Tensor) => {
@@ -50,16 +65,30 @@ for (let step = 1; step <= steps; step++)
         const C = z.t().matmul(z).div(256);
         return C.sub(torch.eye(m).mul(C)).square().sum();
       };
-      loss = loss.add(corr(r).add(corr(r.square())).mul(Number(process.argv[5] ?? 1)));
+      loss = loss.add(
+        corr(r)
+          .add(corr(r.square()))
+          .mul(Number(process.argv[5] ?? 1)),
+      );
     }
     const h = hOf();
-    const pen = h.mul(dag.alpha).add(h.square().mul(dag.rho / 2)).add(W1.abs().sum().mul(1e-3));
+    const pen = h
+      .mul(dag.alpha)
+      .add(h.square().mul(dag.rho / 2))
+      .add(W1.abs().sum().mul(1e-3));
     opt.zeroGrad();
     loss.add(pen).backward();
     opt.step();
-    if (step % 100 === 0) dag = updateDagSchedule(dag, hOf().item(), { rhoInit: 1, rhoMax: 1e5, rhoGrowth: 3, hShrink: 0.5 });
+    if (step % 100 === 0)
+      dag = updateDagSchedule(dag, hOf().item(), { rhoInit: 1, rhoMax: 1e5, rhoGrowth: 3, hShrink: 0.5 });
   });
 const A = torch.scope(() => sq().sqrt().toNumbers());
 const names = a.map((x) => x.name);
 console.log(kind, H, `h=${hOf().item().toExponential(2)}`);
-for (let i = 0; i < m; i++) console.log(names[i].padEnd(16), A.slice(i * m, i * m + m).map((v) => v.toFixed(2)).join(' '));
+for (let i = 0; i < m; i++)
+  console.log(
+    names[i].padEnd(16),
+    A.slice(i * m, i * m + m)
+      .map((v) => v.toFixed(2))
+      .join(' '),
+  );

@@ -14,7 +14,11 @@ const run = join(dir, 'run');
 const ckpt = join(run, 'checkpoint.safetensors');
 
 function ccig(...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/ccig.js', ...args], { encoding: 'utf8', env, timeout: 300_000 });
+  const r = spawnSync(process.execPath, ['bin/ccig.js', ...args], {
+    encoding: 'utf8',
+    env,
+    timeout: 300_000,
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -32,22 +36,68 @@ test('train -> sample -> intervene -> counterfactual -> traverse -> eval -> info
   ok(r, 'sample');
   assert.equal((await sharp(join(dir, 's.png')).metadata()).format, 'png');
 
-  r = ccig('intervene', '--checkpoint', ckpt, '--do', 'light_angle=100', '--n', '2', '--out', join(dir, 'i.png'), '--json');
+  r = ccig(
+    'intervene',
+    '--checkpoint',
+    ckpt,
+    '--do',
+    'light_angle=100',
+    '--n',
+    '2',
+    '--out',
+    join(dir, 'i.png'),
+    '--json',
+  );
   ok(r, 'intervene');
   const iv = JSON.parse(r.out);
   assert.deepEqual(iv.interventions, { light_angle: 100 });
   assert.equal(iv.labels.causal.length, 2);
 
   const img = pendulum.render(pendulum.solve(Float64Array.from([10, 70, 0, 0])), 64);
-  await sharp(Buffer.from(img), { raw: { width: 64, height: 64, channels: 3 } }).png().toFile(join(dir, 'in.png'));
-  r = ccig('counterfactual', '--checkpoint', ckpt, '--image', join(dir, 'in.png'), '--do', 'pendulum_angle=-20', '--out', join(dir, 'cf.png'));
+  await sharp(Buffer.from(img), { raw: { width: 64, height: 64, channels: 3 } })
+    .png()
+    .toFile(join(dir, 'in.png'));
+  r = ccig(
+    'counterfactual',
+    '--checkpoint',
+    ckpt,
+    '--image',
+    join(dir, 'in.png'),
+    '--do',
+    'pendulum_angle=-20',
+    '--out',
+    join(dir, 'cf.png'),
+  );
   ok(r, 'counterfactual');
   assert.ok(existsSync(join(dir, 'cf.png')));
 
-  r = ccig('traverse', '--checkpoint', ckpt, '--attribute', 'pendulum_angle', '--steps', '3', '--n', '1', '--out', join(dir, 't.png'));
+  r = ccig(
+    'traverse',
+    '--checkpoint',
+    ckpt,
+    '--attribute',
+    'pendulum_angle',
+    '--steps',
+    '3',
+    '--n',
+    '1',
+    '--out',
+    join(dir, 't.png'),
+  );
   ok(r, 'traverse');
 
-  r = ccig('eval', '--checkpoint', ckpt, '--out', join(dir, 'report'), '--n', '60', '--oracle-steps', '20', '--json');
+  r = ccig(
+    'eval',
+    '--checkpoint',
+    ckpt,
+    '--out',
+    join(dir, 'report'),
+    '--n',
+    '60',
+    '--oracle-steps',
+    '20',
+    '--json',
+  );
   ok(r, 'eval');
   const ev = JSON.parse(r.out);
   assert.equal(ev.graph.reference, 'true graph');
@@ -75,14 +125,26 @@ test('user mistakes get one clear message and exit code 2', () => {
   writeFileSync(unknownKey, JSON.stringify({ train: { speed: 3 } }));
   const cases: [string[], RegExp][] = [
     [['train', '--preset', 'nope'], /Expected one of pendulum-small, .* for --preset but received 'nope'/],
-    [['train', '--preset', 'celeba-smile', '--data', join(dir, 'missing')], /missing: CelebA folder not found/],
+    [
+      ['train', '--preset', 'celeba-smile', '--data', join(dir, 'missing')],
+      /missing: CelebA folder not found/,
+    ],
     [['train', '--preset', 'tiny', '--config', bad], /is not valid JSON/],
     [['train', '--preset', 'tiny', '--config', unknownKey], /train: Unrecognized key.*speed/s],
     [['train', '--preset', 'tiny', '--steps', 'many'], /--steps: .*received "many"/],
-    [['intervene', '--checkpoint', ckpt, '--do', 'nope=1'], /unknown attribute 'nope' in intervention; known: pendulum_angle/],
-    [['intervene', '--checkpoint', ckpt, '--do', 'light_angle=abc'], /value for 'light_angle' must be a finite number/],
+    [
+      ['intervene', '--checkpoint', ckpt, '--do', 'nope=1'],
+      /unknown attribute 'nope' in intervention; known: pendulum_angle/,
+    ],
+    [
+      ['intervene', '--checkpoint', ckpt, '--do', 'light_angle=abc'],
+      /value for 'light_angle' must be a finite number/,
+    ],
     [['info', join(dir, 'missing.safetensors')], /no such checkpoint/],
-    [['counterfactual', '--checkpoint', ckpt, '--image', bad, '--do', 'light_angle=90'], /cannot read as an image/],
+    [
+      ['counterfactual', '--checkpoint', ckpt, '--image', bad, '--do', 'light_angle=90'],
+      /cannot read as an image/,
+    ],
     [['resume', '--out', join(dir, 'nowhere')], /nothing to resume/],
   ];
   for (const [args, pattern] of cases) {

@@ -6,7 +6,8 @@ import { GraphError, OptionError } from '../src/errors.ts';
 import * as torch from '../src/torch/index.ts';
 import { optim } from '../src/torch/index.ts';
 
-const close = (a: number, b: number, tol = 1e-4, what = '') => assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b}`);
+const close = (a: number, b: number, tol = 1e-4, what = '') =>
+  assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b}`);
 
 /** Sets A (and leaves f the identity: linear, log_scale 0, shift 0). */
 function withA(prior: ScmPrior, A: number[][]): void {
@@ -48,7 +49,11 @@ test('given mode: A gets no gradient outside the super-graph; none mode has A = 
 });
 
 test('bad graphs are rejected with clear messages', () => {
-  assert.throws(() => superGraphMask(['a', 'b'], [['a', 'x']]), (e: unknown) => e instanceof GraphError && /unknown attribute 'x'; known: a, b/.test((e as Error).message));
+  assert.throws(
+    () => superGraphMask(['a', 'b'], [['a', 'x']]),
+    (e: unknown) =>
+      e instanceof GraphError && /unknown attribute 'x'; known: a, b/.test((e as Error).message),
+  );
   assert.throws(() => superGraphMask(['a', 'b'], [['a', 'a']]), /self-loop on 'a'/);
   assert.throws(
     () =>
@@ -62,7 +67,10 @@ test('bad graphs are rejected with clear messages', () => {
       ),
     /cycle: a -> b -> c -> a/,
   );
-  assert.throws(() => new ScmPrior({ nodes: ['a'], mode: 'guess' as never, mechanism: 'linear' }), /Expected one of given, learned, none for structure but received 'guess'/);
+  assert.throws(
+    () => new ScmPrior({ nodes: ['a'], mode: 'guess' as never, mechanism: 'linear' }),
+    /Expected one of given, learned, none for structure but received 'guess'/,
+  );
 });
 
 test('nonlinear mechanism: monotone, exact inverse, linear beyond the knots', () => {
@@ -86,7 +94,10 @@ test('do() on a hand-set chain a -> b -> c propagates every hop with exact numbe
   ]);
   const eps = torch.tensor([[0.5, 0.1, -0.2]]);
   assert.deepEqual(
-    p.f(p.solve(eps)).toNumbers().map((v) => Math.round(v * 1e5) / 1e5),
+    p
+      .f(p.solve(eps))
+      .toNumbers()
+      .map((v) => Math.round(v * 1e5) / 1e5),
     [0.5, 1.1, -1.3],
   );
   // do(a = 3) on the root: b = 6.1, c = -6.3 (two hops)
@@ -101,8 +112,16 @@ test('do() on a hand-set chain a -> b -> c propagates every hop with exact numbe
   // abduction recovers the noise, so a counterfactual with no intervention is the factual
   const zc = p.f(p.solve(eps));
   assert.ok(p.abduct(zc).sub(eps).abs().max().item() < 1e-5);
-  assert.throws(() => p.intervene(eps, { d: 1 }), (e: unknown) => e instanceof OptionError && /unknown attribute 'd' in intervention; known: a, b, c/.test((e as Error).message));
-  assert.throws(() => p.intervene(eps, { a: Number.NaN }), /intervention value for 'a' must be a finite number, got NaN/);
+  assert.throws(
+    () => p.intervene(eps, { d: 1 }),
+    (e: unknown) =>
+      e instanceof OptionError &&
+      /unknown attribute 'd' in intervention; known: a, b, c/.test((e as Error).message),
+  );
+  assert.throws(
+    () => p.intervene(eps, { a: Number.NaN }),
+    /intervention value for 'a' must be a finite number, got NaN/,
+  );
 });
 
 test('consistency loss trains A only, and moves it towards the regression coefficients', () => {

@@ -52,7 +52,13 @@ test('training runs, losses are finite, and writes log, grids and a checkpoint',
   const r = await train({ config: cfg, data, outDir: out });
   assert.equal(r.step, 6);
   assert.ok(Object.values(r.losses).every(Number.isFinite));
-  for (const f of ['checkpoint.safetensors', 'log.jsonl', 'config.json', 'samples/samples-000006.png', 'samples/recon-000006.png'])
+  for (const f of [
+    'checkpoint.safetensors',
+    'log.jsonl',
+    'config.json',
+    'samples/samples-000006.png',
+    'samples/recon-000006.png',
+  ])
     assert.ok(existsSync(join(out, f)), `missing ${f}`);
   const c = loadCheckpoint(join(out, 'checkpoint.safetensors'));
   assert.equal(c.step, 6);
@@ -68,7 +74,9 @@ test('learned mode: the structure penalty acts, h(A) is logged', async () => {
 });
 
 test('resume is exact: 2N steps straight equal N steps + resume N', async () => {
-  const cfg = resolveConfig('tiny', { train: { steps: 8, logEvery: 4, sampleEvery: 100, checkpointEvery: 4 } });
+  const cfg = resolveConfig('tiny', {
+    train: { steps: 8, logEvery: 4, sampleEvery: 100, checkpointEvery: 4 },
+  });
   const a = tmp();
   await train({ config: cfg, data, outDir: a, grids: false });
   const b = tmp();
@@ -76,14 +84,18 @@ test('resume is exact: 2N steps straight equal N steps + resume N', async () => 
   await train({ config: cfg, data, outDir: b, grids: false, resume: true });
   const wa = loadModel(join(a, 'checkpoint.safetensors')).model.stateDict();
   const wb = loadModel(join(b, 'checkpoint.safetensors')).model.stateDict();
-  for (const k of Object.keys(wa)) assert.deepEqual(wb[k].toNumbers(), wa[k].toNumbers(), `weights differ at ${k}`);
+  for (const k of Object.keys(wa))
+    assert.deepEqual(wb[k].toNumbers(), wa[k].toNumbers(), `weights differ at ${k}`);
 });
 
 test('resume refuses another architecture', async () => {
   const out = tmp();
   await train({ config: resolveConfig('tiny', { train: { steps: 2 } }), data, outDir: out, grids: false });
   const other = resolveConfig('tiny', { net: { channels: 8 } });
-  await assert.rejects(train({ config: other, data, outDir: out, resume: true }), /another architecture or attributes; refusing to resume/);
+  await assert.rejects(
+    train({ config: other, data, outDir: out, resume: true }),
+    /another architecture or attributes; refusing to resume/,
+  );
 });
 
 test('NaN in a loss stops training with a message and keeps the last good checkpoint', async () => {
@@ -104,17 +116,33 @@ test('NaN in a loss stops training with a message and keeps the last good checkp
     },
   };
   await assert.rejects(
-    train({ config: cfg, data: { train: poisoned, test: data.test }, outDir: out, grids: false, resume: true }),
-    (e: unknown) => e instanceof TrainingDivergedError && /training diverged at step 3/.test((e as Error).message),
+    train({
+      config: cfg,
+      data: { train: poisoned, test: data.test },
+      outDir: out,
+      grids: false,
+      resume: true,
+    }),
+    (e: unknown) =>
+      e instanceof TrainingDivergedError && /training diverged at step 3/.test((e as Error).message),
   );
   assert.equal(statSync(join(out, 'checkpoint.safetensors')).mtimeMs, before);
   assert.equal(loadCheckpoint(join(out, 'checkpoint.safetensors')).step, 2);
 });
 
 test('configs: unknown keys and wrong types are rejected with their path', () => {
-  assert.throws(() => resolveConfig('tiny', { train: { stepz: 3 } }), (e: unknown) => e instanceof OptionError && /train: Unrecognized key.*stepz/s.test((e as Error).message));
-  assert.throws(() => resolveConfig('tiny', { train: { lrG: 'fast' } }), /train\.lrG: Invalid input: expected number, received string/);
+  assert.throws(
+    () => resolveConfig('tiny', { train: { stepz: 3 } }),
+    (e: unknown) => e instanceof OptionError && /train: Unrecognized key.*stepz/s.test((e as Error).message),
+  );
+  assert.throws(
+    () => resolveConfig('tiny', { train: { lrG: 'fast' } }),
+    /train\.lrG: Invalid input: expected number, received string/,
+  );
   assert.throws(() => resolveConfig('tiny', { scm: { structure: 'sometimes' } }), /scm\.structure/);
-  assert.throws(() => resolveConfig('nope'), /Expected one of pendulum-small, pendulum, flow-small, celeba-smile, celeba-age, tiny for preset but received 'nope'/);
+  assert.throws(
+    () => resolveConfig('nope'),
+    /Expected one of pendulum-small, pendulum, flow-small, celeba-smile, celeba-age, tiny for preset but received 'nope'/,
+  );
   assert.equal(resolveConfig('tiny', { train: { steps: 7 } }).train.steps, 7);
 });

@@ -154,7 +154,11 @@ export async function runEvaluation(o: {
   const { model, meta } = loadModel(o.checkpoint);
   const data = await openTrainingData(meta.config, { path: o.data });
   const world = data.world ? (data.test as WorldDataset) : undefined;
-  const oracle = getOracle(model, data.train, data.test, { path: o.oracle, quiet: o.quiet, steps: o.oracleSteps });
+  const oracle = getOracle(model, data.train, data.test, {
+    path: o.oracle,
+    quiet: o.quiet,
+    steps: o.oracleSteps,
+  });
   const result = evaluate(model, data.test, oracle, { n: o.n, world });
   const images = await reportImages(model, data.test);
   const logPath = join(dirname(o.checkpoint), 'log.jsonl');

@@ -2,8 +2,8 @@
 import { fromRgb } from '../data/grid.ts';
 import { CELEBA_CROP_FRACTION, makeRecipe, preprocessImage } from '../data/preprocess.ts';
 import { DataError, OptionError } from '../errors.ts';
-import * as torch from '../torch/index.ts';
 import type { Tensor } from '../torch/index.ts';
+import * as torch from '../torch/index.ts';
 import type { Ccig } from './ccig.ts';
 
 /** Reads an image file and preprocesses it like the model's training data. [1, 3, S, S] */
@@ -26,4 +26,3 @@ export async function loadImageForModel(
   const S = model.config.imageSize;
   return torch.tensor(fromRgb(pixels, S), { shape: [1, 3, S, S] });
 }
-

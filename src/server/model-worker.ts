@@ -8,13 +8,13 @@
  * abducted from its encoding, which makes every later intervention a counterfactual of it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { pngBytes, tileGrid, toRgbTiles } from '../data/grid.ts';
 import { descendants } from '../causal/graph.ts';
+import { pngBytes, tileGrid, toRgbTiles } from '../data/grid.ts';
 import { latentInterventions, nonCausalEdit } from '../model/edit.ts';
-import * as torch from '../torch/index.ts';
-import type { Tensor } from '../torch/index.ts';
-import { loadModel } from '../train/checkpoint.ts';
 import { loadImageForModel } from '../model/images.ts';
+import type { Tensor } from '../torch/index.ts';
+import * as torch from '../torch/index.ts';
+import { loadModel } from '../train/checkpoint.ts';
 
 const { checkpoint, threads } = workerData as { checkpoint: string; threads?: number };
 if (threads) torch.setNumThreads(threads);
@@ -50,7 +50,8 @@ async function render(c: Context, interventions: Record<string, number>, mode: '
     torch.noGrad(() => {
       const { eps, zr } = contextTensors(c);
       const factualZc = model.prior.f(model.prior.solve(eps));
-      const editedZc = mode === 'causal' ? model.prior.intervene(eps, latent) : nonCausalEdit(model, factualZc, latent);
+      const editedZc =
+        mode === 'causal' ? model.prior.intervene(eps, latent) : nonCausalEdit(model, factualZc, latent);
       return {
         factualZc,
         editedZc,
@@ -59,7 +60,11 @@ async function render(c: Context, interventions: Record<string, number>, mode: '
       };
     }),
   );
-  const out = { image: await png(editedImg), factual: await png(factualImg), labels: { factual: labelsOf(factualZc), edited: labelsOf(editedZc) } };
+  const out = {
+    image: await png(editedImg),
+    factual: await png(factualImg),
+    labels: { factual: labelsOf(factualZc), edited: labelsOf(editedZc) },
+  };
   for (const t of [factualImg, editedImg, factualZc, editedZc]) t.dispose();
   return out;
 }
@@ -78,21 +83,37 @@ const ops: Record<string, (args: never) => Promise<unknown>> = {
       adjacency: A,
       edges: model.prior.edges(0.3),
       givenEdges: meta.config.scm.edges,
-      descendants: Object.fromEntries(names.map((n, i) => [n, descendants(thresholded, i).map((j) => names[j])])),
+      descendants: Object.fromEntries(
+        names.map((n, i) => [n, descendants(thresholded, i).map((j) => names[j])]),
+      ),
     };
   },
   async sample({ n, seed }: { n: number; seed: number }) {
     torch.manualSeed(seed);
-    const { eps, zr } = torch.scope(() => ({ eps: torch.randn([n, model.m]).toNumbers(), zr: model.k > 0 ? torch.randn([n, model.k]).toNumbers() : [] }));
+    const { eps, zr } = torch.scope(() => ({
+      eps: torch.randn([n, model.m]).toNumbers(),
+      zr: model.k > 0 ? torch.randn([n, model.k]).toNumbers() : [],
+    }));
     const items = [];
     for (let i = 0; i < n; i++) {
-      const c = { eps: eps.slice(i * model.m, (i + 1) * model.m), zr: zr.slice(i * model.k, (i + 1) * model.k) };
+      const c = {
+        eps: eps.slice(i * model.m, (i + 1) * model.m),
+        zr: zr.slice(i * model.k, (i + 1) * model.k),
+      };
       const r = await render(c, {}, 'causal');
       items.push({ context: c, image: r.image, labels: r.labels.factual });
     }
     return { items };
   },
-  async intervene({ context, interventions, mode }: { context: Context; interventions: Record<string, number>; mode: 'causal' | 'noncausal' }) {
+  async intervene({
+    context,
+    interventions,
+    mode,
+  }: {
+    context: Context;
+    interventions: Record<string, number>;
+    mode: 'causal' | 'noncausal';
+  }) {
     return render(context, interventions, mode);
   },
   async encode({ image }: { image: Uint8Array }) {

@@ -57,7 +57,12 @@ class ModelThread {
     });
   }
 
-  private onMessage(msg: { id: number; ok: boolean; result?: unknown; error?: { name: string; message: string } }) {
+  private onMessage(msg: {
+    id: number;
+    ok: boolean;
+    result?: unknown;
+    error?: { name: string; message: string };
+  }) {
     const p = this.pending.get(msg.id);
     if (!p) return;
     this.pending.delete(msg.id);
@@ -101,7 +106,11 @@ class HttpError extends Error {
 
 function validate<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   const r = schema.safeParse(body);
-  if (!r.success) throw new HttpError(400, r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  if (!r.success)
+    throw new HttpError(
+      400,
+      r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+    );
   return r.data;
 }
 
@@ -132,7 +141,11 @@ export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
     if (e.code === 'FST_REQ_FILE_TOO_LARGE') status = 413;
     if (e.name === 'OptionError' || e.name === 'DataError' || e.name === 'GraphError') status = 400;
     const message =
-      status === 413 ? `the upload is larger than ${MAX_UPLOAD / 1024 / 1024} MiB` : e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e.name === 'SyntaxError' ? `malformed JSON: ${e.message}` : e.message;
+      status === 413
+        ? `the upload is larger than ${MAX_UPLOAD / 1024 / 1024} MiB`
+        : e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e.name === 'SyntaxError'
+          ? `malformed JSON: ${e.message}`
+          : e.message;
     reply.status(status).send({ error: message });
   });
 
@@ -140,28 +153,46 @@ export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
     for (const [name, v] of Object.entries(rec)) {
       const a = info.attributes.find((x) => x.name === name);
       if (!a) {
-        ctx.addIssue({ code: 'custom', message: `unknown attribute '${name}'; known: ${names.join(', ')}`, path: [name] });
+        ctx.addIssue({
+          code: 'custom',
+          message: `unknown attribute '${name}'; known: ${names.join(', ')}`,
+          path: [name],
+        });
         continue;
       }
       const [lo, hi] = a.kind === 'binary' ? [0, 1] : [a.min, a.max];
-      if (v < lo || v > hi) ctx.addIssue({ code: 'custom', message: `${name} = ${v} is outside its range [${lo}, ${hi}]`, path: [name] });
+      if (v < lo || v > hi)
+        ctx.addIssue({
+          code: 'custom',
+          message: `${name} = ${v} is outside its range [${lo}, ${hi}]`,
+          path: [name],
+        });
     }
   });
   const InterveneBody = z.strictObject({
-    context: z.strictObject({ eps: z.array(finite).length(m, `needs ${m} values`), zr: z.array(finite).length(info.zFree, `needs ${info.zFree} values`) }),
+    context: z.strictObject({
+      eps: z.array(finite).length(m, `needs ${m} values`),
+      zr: z.array(finite).length(info.zFree, `needs ${info.zFree} values`),
+    }),
     interventions: interventionsSchema,
     mode: z.enum(['causal', 'noncausal']).default('causal'),
   });
-  const SampleBody = z.strictObject({ n: z.number().int().min(1).max(32).default(8), seed: z.number().int().min(0).default(0) });
+  const SampleBody = z.strictObject({
+    n: z.number().int().min(1).max(32).default(8),
+    seed: z.number().int().min(0).default(0),
+  });
 
   app.get('/api/info', async () => info);
   app.post('/api/sample', async (req) => model.call('sample', validate(SampleBody, req.body ?? {})));
   app.post('/api/intervene', async (req) => model.call('intervene', validate(InterveneBody, req.body)));
   app.post('/api/encode', async (req) => {
-    if (!req.isMultipart()) throw new HttpError(415, 'upload the image as multipart/form-data (field "image")');
+    if (!req.isMultipart())
+      throw new HttpError(415, 'upload the image as multipart/form-data (field "image")');
     const file = await req.file();
     if (!file) throw new HttpError(400, 'no file in the upload');
     const bytes = await file.toBuffer();
+    if (file.file.truncated)
+      throw new HttpError(413, `the upload is larger than ${MAX_UPLOAD / 1024 / 1024} MiB`);
     if (!/^image\/(png|jpeg|jpg|webp)$/.test(file.mimetype) && !looksLikeImage(bytes))
       throw new HttpError(415, `expected a PNG or JPEG image, got ${file.mimetype}`);
     const copy = new Uint8Array(bytes);
@@ -169,7 +200,11 @@ export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
   });
 
   // the page
-  const types: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+  const types: Record<string, string> = {
+    '.html': 'text/html; charset=utf-8',
+    '.js': 'text/javascript; charset=utf-8',
+    '.css': 'text/css; charset=utf-8',
+  };
   app.get('/*', async (req, reply) => {
     const rel = (req.params as { '*': string })['*'] || 'index.html';
     if (rel.includes('..') || !(extname(rel) in types)) throw new HttpError(404, 'not found');
@@ -182,5 +217,7 @@ export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
 
 /** PNG or JPEG magic bytes. */
 function looksLikeImage(b: Buffer): boolean {
-  return (b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) || (b[0] === 0xff && b[1] === 0xd8);
+  return (
+    (b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) || (b[0] === 0xff && b[1] === 0xd8)
+  );
 }

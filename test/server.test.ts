@@ -1,0 +1,145 @@
+// The editor's HTTP API: answers, validation (4xx with messages), uploads, and concurrency.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import sharp from 'sharp';
+import { pendulum } from '../src/data/pendulum.ts';
+import { tinyServer } from './helpers/tiny-server.ts';
+
+let app: FastifyInstance;
+let base: string;
+
+before(async () => {
+  ({ app, base } = await tinyServer());
+});
+after(async () => {
+  await app.close();
+});
+
+const post = (path: string, body: unknown) =>
+  fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+const context = { eps: [0.1, -0.2, 0.3, 0], zr: [0, 0] };
+
+test('info, sample and intervene answer', async () => {
+  const info = await (await fetch(`${base}/api/info`)).json();
+  assert.deepEqual(
+    info.attributes.map((a: { name: string }) => a.name),
+    ['pendulum_angle', 'light_angle', 'shadow_length', 'shadow_position'],
+  );
+  assert.ok(info.descendants.pendulum_angle);
+  const s = await (await post('/api/sample', { n: 3, seed: 1 })).json();
+  assert.equal(s.items.length, 3);
+  assert.match(s.items[0].image, /^data:image\/png;base64,/);
+  const r = await post('/api/intervene', { context, interventions: { light_angle: 120 }, mode: 'causal' });
+  assert.equal(r.status, 200);
+  const j = await r.json();
+  assert.ok(Math.abs(j.labels.edited.light_angle - 120) < 1);
+  assert.notEqual(j.image, j.factual);
+  const nc = await (
+    await post('/api/intervene', { context, interventions: { light_angle: 120 }, mode: 'noncausal' })
+  ).json();
+  assert.ok(Math.abs(nc.labels.edited.light_angle - 120) < 1);
+  const page = await fetch(`${base}/`);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /causal image editor/);
+});
+
+test('bad requests get a 4xx with a message and the server stays up', async () => {
+  const cases: [Promise<Response>, number, RegExp][] = [
+    [
+      post('/api/intervene', { context, interventions: { smile: 1 } }),
+      400,
+      /unknown attribute 'smile'; known: pendulum_angle/,
+    ],
+    [
+      post(
+        '/api/intervene',
+        '{"context":{"eps":[0,0,0,0],"zr":[0,0]},"interventions":{"light_angle":1e999}}',
+      ),
+      400,
+      /interventions\.light_angle: .*Infinity/,
+    ],
+    [
+      post('/api/intervene', { context, interventions: { light_angle: 500 } }),
+      400,
+      /light_angle = 500 is outside its range \[54, 132\.3\]/,
+    ],
+    [
+      post('/api/intervene', { context: { eps: [0], zr: [] }, interventions: {} }),
+      400,
+      /context\.eps: needs 4 values/,
+    ],
+    [post('/api/intervene', '{"context": '), 400, /malformed JSON|JSON/],
+    [post('/api/sample', { n: 1000 }), 400, /n: /],
+    [
+      fetch(`${base}/api/encode`, {
+        method: 'POST',
+        body: formWith(Buffer.from('hello, not an image'), 'text/plain', 'a.txt'),
+      }),
+      415,
+      /expected a PNG or JPEG image/,
+    ],
+    [
+      fetch(`${base}/api/encode`, {
+        method: 'POST',
+        body: formWith(Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]), 'image/png', 'broken.png'),
+      }),
+      400,
+      /cannot read as an image/,
+    ],
+    [
+      fetch(`${base}/api/encode`, {
+        method: 'POST',
+        body: formWith(Buffer.alloc(9 * 1024 * 1024, 1), 'image/png', 'huge.png'),
+      }),
+      413,
+      /larger than 8 MiB/,
+    ],
+    [fetch(`${base}/../etc/passwd`), 404, /not found/],
+  ];
+  for (const [req, status, pattern] of cases) {
+    const r = await req;
+    const body = await r.json();
+    assert.equal(r.status, status, JSON.stringify(body));
+    assert.match(body.error, pattern);
+  }
+  assert.equal((await fetch(`${base}/api/info`)).status, 200);
+});
+
+function formWith(bytes: Buffer, type: string, name: string): FormData {
+  const form = new FormData();
+  form.append('image', new Blob([bytes], { type }), name);
+  return form;
+}
+
+test('an uploaded image gives its abducted context; editing it is a counterfactual', async () => {
+  const img = pendulum.render(pendulum.solve(Float64Array.from([5, 80, 0, 0])), 64);
+  const png = await sharp(Buffer.from(img), { raw: { width: 64, height: 64, channels: 3 } })
+    .png()
+    .toBuffer();
+  const r = await fetch(`${base}/api/encode`, { method: 'POST', body: formWith(png, 'image/png', 'p.png') });
+  assert.equal(r.status, 200);
+  const j = await r.json();
+  assert.equal(j.context.eps.length, 4);
+  assert.equal(j.context.zr.length, 2);
+  const e = await (await post('/api/intervene', { context: j.context, interventions: {} })).json();
+  // no intervention: the counterfactual is the reconstruction itself
+  for (const [k, v] of Object.entries(j.labels))
+    assert.ok(Math.abs((v as number) - e.labels.edited[k]) < 1e-3, k);
+});
+
+test('100 concurrent requests all complete', async () => {
+  const rs = await Promise.all(
+    Array.from({ length: 100 }, (_, i) =>
+      post('/api/intervene', { context, interventions: { light_angle: 60 + (i % 60) } }),
+    ),
+  );
+  assert.deepEqual(
+    rs.map((r) => r.status),
+    new Array(100).fill(200),
+  );
+});

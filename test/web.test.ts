@@ -1,0 +1,86 @@
+// The editor in a real browser (Debian's Chromium through playwright-core): load the page,
+// move a slider, see the image change and the descendants light up, upload an image, and
+// take a screenshot. Skips where Chromium is not installed.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { type Browser, chromium } from 'playwright-core';
+import sharp from 'sharp';
+import { pendulum } from '../src/data/pendulum.ts';
+import { tinyServer } from './helpers/tiny-server.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const skip = !existsSync(CHROMIUM) && 'Chromium is not installed (apt-get install chromium)';
+let app: FastifyInstance;
+let base: string;
+let browser: Browser;
+
+before(async () => {
+  if (skip) return;
+  ({ app, base } = await tinyServer({ graph: true }));
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+after(async () => {
+  await browser?.close();
+  await app?.close();
+});
+
+test('edit by intervention in the browser', { skip }, async () => {
+  const page = await browser.newPage({ viewport: { width: 1360, height: 960 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}/`);
+  await page.waitForSelector('#strip img');
+  await page.waitForFunction(() => Number(document.body.dataset.renders ?? 0) >= 1);
+  assert.match((await page.textContent('#model-info')) ?? '', /tiny · structure given/);
+  const before = await page.getAttribute('#edited', 'src');
+  const renders = Number(await page.evaluate(() => document.body.dataset.renders));
+
+  // drag pendulum_angle: its descendants (the shadow) light up, the light does not
+  const slider = page.locator('#s-pendulum_angle');
+  await slider.focus();
+  for (let i = 0; i < 40; i++) await page.keyboard.press('ArrowRight');
+  await page.waitForFunction((n) => Number(document.body.dataset.renders) > n, renders);
+  await page.waitForFunction(() => !document.querySelector('#status')?.textContent?.includes('error'));
+  const after = await page.getAttribute('#edited', 'src');
+  assert.notEqual(after, before, 'the edited image did not change');
+  const cls = async (sel: string) => (await page.getAttribute(sel, 'class')) ?? '';
+  assert.match(await cls('.slider[data-name="pendulum_angle"]'), /edited/);
+  assert.match(await cls('.slider[data-name="shadow_length"]'), /descendant/);
+  assert.match(await cls('.slider[data-name="shadow_position"]'), /descendant/);
+  assert.doesNotMatch(await cls('.slider[data-name="light_angle"]'), /descendant/);
+  assert.match(await cls('#graph .node[data-name="shadow_length"]'), /descendant/);
+
+  // the non-causal edit lights up only the edited attribute
+  await page.check('#noncausal');
+  assert.doesNotMatch(await cls('.slider[data-name="shadow_length"]'), /descendant/);
+  await page.uncheck('#noncausal');
+
+  // counterfactual of an uploaded image
+  const dir = join('test-output');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'upload.png');
+  const img = pendulum.render(pendulum.solve(Float64Array.from([-15, 110, 0, 0])), 64);
+  await sharp(Buffer.from(img), { raw: { width: 64, height: 64, channels: 3 } })
+    .png()
+    .toFile(file);
+  await page.setInputFiles('#upload', file);
+  await page.waitForFunction(() =>
+    document.querySelector('#mode')?.textContent?.includes('counterfactual of upload.png'),
+  );
+  await page.screenshot({ path: join(dir, 'editor.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+});
