@@ -91,22 +91,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
 
   // ---- model, optimizers, state: fresh or resumed
   torch.manualSeed(t.seed);
-  const model = new Ccig(cfg, trainSet.attributes);
-  const optD = new optim.Adam(model.discriminator.parameters(), { lr: t.lrD, betas: t.betas });
-  const named = (prefix: string) =>
-    model.prior
-      .namedParameters()
-      .filter(([n]) => (prefix === 'A' ? n === 'A' : n !== 'A'))
-      .map(([, p]) => p);
-  const optEG = new optim.Adam(
-    [
-      { params: model.encoder.parameters(), lr: t.lrE },
-      { params: model.generator.parameters(), lr: t.lrG },
-      { params: named('mechanism'), lr: t.lrPrior },
-      { params: named('A'), lr: t.lrA },
-    ],
-    { betas: t.betas },
-  );
+  const trainer = createTrainer(cfg, trainSet.attributes);
+  const { model, optD, optEG } = trainer;
   let step = 0;
   let dag: DagSchedule = { alpha: 0, rho: t.dag.rhoInit, lastH: Number.POSITIVE_INFINITY };
   const dataRng = new Rng(t.seed, 1);
@@ -185,54 +171,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const x = torch.tensor(batch.images, { shape: [B, 3, cfg.imageSize, cfg.imageSize] }); // [B, 3, S, S]
       const y = torch.tensor(batch.labels, { shape: [B, model.m] }); // [B, m]
       const supMask = torch.tensor(Float32Array.from(indices, labelled)).unsqueeze(1); // [B, 1]
-
-      // D step: real pairs (x, E(x)), fake pairs (G(z), z)
-      const { zReal, zFake, xFake } = torch.noGrad(() => {
-        const { mu, logvar } = model.encode(x);
-        const zFake = model.sampleLatent(B);
-        return { zReal: Encoder.sample(mu, logvar), zFake, xFake: model.decode(zFake) };
-      });
-      const lossD = model.discriminator
-        .forward(xFake, zFake)
-        .softplus()
-        .mean()
-        .add(model.discriminator.forward(x, zReal).neg().softplus().mean());
-      optD.zeroGrad();
-      lossD.backward();
-      optD.step();
-
-      // E and G/prior step
-      model.discriminator.setTrainable(false);
-      const { mu, logvar } = model.encode(x);
-      const lossAdvE = model.discriminator.forward(x, Encoder.sample(mu, logvar)).mean();
-      const muC = mu.slice(1, 0, model.m);
-      const nLabelled = Math.max(1, supMask.sum().item()) * model.m;
-      const lossSup = torch
-        .bceWithLogits(muC, model.labelTargets(y), { reduction: 'none' })
-        .mul(supMask)
-        .sum()
-        .div(nLabelled);
-      const useScm = t.lambdaScm > 0 && model.prior.mode !== 'none';
-      const lossScm = useScm ? model.prior.consistencyLoss(muC) : torch.zeros([]);
-      const z = model.sampleLatent(B);
-      const dFake = model.discriminator.forward(model.decode(z), z);
-      const s = torch.noGrad(() => dFake.exp().clamp(0.5, 2));
-      const lossG = s.mul(dFake).mean().neg();
-      const penalty = structurePenalty(model.prior, dag, t.l1A);
-      const total = lossAdvE
-        .add(lossSup.mul(t.lambdaSup))
-        .add(lossScm.mul(t.lambdaScm))
-        .add(lossG)
-        .add(penalty);
-      optEG.zeroGrad();
-      total.backward();
-      optEG.step();
-      model.discriminator.setTrainable(true);
-
-      const h =
-        model.prior.mode === 'learned' ? torch.noGrad(() => model.prior.acyclicity()) : torch.zeros([]);
-      const v = torch.stack([lossD, lossAdvE, lossG, lossSup, lossScm, h]).toNumbers();
-      return { d: v[0], e: v[1], g: v[2], sup: v[3], scm: v[4], h: v[5] };
+      return trainer.step(x, y, supMask, dag);
     });
     step++;
     windowSteps++;
@@ -286,6 +225,76 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     for (const x of [gridEps, heldX, heldY]) x.dispose();
     model.dispose();
   }
+}
+
+export interface Trainer {
+  model: Ccig;
+  optD: optim.Adam;
+  optEG: optim.Adam;
+  /** One training step on a batch (x [B,3,S,S], y [B,m], supMask [B,1]); returns the losses. */
+  step(x: Tensor, y: Tensor, supMask: Tensor, dag: DagSchedule): Losses;
+}
+
+/** The model, its optimizers (DEAR's groups) and the step of SPEC.md section 3. */
+export function createTrainer(cfg: CcigConfig, attributes: Dataset['attributes']): Trainer {
+  const t = cfg.train;
+  const model = new Ccig(cfg, attributes);
+  const optD = new optim.Adam(model.discriminator.parameters(), { lr: t.lrD, betas: t.betas });
+  const priorParams = (a: boolean) =>
+    model.prior
+      .namedParameters()
+      .filter(([n]) => (n === 'A') === a)
+      .map(([, p]) => p);
+  const optEG = new optim.Adam(
+    [
+      { params: model.encoder.parameters(), lr: t.lrE },
+      { params: model.generator.parameters(), lr: t.lrG },
+      { params: priorParams(false), lr: t.lrPrior },
+      { params: priorParams(true), lr: t.lrA },
+    ],
+    { betas: t.betas },
+  );
+  const D = model.discriminator;
+  const useScm = t.lambdaScm > 0 && model.prior.mode !== 'none';
+
+  function step(x: Tensor, y: Tensor, supMask: Tensor, dag: DagSchedule): Losses {
+    const B = x.shape[0];
+    // D step: real pairs (x, E(x)), fake pairs (G(z), z)
+    const { zReal, zFake, xFake } = torch.noGrad(() => {
+      const { mu, logvar } = model.encode(x);
+      const zFake = model.sampleLatent(B);
+      return { zReal: Encoder.sample(mu, logvar), zFake, xFake: model.decode(zFake) };
+    });
+    const lossD = D.forward(xFake, zFake).softplus().mean().add(D.forward(x, zReal).neg().softplus().mean());
+    optD.zeroGrad();
+    lossD.backward();
+    optD.step();
+
+    // E and G/prior step, D frozen
+    D.setTrainable(false);
+    const { mu, logvar } = model.encode(x);
+    const lossAdvE = D.forward(x, Encoder.sample(mu, logvar)).mean();
+    const muC = mu.slice(1, 0, model.m);
+    const nLabelled = Math.max(1, supMask.sum().item()) * model.m;
+    const lossSup = torch.bceWithLogits(muC, model.labelTargets(y), { reduction: 'none' }).mul(supMask).sum().div(nLabelled);
+    const lossScm = useScm ? model.prior.consistencyLoss(muC) : torch.zeros([]);
+    const z = model.sampleLatent(B);
+    const dFake = D.forward(model.decode(z), z);
+    const s = torch.noGrad(() => dFake.exp().clamp(0.5, 2));
+    const lossG = s.mul(dFake).mean().neg();
+    const penalty = structurePenalty(model.prior, dag, t.l1A);
+    const total = lossAdvE.add(lossSup.mul(t.lambdaSup)).add(lossScm.mul(t.lambdaScm)).add(lossG).add(penalty);
+    optEG.zeroGrad();
+    total.backward();
+    optEG.step();
+    D.setTrainable(true);
+
+    const h = model.prior.mode === 'learned' ? torch.noGrad(() => model.prior.acyclicity()) : torch.zeros([]);
+    const v = torch.stack([lossD, lossAdvE, lossG, lossSup, lossScm, h]).toNumbers();
+    return { d: v[0], e: v[1], g: v[2], sup: v[3], scm: v[4], h: v[5] };
+  }
+
+  return { model, optD, optEG, step };
 }
 
 /** Losses, h(A), A, and per-factor Pearson correlation of mu_c with the held-out labels. */

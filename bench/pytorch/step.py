@@ -1,0 +1,136 @@
+"""The same CCIG training step in PyTorch, for `npm run bench -- train`.
+
+Mirrors src/model/*.ts and src/train/train.ts layer for layer (encoder, upsample+conv generator,
+spectrally normalized joint discriminator, linear SCM prior) and the three-part step (D step,
+E + G/prior step with D frozen). Prints one JSON line: images per second.
+Usage: python3 step.py CHANNELS FC DFC DJOINT ZDIM M BATCH SECONDS THREADS
+"""
+import json, sys, time
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.utils import spectral_norm as sn
+
+ch, fc, dfc, djoint, zdim, m, batch, seconds, threads = [float(a) if '.' in a else int(a) for a in sys.argv[1:10]]
+torch.set_num_threads(threads)
+S = 64
+widths = [ch * 2 ** min(i, 3) for i in range(4)]
+
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        cin, layers = 3, []
+        for i, w in enumerate(widths):
+            layers.append(nn.Conv2d(cin, w, 4, 2, 1, bias=i == 0))
+            if i > 0:
+                layers.append(nn.BatchNorm2d(w))
+            layers.append(nn.LeakyReLU(0.2))
+            cin = w
+        self.body = nn.Sequential(*layers)
+        self.fc1 = nn.Linear(cin * 16, fc)
+        self.head = nn.Linear(fc, 2 * zdim)
+
+    def forward(self, x):
+        h = F.leaky_relu(self.fc1(self.body(x).flatten(1)), 0.2)
+        mu, logvar = self.head(h).chunk(2, 1)
+        return mu, logvar.clamp(-10, 5)
+
+
+class Generator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        rev = widths[::-1]
+        self.top = rev[0]
+        self.fc1 = nn.Linear(zdim, fc)
+        self.fc2 = nn.Linear(fc, self.top * 16, bias=False)
+        self.bn0 = nn.BatchNorm1d(self.top * 16)
+        self.convs, self.bns = nn.ModuleList(), nn.ModuleList()
+        for i, w in enumerate(rev):
+            last = i + 1 == len(rev)
+            cout = 3 if last else rev[i + 1]
+            self.convs.append(nn.Conv2d(w, cout, 3, 1, 1, bias=last))
+            self.bns.append(nn.Identity() if last else nn.BatchNorm2d(cout))
+
+    def forward(self, z):
+        h = F.relu(self.fc1(z))
+        h = F.relu(self.bn0(self.fc2(h))).view(-1, self.top, 4, 4)
+        for i, (c, b) in enumerate(zip(self.convs, self.bns)):
+            h = c(F.interpolate(h, scale_factor=2, mode='nearest'))
+            h = torch.tanh(h) if i + 1 == len(self.convs) else F.relu(b(h))
+        return h
+
+
+class Discriminator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        cin, convs = 3, []
+        for w in widths:
+            convs.append(sn(nn.Conv2d(cin, w, 4, 2, 1)))
+            cin = w
+        self.convs = nn.ModuleList(convs)
+        self.x_fc = sn(nn.Linear(cin, dfc))
+        self.z1, self.z2 = sn(nn.Linear(zdim, dfc)), sn(nn.Linear(dfc, dfc))
+        self.j1, self.j2 = sn(nn.Linear(2 * dfc, djoint)), sn(nn.Linear(djoint, 1))
+        self.sx, self.sz = sn(nn.Linear(dfc, 1)), sn(nn.Linear(dfc, 1))
+
+    def forward(self, x, z):
+        h = x
+        for c in self.convs:
+            h = F.leaky_relu(c(h), 0.2)
+        fx = F.leaky_relu(self.x_fc(h.sum((2, 3))), 0.2)
+        fz = F.leaky_relu(self.z2(F.leaky_relu(self.z1(z), 0.2)), 0.2)
+        sxz = self.j2(F.leaky_relu(self.j1(torch.cat([fx, fz], 1)), 0.2))
+        return ((self.sx(fx) + self.sz(fz) + sxz) / 3).squeeze(1)
+
+
+E, G, D = Encoder(), Generator(), Discriminator()
+A = nn.Parameter(torch.zeros(m, m))
+log_scale, shift = nn.Parameter(torch.zeros(m)), nn.Parameter(torch.zeros(m))
+optD = torch.optim.Adam(D.parameters(), 2e-4, betas=(0, 0.999))
+optEG = torch.optim.Adam([{'params': E.parameters()}, {'params': G.parameters()}, {'params': [log_scale, shift]}, {'params': [A], 'lr': 1e-3}], 2e-4, betas=(0, 0.999))
+k = zdim - m
+
+
+def sample_z(b):
+    u = torch.randn(b, m) @ torch.inverse(torch.eye(m) - A)
+    return torch.cat([u * log_scale.exp() + shift, torch.randn(b, k)], 1)
+
+
+x = torch.rand(batch, 3, S, S) * 2 - 1
+y = torch.rand(batch, m)
+
+
+def step():
+    with torch.no_grad():
+        mu, logvar = E(x)
+        z_real = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
+        z_fake = sample_z(batch)
+        x_fake = G(z_fake)
+    loss_d = F.softplus(D(x_fake, z_fake)).mean() + F.softplus(-D(x, z_real)).mean()
+    optD.zero_grad(set_to_none=True)
+    loss_d.backward()
+    optD.step()
+    for p in D.parameters():
+        p.requires_grad_(False)
+    mu, logvar = E(x)
+    loss_e = D(x, mu + (0.5 * logvar).exp() * torch.randn_like(mu)).mean()
+    loss_sup = F.binary_cross_entropy_with_logits(mu[:, :m], y)
+    z = sample_z(batch)
+    d_fake = D(G(z), z)
+    s = d_fake.detach().exp().clamp(0.5, 2)
+    loss = loss_e + 5 * loss_sup - (s * d_fake).mean()
+    optEG.zero_grad(set_to_none=True)
+    loss.backward()
+    optEG.step()
+    for p in D.parameters():
+        p.requires_grad_(True)
+
+
+for _ in range(3):
+    step()
+n, t0 = 0, time.perf_counter()
+while time.perf_counter() - t0 < seconds:
+    step()
+    n += 1
+print(json.dumps({'imagesPerSecond': n * batch / (time.perf_counter() - t0), 'torch': torch.__version__}))
