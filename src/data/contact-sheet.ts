@@ -8,8 +8,8 @@
  * @example
  *   await writeContactSheet(pendulum, '/tmp/pendulum.png', { rows: 8, cols: 8, tile: 96 });
  */
-import sharp from 'sharp';
 import { OptionError } from '../errors.ts';
+import { tileGrid, writePng } from './grid.ts';
 import type { World } from './world.ts';
 
 export interface ContactSheetOptions {
@@ -53,34 +53,25 @@ export function contactSheet(world: World, options: ContactSheetOptions = {}): C
   };
   const rowValues = Array.from({ length: rows }, (_, k) => at(ia, k, rows));
   const colValues = Array.from({ length: cols }, (_, k) => at(ib, k, cols));
-  const width = cols * tile + (cols + 1) * gap;
-  const height = rows * tile + (rows + 1) * gap;
-  const pixels = new Uint8Array(width * height * 3).fill(200);
   const baseNoise = Float64Array.from(world.names, (n) => world.typicalNoise(n));
+  // tiles the world cannot render (an impossible combination) stay grey
+  const grey = new Uint8Array(tile * tile * 3).fill(200);
+  const tiles: Uint8Array[] = [];
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
       // Set the chosen factors by intervention, so a child on an axis is set and only its
       // descendants follow; for roots this is the same as choosing their noise.
       const u = Float64Array.from(baseNoise);
-      let img: Uint8Array;
       try {
-        const cf = world.counterfactual(
-          { values: world.solve(u), noise: u },
-          { [fa]: rowValues[r], [fb]: colValues[c] },
-          tile,
-        );
-        img = cf.image;
+        const cf = world.counterfactual({ values: world.solve(u), noise: u }, { [fa]: rowValues[r], [fb]: colValues[c] }, tile);
+        tiles.push(cf.image);
       } catch (e) {
-        if (e instanceof OptionError) continue;
-        throw e;
-      }
-      const x0 = gap + c * (tile + gap);
-      const y0 = gap + r * (tile + gap);
-      for (let y = 0; y < tile; y++) {
-        pixels.set(img.subarray(y * tile * 3, (y + 1) * tile * 3), ((y0 + y) * width + x0) * 3);
+        if (!(e instanceof OptionError)) throw e;
+        tiles.push(grey);
       }
     }
   }
+  const { width, height, pixels } = tileGrid(tiles, tile, cols, gap);
   return { width, height, pixels, factors: [fa, fb], rowValues, colValues };
 }
 
@@ -91,10 +82,7 @@ export async function writeContactSheet(
   options: ContactSheetOptions = {},
 ): Promise<ContactSheet> {
   const sheet = contactSheet(world, options);
-  const raw = Buffer.from(sheet.pixels.buffer, sheet.pixels.byteOffset, sheet.pixels.byteLength);
-  await sharp(raw, { raw: { width: sheet.width, height: sheet.height, channels: 3 } })
-    .png()
-    .toFile(path);
+  await writePng(path, sheet);
   return sheet;
 }
 
