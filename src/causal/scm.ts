@@ -22,6 +22,11 @@ export const STRUCTURE_MODES = ['given', 'learned', 'none'] as const;
 export type StructureMode = (typeof STRUCTURE_MODES)[number];
 export const MECHANISMS = ['linear', 'nonlinear'] as const;
 export type Mechanism = (typeof MECHANISMS)[number];
+/** How a node depends on its parents in u-space: linear (u A) or a small MLP per node (NOTEARS-MLP). */
+export const PARENT_MODELS = ['linear', 'mlp'] as const;
+export type ParentModel = (typeof PARENT_MODELS)[number];
+/** Parameters of the parent model: they learn at the adjacency's learning rate. */
+export const STRUCTURE_PARAMS = ['A', 'W1', 'b1', 'W2', 'b2'];
 
 export interface ScmOptions {
   /** factor names, in latent order */
@@ -30,6 +35,10 @@ export interface ScmOptions {
   /** super-graph edges [cause, effect] (mode `given`) */
   edges?: readonly (readonly [string, string])[];
   mechanism: Mechanism;
+  /** parent model (default linear) */
+  parents?: ParentModel;
+  /** hidden units per node of the mlp parent model (default 16) */
+  hidden?: number;
   /** knots of the nonlinear mechanism over [-range, range] (default 100, range 5) */
   knots?: number;
   range?: number;
@@ -62,8 +71,12 @@ export class ScmPrior extends nn.Module {
   readonly nodes: readonly string[];
   readonly mode: StructureMode;
   readonly mechanism: Mechanism;
+  readonly parentModel: ParentModel;
   /** 1 where A may be non-zero */
   readonly mask: Tensor;
+  /** the mask repeated for each hidden unit: [m_in, m_out * hidden] (mlp) */
+  private readonly hiddenMask: Tensor | undefined;
+  private readonly hidden: number;
   private readonly knots: number;
   private readonly range: number;
 
@@ -81,6 +94,10 @@ export class ScmPrior extends nn.Module {
     this.m = o.nodes.length;
     this.mode = o.mode;
     this.mechanism = o.mechanism;
+    this.parentModel = o.parents ?? 'linear';
+    if (!PARENT_MODELS.includes(this.parentModel))
+      throw new OptionError(`Expected one of ${PARENT_MODELS.join(', ')} for parents but received '${this.parentModel}'`);
+    this.hidden = o.hidden ?? 16;
     this.knots = o.knots ?? 100;
     this.range = o.range ?? 5;
     const m = this.m;
@@ -92,9 +109,19 @@ export class ScmPrior extends nn.Module {
       mask = Array.from({ length: m }, (_, i) => Array.from({ length: m }, (_, j) => (i === j ? 0 : 1)));
     else mask = Array.from({ length: m }, () => new Array<number>(m).fill(0));
     this.mask = torch.keep(torch.tensor(mask));
-    // A starts at 0 (NOTEARS); entries outside the mask never receive gradient
-    const A = this.registerParameter('A', torch.zeros([m, m]));
-    A.maskGrad(this.mask);
+    if (this.parentModel === 'linear') {
+      // A starts at 0 (NOTEARS); entries outside the mask never receive gradient
+      this.registerParameter('A', torch.zeros([m, m])).maskGrad(this.mask);
+      this.hiddenMask = undefined;
+    } else {
+      // node j: g_j(u) = W2_j . sigmoid(u W1[:, j, :] + b1_j) + b2_j, inputs masked to its parents
+      const H = this.hidden;
+      this.hiddenMask = torch.keep(this.mask.unsqueeze(2).expand([m, m, H]).reshape([m, m * H]).contiguous());
+      this.registerParameter('W1', torch.randn([m, m * H]).mul(0.05).mul(this.hiddenMask)).maskGrad(this.hiddenMask);
+      this.registerParameter('b1', torch.zeros([m * H]));
+      this.registerParameter('W2', torch.randn([m, H]).mul(0.05));
+      this.registerParameter('b2', torch.zeros([m]));
+    }
     if (o.mechanism === 'linear') {
       this.registerParameter('log_scale', torch.zeros([m]));
       this.registerParameter('shift', torch.zeros([m]));
@@ -105,9 +132,36 @@ export class ScmPrior extends nn.Module {
     }
   }
 
-  /** The adjacency matrix (masked; exactly 0 outside the structure). [m, m] */
+  /**
+   * The adjacency matrix (masked; exactly 0 outside the structure). [m, m]
+   * Linear: A. MLP: the L2 norm of each input's first-layer weights (NOTEARS-MLP).
+   */
   adjacency(): Tensor {
-    return this.param('A').mul(this.mask);
+    if (this.parentModel === 'linear') return this.param('A').mul(this.mask);
+    return this.squaredAdjacency().add(1e-12).sqrt().mul(this.mask);
+  }
+
+  /** A o A (linear) or the sum of squared first-layer weights per edge (MLP): h's argument. */
+  private squaredAdjacency(): Tensor {
+    if (this.parentModel === 'linear') return this.adjacency().square();
+    return this.param('W1').mul(this.hiddenMask!).square().reshape([this.m, this.m, this.hidden]).sum(2);
+  }
+
+  /**
+   * The parents' contribution to every node: u A (linear) or g(u) (MLP). [B, m]
+   * keep [m] (0/1) cuts the parents of nodes with 0 (interventions).
+   */
+  private parentTerm(u: Tensor, keep?: Tensor): Tensor {
+    if (this.mode === 'none') return torch.zerosLike(u);
+    if (this.parentModel === 'linear') {
+      const A = keep ? this.adjacency().mul(keep.unsqueeze(0)) : this.adjacency();
+      return u.matmul(A);
+    }
+    const B = u.shape[0];
+    const H = this.hidden;
+    const hid = u.matmul(this.param('W1').mul(this.hiddenMask!)).add(this.param('b1')).reshape([B, this.m, H]).sigmoid();
+    const g = hid.mul(this.param('W2')).sum(2).add(this.param('b2')); // [B, m]
+    return keep ? g.mul(keep.unsqueeze(0)) : g;
   }
 
   /** A as plain numbers, row-major rows. */
@@ -127,14 +181,25 @@ export class ScmPrior extends nn.Module {
 
   // ---- the structural equations (row form) ---------------------------------------------------
 
-  /** u = eps (I - A)^{-1}: every node from its exogenous noise. [B, m] -> [B, m] */
-  solve(eps: Tensor, A: Tensor = this.adjacency()): Tensor {
-    return eps.matmul(torch.inverse(torch.eye(this.m).sub(A)));
+  /**
+   * Every node from its exogenous noise: u = eps (I - A)^{-1} (linear), or m rounds of
+   * u = g(u) + eps (MLP; exact for a DAG, whose longest path has fewer than m edges).
+   * keep [m] cuts the parents of nodes with 0. [B, m] -> [B, m]
+   */
+  solve(eps: Tensor, keep?: Tensor): Tensor {
+    if (this.mode === 'none') return eps;
+    if (this.parentModel === 'linear') {
+      const A = keep ? this.adjacency().mul(keep.unsqueeze(0)) : this.adjacency();
+      return eps.matmul(torch.inverse(torch.eye(this.m).sub(A)));
+    }
+    let u = eps;
+    for (let k = 0; k < this.m; k++) u = this.parentTerm(u, keep).add(eps);
+    return u;
   }
 
-  /** eps = u - u A: the exogenous noise that explains u (abduction). */
-  residual(u: Tensor, A: Tensor = this.adjacency()): Tensor {
-    return u.sub(u.matmul(A));
+  /** eps = u - parents(u): the exogenous noise that explains u (abduction). */
+  residual(u: Tensor): Tensor {
+    return u.sub(this.parentTerm(u));
   }
 
   /** f: u -> z_c, element-wise, invertible. [B, m] */
@@ -208,7 +273,7 @@ export class ScmPrior extends nn.Module {
     const B = eps.shape[0];
     const keepCol = new Array<number>(this.m).fill(1);
     for (const [i] of idx) keepCol[i] = 0;
-    const cut = this.adjacency().mul(torch.tensor(keepCol).unsqueeze(0)); // drop parents of intervened nodes
+    const keep = torch.tensor(keepCol); // 0 drops the parents of intervened nodes
     // eps_i := f_i^{-1}(v) for intervened i: with no parents left, u_i = eps_i exactly
     const zTarget = torch.zeros([B, this.m]);
     const onehot = new Array<number>(this.m).fill(0);
@@ -221,7 +286,7 @@ export class ScmPrior extends nn.Module {
     const uTarget = this.fInverse(zTarget.add(vRow));
     const sel = torch.tensor(onehot).unsqueeze(0);
     const epsDo = eps.mul(sel.rsub(1)).add(uTarget.mul(sel));
-    return this.f(this.solve(epsDo, cut));
+    return this.f(this.solve(epsDo, keep));
   }
 
   /** Exogenous noise that reproduces the given causal latents exactly (abduction). */
@@ -245,20 +310,25 @@ export class ScmPrior extends nn.Module {
 
   /** NOTEARS acyclicity h(A) = tr(exp(A o A)) - m (differentiable). */
   acyclicity(): Tensor {
-    const A = this.adjacency();
-    return torch.trace(torch.matrixExp(A.mul(A))).sub(this.m);
+    return torch.trace(torch.matrixExp(this.squaredAdjacency())).sub(this.m);
+  }
+
+  /** L1 of the structure: |A|_1 (linear) or |W1|_1 (MLP). */
+  sparsity(): Tensor {
+    if (this.parentModel === 'linear') return this.adjacency().abs().sum();
+    return this.param('W1').mul(this.hiddenMask!).abs().sum();
   }
 
   /**
    * SCM-consistency loss on encoder latents: u = f^{-1}(z_c) with f and u held fixed, and the
-   * squared residual ||u - u A||^2 restricted to nodes that can have parents. Only A learns from
-   * it: letting f or the encoder learn from it would let them shrink u to zero.
+   * squared residual ||u - parents(u)||^2 restricted to nodes that can have parents. Only the
+   * parent model (A, or the MLPs) learns from it: letting f or the encoder learn from it would
+   * let them shrink u to zero.
    */
   consistencyLoss(zc: Tensor): Tensor {
     const u = torch.noGrad(() => this.fInverse(zc.detach()));
     const canHaveParents = this.mask.sum(0).gt(0).to('float32'); // [m]
-    const r = u.sub(u.matmul(this.adjacency()));
-    return r.square().mul(canHaveParents).sum(1).mean();
+    return this.residual(u).square().mul(canHaveParents).sum(1).mean();
   }
 }
 
@@ -291,5 +361,5 @@ export function structurePenalty(prior: ScmPrior, s: DagSchedule, l1: number): T
   return h
     .mul(s.alpha)
     .add(h.square().mul(s.rho / 2))
-    .add(prior.adjacency().abs().sum().mul(l1));
+    .add(prior.sparsity().mul(l1));
 }

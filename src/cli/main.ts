@@ -64,6 +64,7 @@ export function buildProgram(): Command {
     .option('--out <dir>', 'run folder (default runs/<preset>-<structure>)')
     .option('--structure <mode>', 'given | learned | none')
     .option('--mechanism <kind>', 'linear | nonlinear')
+    .option('--parents <model>', 'how nodes depend on parents: linear | mlp')
     .option('--steps <n>', 'training steps')
     .option('--batch-size <n>', 'batch size')
     .option('--seed <n>', 'seed')

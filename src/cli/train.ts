@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { MECHANISMS, STRUCTURE_MODES } from '../causal/scm.ts';
+import { MECHANISMS, PARENT_MODELS, STRUCTURE_MODES } from '../causal/scm.ts';
 import { OptionError } from '../errors.ts';
 import { type CcigConfig, mergeConfig, PRESET_NAMES, parseConfig, resolveConfig } from '../model/config.ts';
 import { setNumThreads } from '../torch/index.ts';
@@ -20,6 +20,7 @@ export const TrainFlags = z.strictObject({
   out: z.string().optional(),
   structure: z.enum(STRUCTURE_MODES).optional(),
   mechanism: z.enum(MECHANISMS).optional(),
+  parents: z.enum(PARENT_MODELS).optional(),
   steps: posInt.optional(),
   batchSize: posInt.optional(),
   seed: z.coerce.number().int().min(0).optional(),
@@ -45,6 +46,7 @@ export function configFromFlags(f: z.infer<typeof TrainFlags>): CcigConfig {
   if (f.supProp !== undefined) tr.supProp = f.supProp;
   if (f.structure) (flags.scm as Record<string, unknown>).structure = f.structure;
   if (f.mechanism) (flags.scm as Record<string, unknown>).mechanism = f.mechanism;
+  if (f.parents) (flags.scm as Record<string, unknown>).parents = f.parents;
   if (f.data) (flags.data as Record<string, unknown>).path = f.data;
   over = mergeConfig(over, flags);
   return resolveConfig(f.preset, over, f.config ?? 'config');

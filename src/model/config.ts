@@ -4,7 +4,7 @@
  * keys or wrong types are rejected with the path that is wrong.
  */
 import { z } from 'zod';
-import { MECHANISMS, STRUCTURE_MODES } from '../causal/scm.ts';
+import { MECHANISMS, PARENT_MODELS, STRUCTURE_MODES } from '../causal/scm.ts';
 import { CELEBA_PRESETS } from '../data/celeba.ts';
 import { OptionError } from '../errors.ts';
 
@@ -32,6 +32,8 @@ export const ConfigSchema = z.strictObject({
     /** super-graph or true graph [cause, effect] (required for `given`, reported against otherwise) */
     edges: z.array(edge),
     mechanism: z.enum(MECHANISMS),
+    /** how a node depends on its parents: linear (u A) or a small MLP per node (NOTEARS-MLP) */
+    parents: z.enum(PARENT_MODELS).default('linear'),
   }),
   /** free latent dims k (identity, background, ...) */
   zFree: z.number().int().min(0),
@@ -133,6 +135,7 @@ function celeba(name: 'smile' | 'age'): CcigConfig {
       structure: 'given',
       edges: p.edges.map(([a, b]) => [a, b] as [string, string]),
       mechanism: 'linear',
+      parents: 'linear',
     },
     zFree: 100 - p.attributes.length,
     net: { channels: 32, fc: 512, dFc: 512, dJointFc: 1024 },
@@ -157,7 +160,7 @@ export const PRESETS: Record<string, CcigConfig> = {
     data: { kind: 'world', world: 'pendulum', worldSize: 10000 },
     imageSize: 64,
     attributes: ['pendulum_angle', 'light_angle', 'shadow_length', 'shadow_position'],
-    scm: { structure: 'given', edges: PENDULUM_EDGES, mechanism: 'linear' },
+    scm: { structure: 'given', edges: PENDULUM_EDGES, mechanism: 'linear', parents: 'linear' },
     zFree: 4,
     net: { channels: 16, fc: 256, dFc: 256, dJointFc: 256 },
     train: smallTrain,
@@ -167,7 +170,7 @@ export const PRESETS: Record<string, CcigConfig> = {
     data: { kind: 'world', world: 'pendulum', worldSize: 10000 },
     imageSize: 64,
     attributes: ['pendulum_angle', 'light_angle', 'shadow_length', 'shadow_position'],
-    scm: { structure: 'given', edges: PENDULUM_EDGES, mechanism: 'nonlinear' },
+    scm: { structure: 'given', edges: PENDULUM_EDGES, mechanism: 'nonlinear', parents: 'linear' },
     zFree: 4,
     net: { channels: 32, fc: 512, dFc: 512, dJointFc: 1024 },
     train: { ...dearTrain, steps: 60000, logEvery: 100, sampleEvery: 1000, checkpointEvery: 1000 },
@@ -177,7 +180,7 @@ export const PRESETS: Record<string, CcigConfig> = {
     data: { kind: 'world', world: 'flow', worldSize: 10000 },
     imageSize: 64,
     attributes: ['ball_size', 'hole_height', 'water_height', 'water_flow'],
-    scm: { structure: 'given', edges: FLOW_EDGES, mechanism: 'linear' },
+    scm: { structure: 'given', edges: FLOW_EDGES, mechanism: 'linear', parents: 'linear' },
     zFree: 4,
     net: { channels: 16, fc: 256, dFc: 256, dJointFc: 256 },
     train: smallTrain,
@@ -190,7 +193,7 @@ export const PRESETS: Record<string, CcigConfig> = {
     data: { kind: 'world', world: 'pendulum', worldSize: 256 },
     imageSize: 64,
     attributes: ['pendulum_angle', 'light_angle', 'shadow_length', 'shadow_position'],
-    scm: { structure: 'given', edges: PENDULUM_EDGES, mechanism: 'linear' },
+    scm: { structure: 'given', edges: PENDULUM_EDGES, mechanism: 'linear', parents: 'linear' },
     zFree: 2,
     net: { channels: 4, fc: 16, dFc: 16, dJointFc: 16 },
     train: { ...smallTrain, batchSize: 8, steps: 20, logEvery: 5, sampleEvery: 10, checkpointEvery: 10 },

@@ -12,7 +12,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type DagSchedule, structurePenalty, updateDagSchedule } from '../causal/scm.ts';
+import { type DagSchedule, STRUCTURE_PARAMS, structurePenalty, updateDagSchedule } from '../causal/scm.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { tileGrid, toRgbTiles, writePng } from '../data/grid.ts';
 import { mix32, Rng } from '../data/rng.ts';
@@ -243,7 +243,7 @@ export function createTrainer(cfg: CcigConfig, attributes: Dataset['attributes']
   const priorParams = (a: boolean) =>
     model.prior
       .namedParameters()
-      .filter(([n]) => (n === 'A') === a)
+      .filter(([n]) => STRUCTURE_PARAMS.includes(n) === a)
       .map(([, p]) => p);
   const optEG = new optim.Adam(
     [
