@@ -207,7 +207,7 @@ ${r.interventions.summary['causal.descendants'] != null ? `<span class="kpi"><b>
 <p class="note">Against the ${esc(g.reference)}: true positives ${c.truePositive}, reversed ${c.reversed}, extra ${c.extra}, missing ${c.missing}; SHD ${c.shd} (extra + missing + reversed).</p>
 <h2>Interventions</h2>
 ${worldTable}${labelTable}
-${d.images.map(img).join('')}
+<div class="row">${d.images.map(img).join('')}</div>
 <h2>Alignment of latents to factors</h2>
 <p class="note">Rows: encoder latent mu_c for each factor; columns: the true factor values. Read each matrix against the same statistic computed among the labels themselves (right), which shows how much two factors are related by the data alone.</p>
 ${(['spearman', 'mic', 'r2'] as const)
