@@ -3,7 +3,7 @@
 // from a sample or abducted from an uploaded image) and the active interventions.
 
 const $ = (id) => document.getElementById(id);
-const state = { info: null, context: null, interventions: {}, lastEdited: null, pending: false, queued: false, current: null };
+const state = { info: null, input: null, context: null, interventions: {}, lastEdited: null, pending: false, queued: false, current: null };
 
 async function api(path, body) {
   const init = body instanceof FormData ? { method: 'POST', body } : body ? { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {};
@@ -182,7 +182,11 @@ async function render() {
   }
 }
 
-function start(context, note) {
+function start(context, note, input) {
+  state.input = input;
+  $('input-figure').hidden = !input;
+  if (input) $('input').src = input;
+  $('factual-caption').textContent = input ? 'reconstruction (factual)' : 'factual';
   state.context = context;
   state.interventions = {};
   state.lastEdited = null;
@@ -217,7 +221,7 @@ async function main() {
   buildSliders();
   let seed = 0;
   $('more').addEventListener('click', () => loadSamples(++seed));
-  $('reset').addEventListener('click', () => start(state.context, $('mode').textContent));
+  $('reset').addEventListener('click', () => start(state.context, $('mode').textContent, state.input));
   $('noncausal').addEventListener('change', () => {
     highlight(state.lastEdited);
     render();
@@ -230,7 +234,7 @@ async function main() {
     try {
       const r = await api('/api/encode', form);
       document.querySelectorAll('#strip img').forEach((x) => x.classList.remove('selected'));
-      start(r.context, `counterfactual of ${file.name}: the noise was abducted from your image`);
+      start(r.context, `counterfactual of ${file.name}: the noise was abducted from your image`, r.input);
     } catch (e) {
       status(`upload failed: ${e.message}`);
     }
