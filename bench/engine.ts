@@ -91,7 +91,4 @@ export default async function engine(): Promise<void> {
   const w1 = Math.max(...rows.map((r) => r[1].length));
   for (const [k, v, note] of rows) console.log(`${k.padEnd(w0)}  ${v.padStart(w1)}  ${note}`);
   console.log('\ntargets (2 cores): overhead <= 3 µs, matmul >= 150 GFLOPS, discriminator >= 55 GFLOPS');
-  console.log(
-    'matmul runs in OpenBLAS: on AVX-512 machines where OPENBLAS_CORETYPE pins an older kernel, see README (Speed).',
-  );
 }
