@@ -48,7 +48,8 @@ function forwardFlops(cfg: CcigConfig): { e: number; g: number; d: number } {
  *  E+G step (E, G forward+backward; D forward x2 + input gradients). Backward ~ 2x forward. */
 function stepFlops(cfg: CcigConfig): number {
   const { e, g, d } = forwardFlops(cfg);
-  return e + g + 6 * d + (3 * e + 3 * g + 4 * d);
+  const cycle = cfg.train.lambdaCyc > 0 ? 2 * e : 0; // E forward on G(z) + its input gradients
+  return e + g + 6 * d + (3 * e + 3 * g + 4 * d) + cycle;
 }
 
 function ours(cfg: CcigConfig): number {
@@ -74,7 +75,7 @@ function ours(cfg: CcigConfig): number {
 }
 
 function pytorch(cfg: CcigConfig): { rate: number; version: string } | null {
-  const args = [cfg.net.channels, cfg.net.fc, cfg.net.dFc, cfg.net.dJointFc, latentDim(cfg), cfg.attributes.length, BATCH, SECONDS, torch.getNumThreads()].map(String);
+  const args = [cfg.net.channels, cfg.net.fc, cfg.net.dFc, cfg.net.dJointFc, latentDim(cfg), cfg.attributes.length, BATCH, SECONDS, torch.getNumThreads(), cfg.train.lambdaCyc.toFixed(1)].map(String);
   const r = spawnSync('/usr/bin/python3', [join(here, 'pytorch/step.py'), ...args], { encoding: 'utf8' });
   if (r.status !== 0) return null;
   const j = JSON.parse(r.stdout.trim().split('\n').pop()!);

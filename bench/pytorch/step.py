@@ -3,7 +3,7 @@
 Mirrors src/model/*.ts and src/train/train.ts layer for layer (encoder, upsample+conv generator,
 spectrally normalized joint discriminator, linear SCM prior) and the three-part step (D step,
 E + G/prior step with D frozen). Prints one JSON line: images per second.
-Usage: python3 step.py CHANNELS FC DFC DJOINT ZDIM M BATCH SECONDS THREADS
+Usage: python3 step.py CHANNELS FC DFC DJOINT ZDIM M BATCH SECONDS THREADS LAMBDA_CYC
 """
 import json, sys, time
 import torch
@@ -11,7 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils import spectral_norm as sn
 
-ch, fc, dfc, djoint, zdim, m, batch, seconds, threads = [float(a) if '.' in a else int(a) for a in sys.argv[1:10]]
+ch, fc, dfc, djoint, zdim, m, batch, seconds, threads, lambda_cyc = [float(a) if '.' in a else int(a) for a in sys.argv[1:11]]
 torch.set_num_threads(threads)
 S = 64
 widths = [ch * 2 ** min(i, 3) for i in range(4)]
@@ -117,9 +117,18 @@ def step():
     loss_e = D(x, mu + (0.5 * logvar).exp() * torch.randn_like(mu)).mean()
     loss_sup = F.binary_cross_entropy_with_logits(mu[:, :m], y)
     z = sample_z(batch)
-    d_fake = D(G(z), z)
+    x_gen = G(z)
+    d_fake = D(x_gen, z)
     s = d_fake.detach().exp().clamp(0.5, 2)
     loss = loss_e + 5 * loss_sup - (s * d_fake).mean()
+    if lambda_cyc > 0:
+        E.eval()
+        for p in E.parameters():
+            p.requires_grad_(False)
+        loss = loss + lambda_cyc * F.mse_loss(E(x_gen)[0][:, :m], z[:, :m])
+        for p in E.parameters():
+            p.requires_grad_(True)
+        E.train()
     optEG.zero_grad(set_to_none=True)
     loss.backward()
     optEG.step()

@@ -119,7 +119,7 @@ export async function trainCommand(raw: Record<string, unknown>, resume: boolean
     onProgress: (p) =>
       bar.update(
         p.step,
-        `| ${p.imagesPerSecond.toFixed(0)} img/s | eta ${formatSeconds(p.etaSeconds)} | D ${p.losses.d.toFixed(3)} E ${p.losses.e.toFixed(3)} G ${p.losses.g.toFixed(3)} sup ${p.losses.sup.toFixed(3)} h ${p.losses.h.toExponential(1)}`,
+        `| ${p.imagesPerSecond.toFixed(0)} img/s | eta ${formatSeconds(p.etaSeconds)} | D ${p.losses.d.toFixed(3)} E ${p.losses.e.toFixed(3)} G ${p.losses.g.toFixed(3)} sup ${p.losses.sup.toFixed(3)} cyc ${p.losses.cyc.toFixed(3)} h ${p.losses.h.toExponential(1)}`,
       ),
   });
   bar.stop();

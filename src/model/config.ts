@@ -61,6 +61,11 @@ export const ConfigSchema = z.strictObject({
     lambdaSup: z.number().min(0),
     /** weight of the SCM-consistency loss on encoder latents (0 turns it off) */
     lambdaScm: z.number().min(0),
+    /**
+     * weight of the latent cycle loss ||mu_E(G(z))_c - z_c||^2 (0 turns it off): G must draw what
+     * z_c says, as the supervised encoder reads it. Not in the paper; see docs/results/pendulum.md.
+     */
+    lambdaCyc: z.number().min(0).default(0),
     /** fraction of training examples whose labels are used */
     supProp: z.number().min(0).max(1),
     /** L1 on A (learned mode) */
@@ -93,6 +98,7 @@ const smallTrain: CcigConfig['train'] = {
   betas: [0, 0.999],
   lambdaSup: 5,
   lambdaScm: 1,
+  lambdaCyc: 1,
   supProp: 1,
   l1A: 1e-3,
   dag: { rhoInit: 1, rhoMax: 1e4, rhoGrowth: 2, hShrink: 0.5, updateEvery: 200 },

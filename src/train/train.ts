@@ -65,6 +65,7 @@ export interface Losses {
   g: number;
   sup: number;
   scm: number;
+  cyc: number;
   h: number;
 }
 
@@ -143,7 +144,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const B = t.batchSize;
   const labelled = (i: number) =>
     t.supProp >= 1 ? 1 : mix32(i ^ (t.seed * 0x9e3779b1)) / 2 ** 32 < t.supProp ? 1 : 0;
-  let last: Losses = { d: 0, e: 0, g: 0, sup: 0, scm: 0, h: 0 };
+  let last: Losses = { d: 0, e: 0, g: 0, sup: 0, scm: 0, cyc: 0, h: 0 };
   let windowStart = performance.now();
   let windowSteps = 0;
   let rate = 0;
@@ -279,19 +280,34 @@ export function createTrainer(cfg: CcigConfig, attributes: Dataset['attributes']
     const lossSup = torch.bceWithLogits(muC, model.labelTargets(y), { reduction: 'none' }).mul(supMask).sum().div(nLabelled);
     const lossScm = useScm ? model.prior.consistencyLoss(muC) : torch.zeros([]);
     const z = model.sampleLatent(B);
-    const dFake = D.forward(model.decode(z), z);
+    const xGen = model.decode(z);
+    const dFake = D.forward(xGen, z);
     const s = torch.noGrad(() => dFake.exp().clamp(0.5, 2));
     const lossG = s.mul(dFake).mean().neg();
+    // latent cycle: the encoder (frozen, eval mode) must read z_c back from G(z); only G learns
+    let lossCyc = torch.zeros([]);
+    if (t.lambdaCyc > 0) {
+      model.encoder.eval();
+      model.encoder.setTrainable(false);
+      lossCyc = torch.mseLoss(model.encode(xGen).mu.slice(1, 0, model.m), z.slice(1, 0, model.m));
+      model.encoder.setTrainable(true);
+      model.encoder.train();
+    }
     const penalty = structurePenalty(model.prior, dag, t.l1A);
-    const total = lossAdvE.add(lossSup.mul(t.lambdaSup)).add(lossScm.mul(t.lambdaScm)).add(lossG).add(penalty);
+    const total = lossAdvE
+      .add(lossSup.mul(t.lambdaSup))
+      .add(lossScm.mul(t.lambdaScm))
+      .add(lossG)
+      .add(lossCyc.mul(t.lambdaCyc))
+      .add(penalty);
     optEG.zeroGrad();
     total.backward();
     optEG.step();
     D.setTrainable(true);
 
     const h = model.prior.mode === 'learned' ? torch.noGrad(() => model.prior.acyclicity()) : torch.zeros([]);
-    const v = torch.stack([lossD, lossAdvE, lossG, lossSup, lossScm, h]).toNumbers();
-    return { d: v[0], e: v[1], g: v[2], sup: v[3], scm: v[4], h: v[5] };
+    const v = torch.stack([lossD, lossAdvE, lossG, lossSup, lossScm, lossCyc, h]).toNumbers();
+    return { d: v[0], e: v[1], g: v[2], sup: v[3], scm: v[4], cyc: v[5], h: v[6] };
   }
 
   return { model, optD, optEG, step };
