@@ -39,6 +39,10 @@ export default async function serverBench(): Promise<void> {
   const burst = performance.now() - t1;
   await app.close();
   console.log(`\nserver benchmark — ${info.preset}, ${info.imageSize}px, 100 sequential interventions\n`);
-  console.log(`median ${times[50].toFixed(1)} ms, p90 ${times[90].toFixed(1)} ms, max ${times[99].toFixed(1)} ms per round trip (target <= 100 ms)`);
-  console.log(`100 concurrent requests: all done in ${burst.toFixed(0)} ms (${(burst / 100).toFixed(1)} ms each, served one at a time)`);
+  console.log(
+    `median ${times[50].toFixed(1)} ms, p90 ${times[90].toFixed(1)} ms, max ${times[99].toFixed(1)} ms per round trip (target <= 100 ms)`,
+  );
+  console.log(
+    `100 concurrent requests: all done in ${burst.toFixed(0)} ms (${(burst / 100).toFixed(1)} ms each, served one at a time)`,
+  );
 }

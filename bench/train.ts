@@ -7,8 +7,8 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stageWidths } from '../src/model/encoder.ts';
 import { type CcigConfig, latentDim, resolveConfig } from '../src/model/config.ts';
+import { stageWidths } from '../src/model/encoder.ts';
 import * as torch from '../src/torch/index.ts';
 import { createTrainer } from '../src/train/train.ts';
 
@@ -32,7 +32,14 @@ function forwardFlops(cfg: CcigConfig): { e: number; g: number; d: number } {
   }
   d = e;
   e += 2 * (cin * 16 * cfg.net.fc + cfg.net.fc * 2 * z);
-  d += 2 * (cin * cfg.net.dFc + z * cfg.net.dFc + cfg.net.dFc ** 2 + 2 * cfg.net.dFc * cfg.net.dJointFc + cfg.net.dJointFc + 2 * cfg.net.dFc);
+  d +=
+    2 *
+    (cin * cfg.net.dFc +
+      z * cfg.net.dFc +
+      cfg.net.dFc ** 2 +
+      2 * cfg.net.dFc * cfg.net.dJointFc +
+      cfg.net.dJointFc +
+      2 * cfg.net.dFc);
   const rev = [...w].reverse();
   let g = 2 * (z * cfg.net.fc + cfg.net.fc * rev[0] * 16);
   size = 4;
@@ -75,7 +82,18 @@ function ours(cfg: CcigConfig): number {
 }
 
 function pytorch(cfg: CcigConfig): { rate: number; version: string } | null {
-  const args = [cfg.net.channels, cfg.net.fc, cfg.net.dFc, cfg.net.dJointFc, latentDim(cfg), cfg.attributes.length, BATCH, SECONDS, torch.getNumThreads(), cfg.train.lambdaCyc.toFixed(1)].map(String);
+  const args = [
+    cfg.net.channels,
+    cfg.net.fc,
+    cfg.net.dFc,
+    cfg.net.dJointFc,
+    latentDim(cfg),
+    cfg.attributes.length,
+    BATCH,
+    SECONDS,
+    torch.getNumThreads(),
+    cfg.train.lambdaCyc.toFixed(1),
+  ].map(String);
   const r = spawnSync('/usr/bin/python3', [join(here, 'pytorch/step.py'), ...args], { encoding: 'utf8' });
   if (r.status !== 0) return null;
   const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
@@ -88,7 +106,9 @@ export default async function trainBench(): Promise<void> {
   const t0 = performance.now();
   for (let i = 0; i < 5; i++) m.matmul(m).dispose();
   const matmul = (5 * 2 * 2048 ** 3) / ((performance.now() - t0) / 1000) / 1e9;
-  console.log(`\ntraining-step benchmark — batch ${BATCH}, ${torch.getNumThreads()} threads, ${SECONDS} s per row; matmul 2048: ${matmul.toFixed(1)} GFLOPS\n`);
+  console.log(
+    `\ntraining-step benchmark — batch ${BATCH}, ${torch.getNumThreads()} threads, ${SECONDS} s per row; matmul 2048: ${matmul.toFixed(1)} GFLOPS\n`,
+  );
   console.log('preset          ccig img/s  GFLOPS  PyTorch img/s  ccig / PyTorch');
   for (const preset of ['pendulum-small', 'celeba-smile']) {
     const cfg = resolveConfig(preset);
@@ -100,5 +120,7 @@ export default async function trainBench(): Promise<void> {
     );
   }
   console.log('\nGFLOPS counts the convolutions and linear layers of the step (backward ~ 2x forward).');
-  console.log('PyTorch: bench/pytorch/step.py, the same step on Debian python3-torch (apt-get install python3-torch).');
+  console.log(
+    'PyTorch: bench/pytorch/step.py, the same step on Debian python3-torch (apt-get install python3-torch).',
+  );
 }

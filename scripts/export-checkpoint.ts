@@ -8,5 +8,17 @@ if (!src || !dst) {
   process.exit(2);
 }
 const { model, meta } = loadModel(src);
-saveCheckpoint(dst, model, {}, { config: meta.config, attributes: meta.attributes, step: meta.step, dag: meta.dag, dataRng: meta.dataRng, metrics: meta.metrics });
+saveCheckpoint(
+  dst,
+  model,
+  {},
+  {
+    config: meta.config,
+    attributes: meta.attributes,
+    step: meta.step,
+    dag: meta.dag,
+    dataRng: meta.dataRng,
+    metrics: meta.metrics,
+  },
+);
 console.log(`wrote ${dst} (step ${meta.step}, weights only)`);

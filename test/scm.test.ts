@@ -155,14 +155,24 @@ test('augmented Lagrangian schedule: alpha grows by rho h, rho grows when h stal
 
 test('mlp parent model: a non-monotone child is learned, do() propagates through it, abduction is exact', () => {
   torch.manualSeed(1);
-  const p = new ScmPrior({ nodes: ['x', 'y'], mode: 'given', edges: [['x', 'y']], mechanism: 'linear', parents: 'mlp', hidden: 16 });
+  const p = new ScmPrior({
+    nodes: ['x', 'y'],
+    mode: 'given',
+    edges: [['x', 'y']],
+    mechanism: 'linear',
+    parents: 'mlp',
+    hidden: 16,
+  });
   const structure = ['W1', 'b1', 'W2', 'b2'].map((n) => p.stateDict()[n]);
   const opt = new optim.Adam(structure, { lr: 1e-2 });
   // y = x^2 - 1 + noise: uncorrelated with x, so a linear SCM cannot represent it
   for (let i = 0; i < 1500; i++)
     torch.scope(() => {
       const x = torch.randn([256, 1]);
-      const y = x.square().sub(1).add(torch.randn([256, 1]).mul(0.05));
+      const y = x
+        .square()
+        .sub(1)
+        .add(torch.randn([256, 1]).mul(0.05));
       opt.zeroGrad();
       p.consistencyLoss(torch.cat([x, y], 1)).backward();
       opt.step();
@@ -179,5 +189,8 @@ test('mlp parent model: a non-monotone child is learned, do() propagates through
     close(again[0], 0.7, 1e-5);
     close(again[1], -0.2, 1e-5);
   });
-  assert.throws(() => new ScmPrior({ nodes: ['a'], mode: 'none', mechanism: 'linear', parents: 'tree' as never }), /Expected one of linear, mlp for parents but received 'tree'/);
+  assert.throws(
+    () => new ScmPrior({ nodes: ['a'], mode: 'none', mechanism: 'linear', parents: 'tree' as never }),
+    /Expected one of linear, mlp for parents but received 'tree'/,
+  );
 });

@@ -96,7 +96,9 @@ export class ScmPrior extends nn.Module {
     this.mechanism = o.mechanism;
     this.parentModel = o.parents ?? 'linear';
     if (!PARENT_MODELS.includes(this.parentModel))
-      throw new OptionError(`Expected one of ${PARENT_MODELS.join(', ')} for parents but received '${this.parentModel}'`);
+      throw new OptionError(
+        `Expected one of ${PARENT_MODELS.join(', ')} for parents but received '${this.parentModel}'`,
+      );
     this.hidden = o.hidden ?? 16;
     this.knots = o.knots ?? 100;
     this.range = o.range ?? 5;
@@ -116,8 +118,20 @@ export class ScmPrior extends nn.Module {
     } else {
       // node j: g_j(u) = W2_j . sigmoid(u W1[:, j, :] + b1_j) + b2_j, inputs masked to its parents
       const H = this.hidden;
-      this.hiddenMask = torch.keep(this.mask.unsqueeze(2).expand([m, m, H]).reshape([m, m * H]).contiguous());
-      this.registerParameter('W1', torch.randn([m, m * H]).mul(0.05).mul(this.hiddenMask)).maskGrad(this.hiddenMask);
+      this.hiddenMask = torch.keep(
+        this.mask
+          .unsqueeze(2)
+          .expand([m, m, H])
+          .reshape([m, m * H])
+          .contiguous(),
+      );
+      this.registerParameter(
+        'W1',
+        torch
+          .randn([m, m * H])
+          .mul(0.05)
+          .mul(this.hiddenMask),
+      ).maskGrad(this.hiddenMask);
       this.registerParameter('b1', torch.zeros([m * H]));
       this.registerParameter('W2', torch.randn([m, H]).mul(0.05));
       this.registerParameter('b2', torch.zeros([m]));
@@ -159,7 +173,11 @@ export class ScmPrior extends nn.Module {
     }
     const B = u.shape[0];
     const H = this.hidden;
-    const hid = u.matmul(this.param('W1').mul(this.hiddenMask!)).add(this.param('b1')).reshape([B, this.m, H]).sigmoid();
+    const hid = u
+      .matmul(this.param('W1').mul(this.hiddenMask!))
+      .add(this.param('b1'))
+      .reshape([B, this.m, H])
+      .sigmoid();
     const g = hid.mul(this.param('W2')).sum(2).add(this.param('b2')); // [B, m]
     return keep ? g.mul(keep.unsqueeze(0)) : g;
   }

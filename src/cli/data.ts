@@ -41,7 +41,7 @@ export async function dataCommand(action: string, raw: Record<string, unknown>):
     const common = {
       imageSize: o.size,
       attributes,
-      onProgress: (d: number, t: number) => bar.update(d, `of ${t}`),
+      onProgress: (d: number, t: number) => bar.update(d, '', t),
       onWarning: (m: string) => process.stderr.write(`ccig: warning: ${m}\n`),
     };
     const opened = o.celeba

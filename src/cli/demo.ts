@@ -12,8 +12,8 @@ import { writeContactSheet } from '../data/contact-sheet.ts';
 import { tileGrid, toRgbTiles, writePng } from '../data/grid.ts';
 import { pendulum } from '../data/pendulum.ts';
 import { OptionError } from '../errors.ts';
-import { counterfactual, intervene } from '../model/edit.ts';
 import { resolveConfig } from '../model/config.ts';
+import { counterfactual, intervene } from '../model/edit.ts';
 import * as torch from '../torch/index.ts';
 import { loadModel } from '../train/checkpoint.ts';
 import { openTrainingData } from '../train/data.ts';
@@ -27,28 +27,43 @@ export const SHIPPED_MODEL = join(MODELS, 'pendulum-small.safetensors');
 export const SHIPPED_ORACLE = join(MODELS, 'oracle-pendulum-64.safetensors');
 
 export async function demoCommand(raw: Record<string, unknown>): Promise<void> {
-  const o = parseOptions(z.strictObject({ out: z.string(), train: z.boolean().default(false), json: z.boolean().default(false) }), raw, 'demo');
+  const o = parseOptions(
+    z.strictObject({ out: z.string(), train: z.boolean().default(false), json: z.boolean().default(false) }),
+    raw,
+    'demo',
+  );
   const say = (s: string) => o.json || process.stderr.write(`${s}\n`);
   const t0 = performance.now();
   mkdirSync(o.out, { recursive: true });
 
   // 1. the world
   await writeContactSheet(pendulum, join(o.out, 'world.png'), { rows: 6, cols: 8, tile: 64 });
-  say(`1/4 rendered the Pendulum world: ${join(o.out, 'world.png')} (pendulum angle down, light angle across)`);
+  say(
+    `1/4 rendered the Pendulum world: ${join(o.out, 'world.png')} (pendulum angle down, light angle across)`,
+  );
 
   // 2. the model
   let checkpoint = SHIPPED_MODEL;
   if (o.train) {
     const cfg = resolveConfig('pendulum-small');
-    say(`2/4 training pendulum-small from scratch: ${cfg.train.steps} steps of ${cfg.train.batchSize} images; about 30 minutes on 2 free cores (measured ~240 images/s), longer on a busy machine`);
+    say(
+      `2/4 training pendulum-small from scratch: ${cfg.train.steps} steps of ${cfg.train.batchSize} images; about 30 minutes on 2 free cores (measured ~240 images/s), longer on a busy machine`,
+    );
     const data = await openTrainingData(cfg);
     const runDir = join(o.out, 'run');
     const bar = progressBar('training', cfg.train.steps, { quiet: o.json });
-    await train({ config: cfg, data, outDir: runDir, onProgress: (p) => bar.update(p.step, `| ${p.imagesPerSecond.toFixed(0)} img/s | eta ${formatSeconds(p.etaSeconds)}`) });
+    await train({
+      config: cfg,
+      data,
+      outDir: runDir,
+      onProgress: (p) =>
+        bar.update(p.step, `| ${p.imagesPerSecond.toFixed(0)} img/s | eta ${formatSeconds(p.etaSeconds)}`),
+    });
     bar.stop();
     checkpoint = join(runDir, 'checkpoint.safetensors');
   } else {
-    if (!existsSync(SHIPPED_MODEL)) throw new OptionError(`the shipped model ${SHIPPED_MODEL} is missing; run ccig demo --train`);
+    if (!existsSync(SHIPPED_MODEL))
+      throw new OptionError(`the shipped model ${SHIPPED_MODEL} is missing; run ccig demo --train`);
     copyFileSync(SHIPPED_MODEL, join(o.out, 'pendulum-small.safetensors'));
     say(`2/4 loaded the pretrained pendulum-small model (${SHIPPED_MODEL})`);
   }
@@ -72,7 +87,9 @@ export async function demoCommand(raw: Record<string, unknown>): Promise<void> {
   await writePng(join(o.out, 'counterfactual-light.png'), grids.light, 2);
   await writePng(join(o.out, 'counterfactual-pendulum.png'), grids.pend, 2);
   await writePng(join(o.out, 'intervene-samples.png'), grids.sample, 2);
-  say(`3/4 counterfactuals do(light_angle = 120) and do(pendulum_angle = 30) of test images, and do(pendulum_angle = -30) on samples: ${o.out}/counterfactual-*.png, intervene-samples.png (columns: factual | causal | non-causal)`);
+  say(
+    `3/4 counterfactuals do(light_angle = 120) and do(pendulum_angle = 30) of test images, and do(pendulum_angle = -30) on samples: ${o.out}/counterfactual-*.png, intervene-samples.png (columns: factual | causal | non-causal)`,
+  );
 
   // 4. evaluation against the exact ground truth, and the report
   const run = await runEvaluation({
@@ -86,11 +103,15 @@ export async function demoCommand(raw: Record<string, unknown>): Promise<void> {
   const s = run.result.interventions.summary;
   const secs = (performance.now() - t0) / 1000;
   if (o.json) {
-    process.stdout.write(`${JSON.stringify({ report: run.htmlPath, seconds: secs, summary: s, graph: run.result.graph.comparison })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ report: run.htmlPath, seconds: secs, summary: s, graph: run.result.graph.comparison })}\n`,
+    );
     return;
   }
   say(
     `4/4 evaluated against the world's exact counterfactuals: descendant error ${s['causal.descendants']?.toFixed(3)} (causal) vs ${s['nonCausal.descendants']?.toFixed(3)} (non-causal edit), non-descendant drift ${s['causal.nonDescendants']?.toFixed(3)} vs ${s['nonCausal.nonDescendants']?.toFixed(3)}`,
   );
-  say(`\ndone in ${formatSeconds(secs)}. Open the report:\n  file://${resolve(run.htmlPath)}\nor edit images yourself:\n  npx ccig serve --checkpoint ${checkpoint}`);
+  say(
+    `\ndone in ${formatSeconds(secs)}. Open the report:\n  file://${resolve(run.htmlPath)}\nor edit images yourself:\n  npx ccig serve --checkpoint ${checkpoint}`,
+  );
 }

@@ -89,7 +89,7 @@ export async function trainCommand(raw: Record<string, unknown>, resume: boolean
 
   const cacheBar = progressBar('decoding images', 1, { quiet: json });
   const data = await openTrainingData(cfg, {
-    onProgress: (done, total) => cacheBar.update(done, `of ${total}`),
+    onProgress: (done, total) => cacheBar.update(done, '', total),
     onWarning: (m) => process.stderr.write(`ccig: warning: ${m}\n`),
   });
   cacheBar.stop();

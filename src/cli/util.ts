@@ -57,7 +57,7 @@ export function parseAssignments(pairs: readonly string[], flag: string): Record
 
 /** A progress bar on stderr (a TTY), or a line every few seconds otherwise; silent with json. */
 export function progressBar(label: string, total: number, { quiet = false } = {}) {
-  if (quiet) return { update: (_v: number, _info?: string) => {}, stop: () => {} };
+  if (quiet) return { update: (_v: number, _info?: string, _total?: number) => {}, stop: () => {} };
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
       {
@@ -69,11 +69,18 @@ export function progressBar(label: string, total: number, { quiet = false } = {}
       cliProgress.Presets.shades_classic,
     );
     bar.start(total, 0, { info: '' });
-    return { update: (v: number, info = '') => bar.update(v, { info }), stop: () => bar.stop() };
+    return {
+      update: (v: number, info = '', newTotal?: number) => {
+        if (newTotal !== undefined && newTotal !== total) bar.setTotal((total = newTotal));
+        bar.update(v, { info });
+      },
+      stop: () => bar.stop(),
+    };
   }
   let lastPrint = 0;
   return {
-    update: (v: number, info = '') => {
+    update: (v: number, info = '', newTotal?: number) => {
+      if (newTotal !== undefined) total = newTotal;
       const now = Date.now();
       if (now - lastPrint > 5000 || v === total) {
         lastPrint = now;

@@ -63,7 +63,11 @@ export function contactSheet(world: World, options: ContactSheetOptions = {}): C
       // descendants follow; for roots this is the same as choosing their noise.
       const u = Float64Array.from(baseNoise);
       try {
-        const cf = world.counterfactual({ values: world.solve(u), noise: u }, { [fa]: rowValues[r], [fb]: colValues[c] }, tile);
+        const cf = world.counterfactual(
+          { values: world.solve(u), noise: u },
+          { [fa]: rowValues[r], [fb]: colValues[c] },
+          tile,
+        );
         tiles.push(cf.image);
       } catch (e) {
         if (!(e instanceof OptionError)) throw e;

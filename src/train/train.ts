@@ -277,7 +277,11 @@ export function createTrainer(cfg: CcigConfig, attributes: Dataset['attributes']
     const lossAdvE = D.forward(x, Encoder.sample(mu, logvar)).mean();
     const muC = mu.slice(1, 0, model.m);
     const nLabelled = Math.max(1, supMask.sum().item()) * model.m;
-    const lossSup = torch.bceWithLogits(muC, model.labelTargets(y), { reduction: 'none' }).mul(supMask).sum().div(nLabelled);
+    const lossSup = torch
+      .bceWithLogits(muC, model.labelTargets(y), { reduction: 'none' })
+      .mul(supMask)
+      .sum()
+      .div(nLabelled);
     const lossScm = useScm ? model.prior.consistencyLoss(muC) : torch.zeros([]);
     const z = model.sampleLatent(B);
     const xGen = model.decode(z);
