@@ -23,7 +23,7 @@ function forwardFlops(cfg: CcigConfig): { e: number; g: number; d: number } {
   const z = latentDim(cfg);
   let e = 0;
   let d = 0;
-  let size = S;
+  let size: number = S;
   let cin = 3;
   for (const c of w) {
     size /= 2;

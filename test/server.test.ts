@@ -112,7 +112,7 @@ test('bad requests get a 4xx with a message and the server stays up', async () =
 
 function formWith(bytes: Buffer, type: string, name: string): FormData {
   const form = new FormData();
-  form.append('image', new Blob([bytes], { type }), name);
+  form.append('image', new Blob([new Uint8Array(bytes)], { type }), name);
   return form;
 }
 
