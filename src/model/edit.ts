@@ -128,10 +128,15 @@ export function traverse(
   });
 }
 
-/** Evenly spaced values over an attribute's label range (0 and 1 for binary ones). */
+/**
+ * Evenly spaced values over an attribute's label range (0 and 1 for binary ones). Continuous
+ * ranges stop 3% short of their ends: the exact extremes map to latents (logits of 0.001 and
+ * 0.999) far outside what the encoder ever produces.
+ */
 export function attributeRange(model: Ccig, attribute: string, steps: number): number[] {
   const a = model.attributes.find((x) => x.name === attribute);
   if (!a) return [];
-  const [lo, hi] = a.kind === 'binary' ? [0, 1] : [a.min, a.max];
+  const inset = 0.03 * (a.max - a.min);
+  const [lo, hi] = a.kind === 'binary' ? [0, 1] : [a.min + inset, a.max - inset];
   return Array.from({ length: steps }, (_, i) => lo + ((hi - lo) * i) / Math.max(1, steps - 1));
 }
