@@ -656,8 +656,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // glibc returns every freed block over 32 MiB to the kernel, so each training step would
   // re-map and re-zero its large activations (measured 2.75x slower for DEAR's step).
   // Keep freed memory in the heap instead.
-  mallopt(M_MMAP_MAX, 0);
-  mallopt(M_TRIM_THRESHOLD, INT_MAX);
+  if (!getenv("CCIG_KEEP_MALLOC")) {
+    mallopt(M_MMAP_MAX, 0);
+    mallopt(M_TRIM_THRESHOLD, INT_MAX);
+  }
 
   registerTable(env, exports, std::begin(kTensorOps), std::end(kTensorOps), callTensor);
   registerTable(env, exports, std::begin(kListOps), std::end(kListOps), callList);
