@@ -30,6 +30,8 @@ int64_t tensorBytes(const at::Tensor& t) {
   return t.defined() ? static_cast<int64_t>(t.numel()) * static_cast<int64_t>(t.element_size()) : 0;
 }
 
+// Bytes are reported to V8 only for tensors JavaScript may forget (track_external): reporting
+// every short-lived activation made V8 run ~4 full collections per training step.
 int32_t put(Napi::Env env, at::Tensor t) {
   int32_t id;
   if (!store.free.empty()) {
@@ -40,11 +42,9 @@ int32_t put(Napi::Env env, at::Tensor t) {
     store.slots.emplace_back();
     store.bytes.push_back(0);
   }
-  const int64_t b = tensorBytes(t);
   store.slots[id] = std::move(t);
-  store.bytes[id] = b;
+  store.bytes[id] = 0;
   store.live++;
-  if (b > 0) Napi::MemoryManagement::AdjustExternalMemory(env, b);
   return id;
 }
 
@@ -570,6 +570,22 @@ Napi::Value dispose(const Napi::CallbackInfo& info) {
 
 Napi::Value liveCount(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), double(store.live)); }
 
+// Reports a tensor's bytes to V8 (once), so the garbage collector feels native memory that only
+// a finalizer would free; release() takes them back.
+Napi::Value trackExternal(const Napi::CallbackInfo& info) {
+  return guard(info, "track_external", [&]() -> Napi::Value {
+    Args a{info, "track_external"};
+    const int64_t id = a.i(0);
+    at::Tensor& t = get(id);
+    if (store.bytes[id] == 0) {
+      const int64_t b = tensorBytes(t);
+      store.bytes[id] = b;
+      if (b > 0) Napi::MemoryManagement::AdjustExternalMemory(info.Env(), b);
+    }
+    return info.Env().Undefined();
+  });
+}
+
 Napi::Value setGradEnabled(const Napi::CallbackInfo& info) {
   return guard(info, "set_grad_enabled", [&]() -> Napi::Value {
     Args a{info, "set_grad_enabled"};
@@ -675,6 +691,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("from_buffer", Napi::Function::New(env, fromBuffer));
   exports.Set("dispose", Napi::Function::New(env, dispose));
   exports.Set("live_count", Napi::Function::New(env, liveCount));
+  exports.Set("track_external", Napi::Function::New(env, trackExternal));
   exports.Set("set_grad_enabled", Napi::Function::New(env, setGradEnabled));
   exports.Set("set_num_threads", Napi::Function::New(env, setNumThreads));
   exports.Set("get_num_threads", Napi::Function::New(env, getNumThreads));

@@ -445,3 +445,14 @@ test('threads: default all cores, settable', () => {
   torch.setNumThreads(n);
   assert.throws(() => torch.setNumThreads(0), /Expected a positive integer for threads but received 0/);
 });
+
+test('forgotten tensors are freed by the garbage collector: their bytes are reported to V8', async () => {
+  const before = torch.liveTensors();
+  for (let i = 0; i < 200; i++) {
+    torch.zeros([8 * 1024 * 1024]); // 32 MiB each, dropped without dispose: 6.4 GiB if none were freed
+    if (i % 20 === 0) await new Promise((r) => setImmediate(r));
+  }
+  for (let i = 0; i < 10; i++) await new Promise((r) => setTimeout(r, 10));
+  const alive = torch.liveTensors() - before;
+  assert.ok(alive < 100, `${alive} of 200 forgotten tensors are still alive`);
+});

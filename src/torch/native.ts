@@ -229,6 +229,7 @@ export interface Native {
   item(a: H): number;
   dispose(a: H): void;
   live_count(): number;
+  track_external(a: H): void;
   set_num_threads(n: number): void;
   get_num_threads(): number;
   manual_seed(seed: number): void;

@@ -3,8 +3,10 @@
  *
  * Memory is released deterministically: `t.dispose()`, or `scope(fn)`, which frees every
  * tensor created inside fn except those it returns or marks with `keep()`. A
- * FinalizationRegistry frees forgotten tensors as a backstop, and native bytes are reported to
- * V8 so the garbage collector sees them.
+ * FinalizationRegistry frees forgotten tensors as a backstop. The native bytes of tensors that
+ * only a finalizer might free (created outside any scope, kept, or returned from the outermost
+ * scope) are reported to V8 so its garbage collector feels them; a scope's temporaries are not,
+ * since reporting every activation made V8 run full collections several times per step.
  *
  * @example
  *   const y = scope(() => torch.randn([2, 3]).mul(2).add(1).sum());  // intermediates freed
@@ -49,8 +51,10 @@ export function scope<T>(fn: () => T): T {
   collectTensors(result, returned, 0);
   const outer = scopes[scopes.length - 1];
   for (const t of frame) {
-    if (returned.has(t)) outer?.push(t);
-    else if (!t.kept) t.dispose();
+    if (returned.has(t)) {
+      if (outer) outer.push(t);
+      else N.track_external(t.handle);
+    } else if (!t.kept) t.dispose();
   }
   return result;
 }
@@ -66,6 +70,7 @@ function collectTensors(value: unknown, out: Set<Tensor>, depth: number): void {
 
 /** Marks a tensor so no enclosing scope disposes it; returns it. */
 export function keep<T extends Tensor>(t: T): T {
+  if (!t.kept) N.track_external(t.handle);
   t.kept = true;
   return t;
 }
@@ -141,6 +146,7 @@ export class Tensor {
     registry.register(this, handle, this);
     const frame = scopes[scopes.length - 1];
     if (frame) frame.push(this);
+    else N.track_external(handle);
   }
 
   /** The native handle; throws once disposed. */
