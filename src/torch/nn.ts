@@ -127,6 +127,11 @@ export abstract class Module {
     return t;
   }
 
+  /** The parameter of this name, or undefined (optional ones such as a bias). */
+  protected optionalParam(name: string): Tensor | undefined {
+    return this.params.get(name);
+  }
+
   protected buffer(name: string): Tensor {
     const t = this.buffers.get(name);
     if (!t) throw new Error(`${this.constructor.name} has no buffer ${name}`);
@@ -333,7 +338,7 @@ abstract class WeightedLayer extends Module implements Layer {
   }
 
   protected optionalBias(): Tensor | undefined {
-    return this.namedParameters().some(([n]) => n === 'bias') ? this.param('bias') : undefined;
+    return this.optionalParam('bias');
   }
 
   abstract forward(x: Tensor): Tensor;
