@@ -36,6 +36,18 @@ test('networks have the shapes of SPEC section 2', () =>
     model.dispose();
   }));
 
+test('the config reaches the SCM prior (structure, parent model)', () => {
+  const mlp = new Ccig(resolveConfig('tiny', { scm: { parents: 'mlp', structure: 'learned' } }), data.train.attributes);
+  assert.equal(mlp.prior.parentModel, 'mlp');
+  assert.equal(mlp.prior.mode, 'learned');
+  assert.ok(mlp.prior.namedParameters().some(([n]) => n === 'W1'));
+  mlp.dispose();
+  const lin = new Ccig(resolveConfig('tiny'), data.train.attributes);
+  assert.equal(lin.prior.parentModel, 'linear');
+  assert.ok(lin.prior.namedParameters().some(([n]) => n === 'A'));
+  lin.dispose();
+});
+
 test('label <-> latent scaling round-trips', () => {
   const model = new Ccig(resolveConfig('tiny'), data.train.attributes);
   const a = data.train.attributes[1];

@@ -72,6 +72,7 @@ export class Ccig extends nn.Module {
         mode: config.scm.structure,
         edges: config.scm.edges,
         mechanism: config.scm.mechanism,
+        parents: config.scm.parents,
       }),
     );
     this.labelMin = torch.keep(torch.tensor(attributes.map((a) => (a.kind === 'binary' ? 0 : a.min))));
