@@ -7,6 +7,7 @@
  *   classifier (not Inception: do not call the numbers FID).
  */
 
+import { Rng } from '../data/rng.ts';
 import { OptionError } from '../errors.ts';
 
 /** An image as interleaved pixels (HWC): `data[(y * width + x) * channels + c]`. */
@@ -469,18 +470,6 @@ export interface KidResult {
   values: Float64Array;
 }
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** m distinct indices of 0..n-1 (partial Fisher-Yates on `pool`, which it reorders). */
 function sample(pool: Int32Array, m: number, rand: () => number): Int32Array {
   const n = pool.length;
@@ -581,7 +570,8 @@ export function kid(
   const Kbb = cached ? kernelMatrix(B.X, B.n, B.X, B.n, d, true) : null;
   const Kab = cached ? kernelMatrix(A.X, A.n, B.X, B.n, d, false) : null;
 
-  const rand = prng(seed);
+  const rng = new Rng(seed);
+  const rand = () => rng.float();
   const poolA = Int32Array.from({ length: A.n }, (_, i) => i);
   const poolB = Int32Array.from({ length: B.n }, (_, i) => i);
   const values = new Float64Array(subsets);
