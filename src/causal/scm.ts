@@ -288,20 +288,30 @@ export class ScmPrior extends nn.Module {
   intervene(eps: Tensor, interventions: Record<string, number>): Tensor {
     const idx = this.interventionIndices(interventions);
     if (idx.length === 0) return this.f(this.solve(eps));
-    const B = eps.shape[0];
-    const keepCol = new Array<number>(this.m).fill(1);
-    for (const [i] of idx) keepCol[i] = 0;
-    const keep = torch.tensor(keepCol); // 0 drops the parents of intervened nodes
-    // eps_i := f_i^{-1}(v) for intervened i: with no parents left, u_i = eps_i exactly
-    const zTarget = torch.zeros([B, this.m]);
-    const onehot = new Array<number>(this.m).fill(0);
     const values = new Array<number>(this.m).fill(0);
-    for (const [i, v] of idx) {
+    for (const [i, v] of idx) values[i] = v;
+    const rows = torch.tensor(values).unsqueeze(0).expand([eps.shape[0], this.m]);
+    return this.interveneRows(
+      eps,
+      idx.map(([i]) => i),
+      rows,
+    );
+  }
+
+  /**
+   * do(node_i = values[b, i]) for every node i in `nodes`, one value per row b (other columns
+   * of `values` are ignored): a counterfactual per image with its own target. [B, m] z_c units.
+   */
+  interveneRows(eps: Tensor, nodes: readonly number[], values: Tensor): Tensor {
+    const keepCol = new Array<number>(this.m).fill(1);
+    const onehot = new Array<number>(this.m).fill(0);
+    for (const i of nodes) {
+      keepCol[i] = 0; // 0 drops the parents of intervened nodes
       onehot[i] = 1;
-      values[i] = v;
     }
-    const vRow = torch.tensor(values).unsqueeze(0).expand([B, this.m]);
-    const uTarget = this.fInverse(zTarget.add(vRow));
+    const keep = torch.tensor(keepCol);
+    // eps_i := f_i^{-1}(v) for intervened i: with no parents left, u_i = eps_i exactly
+    const uTarget = this.fInverse(values.contiguous());
     const sel = torch.tensor(onehot).unsqueeze(0);
     const epsDo = eps.mul(sel.rsub(1)).add(uTarget.mul(sel));
     return this.f(this.solve(epsDo, keep));

@@ -205,7 +205,7 @@ export async function evalCommand(raw: Record<string, unknown>): Promise<void> {
       `alignment: Spearman(latent_i, factor_i) ${r.attributes.map((a, i) => `${a} ${r.alignment.spearman.latents[i][i].toFixed(3)}`).join(', ')}`,
       s['causal.descendants'] !== undefined
         ? `interventions (normalized error, causal vs non-causal): effectiveness ${s['causal.effectiveness']?.toFixed(3)} vs ${s['nonCausal.effectiveness']?.toFixed(3)}, descendants ${s['causal.descendants']?.toFixed(3)} vs ${s['nonCausal.descendants']?.toFixed(3)}, non-descendants ${s['causal.nonDescendants']?.toFixed(3)} vs ${s['nonCausal.nonDescendants']?.toFixed(3)}`
-        : `interventions: rate ${s['causal.rate']?.toFixed(3)} vs ${s['nonCausal.rate']?.toFixed(3)}`,
+        : `interventions (causal vs non-causal): target reached (binary) ${s['causal.targetHit']?.toFixed(3) ?? '–'} vs ${s['nonCausal.targetHit']?.toFixed(3) ?? '–'}, target error (continuous) ${s['causal.targetError']?.toFixed(3) ?? '–'} vs ${s['nonCausal.targetError']?.toFixed(3) ?? '–'}, non-descendant shift ${s['causal.nonDescendantShift']?.toFixed(3) ?? '–'} vs ${s['nonCausal.nonDescendantShift']?.toFixed(3) ?? '–'}`,
       `quality: reconstruction L1 ${r.quality.reconstructionL1.toFixed(4)}, oracle Frechet ${r.quality.oracleFrechet.toFixed(3)}, KID ${r.quality.oracleKid.toFixed(4)}`,
       `wrote ${run.jsonPath} and ${run.htmlPath} (open it in a browser: file://${resolve(run.htmlPath)})`,
     ].join('\n')}\n`,

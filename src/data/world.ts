@@ -240,9 +240,17 @@ export class World {
     intervention: FactorRecord,
     size = 64,
   ): Counterfactual {
-    const f = this.toSample(factual);
-    const { sample, changed } = this.intervene(f, intervention);
+    const { changed, ...sample } = this.counterfactualValues(factual, intervention);
     return { ...sample, image: this.render(sample.values, size), changed };
+  }
+
+  /** `counterfactual` without the rendering: values, noises and the names that changed. */
+  counterfactualValues(
+    factual: WorldSample | Float64Array | FactorRecord,
+    intervention: FactorRecord,
+  ): WorldSample & { changed: string[] } {
+    const { sample, changed } = this.intervene(this.toSample(factual), intervention);
+    return { ...sample, changed };
   }
 
   /** Render factor values (array in factor order, or a record naming every factor) to RGB HWC. */

@@ -65,11 +65,16 @@ export class Oracle extends nn.Module {
 
   /** Attribute values read off images, in label units (binary: probability of 1). [B, m] */
   predict(x: Tensor): Tensor {
+    return this.read(x).values;
+  }
+
+  /** Features [B, 128] and attribute values [B, m] (as `predict`) from one forward pass. */
+  read(x: Tensor): { features: Tensor; values: Tensor } {
     return torch.noGrad(() => {
-      const { logits } = this.forward(x);
+      const { features, logits } = this.forward(x);
       const { lo, span, binary } = this.scale();
       const cont = logits.mul(span).add(lo);
-      return torch.where(binary.gt(0).expand(logits.shape), logits.sigmoid(), cont);
+      return { features, values: torch.where(binary.gt(0).expand(logits.shape), logits.sigmoid(), cont) };
     });
   }
 

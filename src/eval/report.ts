@@ -3,6 +3,7 @@
  * adjacency heatmap, intervention / counterfactual / traversal grids (embedded PNGs), training
  * curves from the run's log, and the metric tables. No external assets: it opens offline.
  */
+import type { Interval, PairedInterval } from './bootstrap.ts';
 import type { EvalResult } from './evaluate.ts';
 
 export interface ReportImage {
@@ -28,6 +29,19 @@ const esc = (s: string) =>
   s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 const fmt = (v: number | null | undefined, d = 3) =>
   v === null || v === undefined || Number.isNaN(v) ? '–' : v.toFixed(d);
+
+/** `mean [lo, hi]` of a bootstrap interval. */
+export function fmtInterval(v: Interval | null | undefined, d = 3): string {
+  return v ? `${fmt(v.mean, d)} <small>[${fmt(v.lo, d)}, ${fmt(v.hi, d)}]</small>` : '–';
+}
+
+/** A paired difference, bold when significant. */
+export function fmtDifference(v: PairedInterval | null | undefined, d = 3): string {
+  if (!v) return '–';
+  const sign = (x: number) => (x > 0 ? '+' : '') + fmt(x, d);
+  const text = `${sign(v.mean)} <small>[${sign(v.lo)}, ${sign(v.hi)}]</small>`;
+  return v.significant ? `<b>${text}</b>` : text;
+}
 
 /** A directed graph drawn on a circle, edges labelled with weights. */
 export function graphSvg(
@@ -132,49 +146,45 @@ export function renderReport(d: ReportData): string {
   ].join('');
   const world = r.interventions.world;
   const labels = r.interventions.labels;
+  const scoreRows = <K extends string>(
+    rows: {
+      attribute: string;
+      descendants: string[];
+      causal: Record<K, Interval | null>;
+      nonCausal: Record<K, Interval | null>;
+      difference: Record<K, PairedInterval | null>;
+    }[],
+    keys: readonly { key: K; label: string }[],
+  ) =>
+    rows
+      .flatMap((w) =>
+        keys
+          .filter(({ key }) => w.causal[key] || w.nonCausal[key])
+          .map(
+            ({ key, label }, k) =>
+              `<tr>${k === 0 ? `<td rowspan="${keys.filter(({ key: kk }) => w.causal[kk] || w.nonCausal[kk]).length}">${esc(w.attribute)}<br><small>descendants: ${esc(w.descendants.join(', ') || '–')}</small></td>` : ''}<td>${label}</td><td>${fmtInterval(w.causal[key])}</td><td>${fmtInterval(w.nonCausal[key])}</td><td>${fmtDifference(w.difference[key])}</td></tr>`,
+          ),
+      )
+      .join('');
+  const intervalNote = `<p class="note">Each figure: mean over ${r.n} test images, each with its own target, and its bootstrap 95% interval (1,000 resamples of the images). Δ = causal − non-causal on the same images; <b>bold</b> when its paired interval excludes 0 (a significant difference), otherwise the two edits are not distinguishable on these images.</p>`;
   const worldTable = world
-    ? `<table><tr><th>do(factor)</th><th>descendants (true graph)</th><th colspan="5">causal edit (CCIG)</th><th colspan="5">non-causal edit</th></tr>
-<tr><th></th><th></th>${['effect. ↓', 'desc. err ↓', 'non-desc. drift ↓', 'L1 ↓', 'SSIM ↑']
-        .map((h) => `<th>${h}</th>`)
-        .join('')
-        .repeat(2)}</tr>
-${world
-  .map(
-    (w) =>
-      `<tr><td>${esc(w.attribute)}</td><td>${esc(w.descendants.join(', ') || '–')}</td>${[
-        w.causal,
-        w.nonCausal,
-      ]
-        .map((s) =>
-          [s.effectiveness, s.descendants, s.nonDescendants, s.pixelL1, s.ssim]
-            .map((v) => `<td>${fmt(v)}</td>`)
-            .join(''),
-        )
-        .join('')}</tr>`,
-  )
-  .join(
-    '',
-  )}</table><p class="note">Errors are oracle readings of the edited image against the world's exact counterfactual, divided by each factor's range. L1 and SSIM compare with the exactly re-rendered counterfactual image.</p>`
+    ? `<table><tr><th>do(factor)</th><th>score</th><th>causal edit (CCIG)</th><th>non-causal edit</th><th>Δ causal − non-causal</th></tr>
+${scoreRows(world, [
+  { key: 'effectiveness', label: 'effectiveness error ↓' },
+  { key: 'descendants', label: 'descendant error ↓' },
+  { key: 'nonDescendants', label: 'non-descendant drift ↓' },
+  { key: 'pixelL1', label: 'pixel L1 ↓' },
+  { key: 'ssim', label: 'SSIM ↑' },
+] as const)}</table><p class="note">Errors are oracle readings of the edited image against the world's exact counterfactual, divided by each factor's range. L1 and SSIM compare with the exactly re-rendered counterfactual image.</p>${intervalNote}`
     : '';
   const labelTable = labels
-    ? `<table><tr><th>do(attribute)</th><th>descendants (given graph)</th><th colspan="3">causal edit</th><th colspan="3">non-causal edit</th></tr>
-<tr><th></th><th></th>${['rate ↑', 'desc. shift', 'non-desc. shift ↓']
-        .map((h) => `<th>${h}</th>`)
-        .join('')
-        .repeat(2)}</tr>
-${labels
-  .map(
-    (w) =>
-      `<tr><td>${esc(w.attribute)} = ${w.target}</td><td>${esc(w.descendants.join(', ') || '–')}</td>${[
-        w.causal,
-        w.nonCausal,
-      ]
-        .map((s) =>
-          [s.rate, s.descendantShift, s.nonDescendantShift].map((v) => `<td>${fmt(v)}</td>`).join(''),
-        )
-        .join('')}</tr>`,
-  )
-  .join('')}</table>`
+    ? `<table><tr><th>do(attribute)</th><th>score</th><th>causal edit</th><th>non-causal edit</th><th>Δ causal − non-causal</th></tr>
+${scoreRows(labels, [
+  { key: 'targetHit', label: 'target reached (binary) ↑' },
+  { key: 'targetError', label: 'target error / range ↓' },
+  { key: 'descendantShift', label: 'descendant shift' },
+  { key: 'nonDescendantShift', label: 'non-descendant shift ↓' },
+] as const)}</table><p class="note">Targets: binary attributes flipped, continuous ones drawn per image inside the label range. Shifts: oracle reading of the edit against the oracle reading of the reconstruction, divided by the range.</p>${intervalNote}`
     : '';
   const diag = (M: number[][]) => names.map((_, i) => M[i][i]);
   return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(d.title)}</title>

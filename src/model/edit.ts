@@ -9,6 +9,7 @@
  * scaling the encoder was supervised with.
  */
 
+import { OptionError } from '../errors.ts';
 import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
 import type { Ccig } from './ccig.ts';
@@ -97,6 +98,59 @@ export function counterfactual(model: Ccig, x: Tensor, interventions: Record<str
       causal: model.prior.intervene(eps, latent),
       nonCausal: nonCausalEdit(model, zc, latent),
     });
+  });
+}
+
+/**
+ * Causal latents for do(attribute = values[b]) with one target per row b (label units), from
+ * the causal latents zc [B, m] of encoded images: the causal edit (abduct, intervene through the
+ * learned SCM) and the non-causal one (overwrite column i only).
+ */
+export function editLatentsEach(
+  model: Ccig,
+  zc: Tensor,
+  attribute: string,
+  values: ArrayLike<number>,
+): { causal: Tensor; nonCausal: Tensor } {
+  const B = zc.shape[0];
+  if (values.length !== B)
+    throw new OptionError(
+      `Expected ${B} intervention values for '${attribute}' (one per image) but received ${values.length}`,
+    );
+  const m = model.m;
+  const [[i]] = model.prior.interventionIndices({ [attribute]: values[0] ?? 0 });
+  const latent = new Float32Array(B * m);
+  for (let b = 0; b < B; b++) {
+    const [[, v]] = model.prior.interventionIndices({ [attribute]: values[b] }); // validates each
+    latent[b * m + i] = model.labelToLatent(i, v);
+  }
+  const onehot = new Array<number>(m).fill(0);
+  onehot[i] = 1;
+  return torch.noGrad(() => {
+    const rows = torch.tensor(latent, { shape: [B, m] });
+    const sel = torch.tensor(onehot).unsqueeze(0);
+    return {
+      causal: model.prior.interveneRows(model.prior.abduct(zc), [i], rows),
+      nonCausal: zc.mul(sel.rsub(1)).add(rows.mul(sel)),
+    };
+  });
+}
+
+/**
+ * Counterfactuals of real images x [B, 3, S, S] with one target per image:
+ * do(attribute = values[b]) for image b, label units. Otherwise as `counterfactual`.
+ * @example counterfactualEach(model, x, 'light_angle', [100, 120, 90])
+ */
+export function counterfactualEach(
+  model: Ccig,
+  x: Tensor,
+  attribute: string,
+  values: ArrayLike<number>,
+): EditImages {
+  return torch.noGrad(() => {
+    const { zc, zr } = model.split(model.encode(x).mu);
+    const edits = editLatentsEach(model, zc, attribute, values);
+    return decodeAll(model, zr, { factual: zc, ...edits });
   });
 }
 

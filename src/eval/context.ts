@@ -1,0 +1,296 @@
+/**
+ * What every evaluation section reads: the model, the test images (encoded once), the oracle's
+ * reading of them, the reference graph, the bootstrap, and the one loop that makes
+ * counterfactuals chunk by chunk (`forEachCounterfactualChunk`), with one target per image.
+ *
+ * Targets follow the benchmark's `force_change` (gulnazaki/counterfactual-benchmark,
+ * counterfactual_benchmark/methods/deepscm/evaluate.py, produce_counterfactuals): each image gets
+ * its own value, different from its factual one: a binary attribute is flipped; a continuous
+ * one is drawn uniformly from the range `attributeRange` uses (3% inside the label range), in a
+ * different bin than the factual value (bins: `BINS` equal parts of the label range).
+ */
+import { superGraphMask } from '../causal/scm.ts';
+import type { Dataset } from '../data/dataset.ts';
+import { Rng } from '../data/rng.ts';
+import type { WorldDataset } from '../data/world-dataset.ts';
+import type { Ccig } from '../model/ccig.ts';
+import { attributeRange, editLatentsEach } from '../model/edit.ts';
+import type { Tensor } from '../torch/index.ts';
+import * as torch from '../torch/index.ts';
+import { Bootstrap } from './bootstrap.ts';
+import { pixelL1, ssim } from './image-metrics.ts';
+import { batched, type Oracle } from './oracle.ts';
+
+/** Continuous attributes are cut into this many equal bins (minimality's "same value"). */
+export const BINS = 10;
+
+export interface EvalContext {
+  model: Ccig;
+  test: Dataset;
+  oracle: Oracle;
+  world?: WorldDataset;
+  names: string[];
+  m: number;
+  imageSize: number;
+  /** images evaluated: the first n of the test set */
+  n: number;
+  /** the test images [n, 3, S, S] in [-1, 1] */
+  x: Tensor;
+  /** their labels [n * m] */
+  labels: Float32Array;
+  /** each attribute's label range (1 for binary): errors are divided by it */
+  ranges: number[];
+  /** the graph interventions are judged by: the world's true graph, else the given super-graph */
+  reference: { kind: 'true graph' | 'given super-graph'; adjacency: number[][]; edges: [string, string][] };
+  /** encoder means of x [n, zDim], computed once */
+  mu: Tensor;
+  /** the oracle's reading of x: features [n * featureDim] and attribute values [n * m] */
+  real: { features: Float32Array; values: Float32Array };
+  /** the same of the reconstructions G(E(x)) */
+  reconstruction: { features: Float32Array; values: Float32Array };
+  boot: Bootstrap;
+  seed: number;
+  /** images per counterfactual chunk */
+  chunk: number;
+}
+
+/** Edges of a 0/1 adjacency by name. */
+function edgesOf(names: string[], A: number[][]): [string, string][] {
+  const out: [string, string][] = [];
+  A.forEach((row, i) => {
+    row.forEach((a, j) => {
+      if (a !== 0) out.push([names[i], names[j]]);
+    });
+  });
+  return out;
+}
+
+/** Loads the first n test images, encodes them and reads them with the oracle. */
+export function createContext(
+  model: Ccig,
+  test: Dataset,
+  oracle: Oracle,
+  { n, world, seed, chunk = 50 }: { n: number; world?: WorldDataset; seed: number; chunk?: number },
+): EvalContext {
+  const names = [...model.config.attributes];
+  const m = names.length;
+  const S = model.config.imageSize;
+  const N = Math.min(n, test.size);
+  const batch = test.batch(Array.from({ length: N }, (_, i) => i));
+  const x = torch.tensor(batch.images, { shape: [N, 3, S, S] });
+  const mu = batched(x, 128, (xb) => model.encode(xb).mu);
+  const read = (images: (xb: Tensor) => Tensor) =>
+    torch.scope(() => {
+      const parts = { features: [] as Tensor[], values: [] as Tensor[] };
+      for (const xb of x.split(128, 0)) {
+        const r = oracle.read(torch.noGrad(() => images(xb)));
+        parts.features.push(r.features);
+        parts.values.push(r.values);
+      }
+      return {
+        features: torch.cat(parts.features, 0).toFloat32Array(),
+        values: torch.cat(parts.values, 0).toFloat32Array(),
+      };
+    });
+  const reference = world
+    ? (() => {
+        const A = world.world.adjacency().map((row) => row.map((a) => (a !== 0 ? 1 : 0)));
+        return { kind: 'true graph' as const, adjacency: A, edges: edgesOf(names, A) };
+      })()
+    : {
+        kind: 'given super-graph' as const,
+        adjacency: superGraphMask(names, model.config.scm.edges as [string, string][]),
+        edges: model.config.scm.edges as [string, string][],
+      };
+  return {
+    model,
+    test,
+    oracle,
+    world,
+    names,
+    m,
+    imageSize: S,
+    n: N,
+    x,
+    labels: batch.labels,
+    ranges: test.attributes.map((a) => (a.kind === 'binary' ? 1 : a.max - a.min)),
+    reference,
+    mu,
+    real: read((xb) => xb),
+    reconstruction: read((xb) => model.decode(model.encode(xb).mu)),
+    boot: new Bootstrap({ seed }),
+    seed,
+    chunk,
+  };
+}
+
+/** Bin of value v of attribute i: 0/1 for binary, else one of BINS equal parts of its range. */
+export function binOf(ctx: EvalContext, i: number, v: number): number {
+  const a = ctx.test.attributes[i];
+  if (a.kind === 'binary') return v > 0.5 ? 1 : 0;
+  const span = a.max - a.min;
+  if (!(span > 0)) return 0;
+  return Math.min(BINS - 1, Math.max(0, Math.floor(((v - a.min) / span) * BINS)));
+}
+
+/**
+ * One target per image for do(attribute i): flipped (binary) or drawn in another bin (continuous;
+ * on a world also a value the world accepts). Seeded by (seed, i): the same in every run.
+ * With the world's exact counterfactual values [n * m] for those targets.
+ */
+export function drawTargets(
+  ctx: EvalContext,
+  i: number,
+): { targets: Float64Array; truth: Float64Array | null } {
+  const { n, m, labels, world } = ctx;
+  const a = ctx.test.attributes[i];
+  const name = ctx.names[i];
+  const rng = new Rng(ctx.seed, 0x7a6e + i);
+  const [lo, hi] = attributeRange(ctx.model, name, 2);
+  const targets = new Float64Array(n);
+  const truth = world ? new Float64Array(n * m) : null;
+  for (let b = 0; b < n; b++) {
+    const factual = labels[b * m + i];
+    if (a.kind === 'binary') {
+      targets[b] = factual > 0.5 ? 0 : 1;
+    } else {
+      const bin = binOf(ctx, i, factual);
+      let v = rng.uniform(lo, hi);
+      for (let tries = 0; tries < 100 && binOf(ctx, i, v) === bin; tries++) v = rng.uniform(lo, hi);
+      targets[b] = v;
+    }
+    if (world && truth) {
+      // a value the world cannot take (or whose descendants leave their ranges) is drawn again
+      for (let tries = 0; ; tries++) {
+        try {
+          truth.set(world.world.counterfactualValues(world.sample(b), { [name]: targets[b] }).values, b * m);
+          break;
+        } catch (e) {
+          if (tries >= 100) throw e;
+          targets[b] = a.kind === 'binary' ? targets[b] : rng.uniform(lo, hi);
+        }
+      }
+    }
+  }
+  return { targets, truth };
+}
+
+/** One chunk of counterfactuals: rows [start, start + len) of the test images. */
+export interface CounterfactualChunk {
+  start: number;
+  len: number;
+  /** do() through the learned SCM, and the non-causal edit: images [len, 3, S, S] */
+  causal: Tensor;
+  nonCausal: Tensor;
+  /** the model's own factor values under do(), label units [len, m] */
+  modelValues: Tensor;
+}
+
+/**
+ * The loop every counterfactual section shares: do(attribute i = targets[b]) on test image b,
+ * chunk by chunk, from the encodings computed once; `visit` reads each chunk inside a scope.
+ */
+export function forEachCounterfactualChunk(
+  ctx: EvalContext,
+  i: number,
+  targets: ArrayLike<number>,
+  visit: (c: CounterfactualChunk) => void,
+): void {
+  const { model, n, chunk } = ctx;
+  for (let start = 0; start < n; start += chunk) {
+    const len = Math.min(chunk, n - start);
+    torch.scope(() =>
+      torch.noGrad(() => {
+        const { zc, zr } = model.split(ctx.mu.slice(0, start, start + len));
+        const t = Array.prototype.slice.call(targets, start, start + len) as number[];
+        const z = editLatentsEach(model, zc, ctx.names[i], t);
+        visit({
+          start,
+          len,
+          causal: model.decode(model.join(z.causal, zr)),
+          nonCausal: model.decode(model.join(z.nonCausal, zr)),
+          modelValues: model.latentToLabels(z.causal),
+        });
+      }),
+    );
+  }
+}
+
+/** What the oracle read off one kind of edit, per image. */
+export interface EditReadings {
+  /** attribute values [n * m], label units */
+  values: Float32Array;
+  /** oracle features [n * featureDim] */
+  features: Float32Array;
+  /** worlds: pixel L1 ([0, 1] units) and SSIM against the exactly re-rendered counterfactual [n] */
+  pixelL1: Float64Array | null;
+  ssim: Float64Array | null;
+}
+
+/** The counterfactuals of every test image under do(attribute i = its target), as read. */
+export interface AttributeCounterfactuals {
+  attribute: number;
+  targets: Float64Array;
+  /** worlds: the exact counterfactual's factor values [n * m] */
+  truth: Float64Array | null;
+  /** the model's own factor values under do() (causal edit), label units [n * m] */
+  modelValues: Float32Array;
+  causal: EditReadings;
+  nonCausal: EditReadings;
+}
+
+/** Images [B, 3, S, S] in [-1, 1] -> HWC float [0, 1] for SSIM / L1. */
+function hwc01(t: Tensor): Float32Array {
+  return torch.scope(() => t.add(1).div(2).permute([0, 2, 3, 1]).contiguous().toFloat32Array());
+}
+
+/** One pass over the test images for attribute i: the readings interventions, effectiveness and minimality share. */
+export function readCounterfactuals(ctx: EvalContext, i: number): AttributeCounterfactuals {
+  const { n, m, imageSize: S, world, oracle } = ctx;
+  const d = oracle.featureDim;
+  const { targets, truth } = drawTargets(ctx, i);
+  const edit = (): EditReadings => ({
+    values: new Float32Array(n * m),
+    features: new Float32Array(n * d),
+    pixelL1: world ? new Float64Array(n) : null,
+    ssim: world ? new Float64Array(n) : null,
+  });
+  const out: AttributeCounterfactuals = {
+    attribute: i,
+    targets,
+    truth,
+    modelValues: new Float32Array(n * m),
+    causal: edit(),
+    nonCausal: edit(),
+  };
+  const px = S * S * 3;
+  forEachCounterfactualChunk(ctx, i, targets, (c) => {
+    out.modelValues.set(c.modelValues.toFloat32Array(), c.start * m);
+    const exact =
+      world && truth
+        ? Array.from({ length: c.len }, (_, r) =>
+            Float32Array.from(
+              world.world.render(truth.subarray((c.start + r) * m, (c.start + r + 1) * m), S),
+              (b) => b / 255,
+            ),
+          )
+        : null;
+    for (const kind of ['causal', 'nonCausal'] as const) {
+      const r = oracle.read(c[kind]);
+      out[kind].values.set(r.values.toFloat32Array(), c.start * m);
+      out[kind].features.set(r.features.toFloat32Array(), c.start * d);
+      if (!exact) continue;
+      const mine = hwc01(c[kind]);
+      for (let k = 0; k < c.len; k++) {
+        const img = mine.subarray(k * px, (k + 1) * px);
+        out[kind].pixelL1![c.start + k] = pixelL1(img, exact[k]);
+        out[kind].ssim![c.start + k] = ssim(
+          { data: img, height: S, width: S, channels: 3 },
+          { data: exact[k], height: S, width: S, channels: 3 },
+          { dataRange: 1 },
+        );
+      }
+    }
+  });
+  return out;
+}
