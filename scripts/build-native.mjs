@@ -3,6 +3,8 @@
  * Builds the native addon (build/Release/ccig.node) against the libtorch that
  * find-libtorch.mjs locates. Incremental: configures once, then `make` rebuilds what changed.
  * --force reconfigures from scratch (after switching libtorch).
+ * --if-possible (the package's install script): a failure prints why and exits 0, so installing
+ * ccig never fails for want of libtorch; ccig builds the addon on first use instead.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
@@ -12,10 +14,15 @@ import { fileURLToPath } from 'node:url';
 import { findLibtorch } from './find-libtorch.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ifPossible = process.argv.includes('--if-possible');
+const giveUp = (status) => {
+  if (ifPossible) console.error('ccig: the native addon was not built now; ccig will build it on first use.');
+  process.exit(ifPossible ? 0 : status);
+};
 const found = findLibtorch();
 if (!found) {
   spawnSync(process.execPath, [join(root, 'scripts/find-libtorch.mjs')], { stdio: 'inherit' });
-  process.exit(1);
+  giveUp(1);
 }
 console.log(`ccig: building the native addon against libtorch from ${found.source} (${found.root})`);
 
@@ -32,7 +39,7 @@ const run = (args) => {
   const r = spawnSync(process.execPath, [gyp, ...args], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) {
     console.error('ccig: the native build failed; see the compiler output above.');
-    process.exit(r.status ?? 1);
+    giveUp(r.status ?? 1);
   }
 };
 if (!existsSync(join(root, 'build/Makefile'))) run(['configure']);

@@ -3,6 +3,7 @@
  * Only this file and native/ccig.cc know the handle-level protocol; everything else uses
  * the Tensor class. Tensor handles are integers into a per-thread table in C++.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -250,15 +251,7 @@ function load(): Native {
   process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
   const path = join(root, 'build/Release/ccig.node');
-  if (!existsSync(path)) {
-    throw new NativeError(`the ccig native addon is not built (${path} is missing).
-
-Possible solutions:
-- In a checkout: npm run build        (needs libtorch; see below)
-- As a dependency: npm rebuild ccig
-- libtorch itself: sudo apt-get install -y libtorch-dev libopenblas0-pthread  (Debian/Ubuntu),
-  or python3 -m pip install torch, or export LIBTORCH=/path/to/libtorch`);
-  }
+  if (!existsSync(path)) buildOnFirstUse(root, path);
   try {
     return createRequire(import.meta.url)(path) as Native;
   } catch (e) {
@@ -269,6 +262,34 @@ Possible solutions:
 - libtorch or OpenBLAS missing at run time: sudo apt-get install -y libtorch-dev libopenblas0-pthread
 - built against another libtorch or Node version: npm run build:native`);
   }
+}
+
+/**
+ * Builds the addon the first time ccig is used where it was not built at install: npm 11 skips
+ * a dependency's install script until the user approves it (`npm install-scripts approve ccig`),
+ * so an installed ccig usually arrives without build/. The compiler's output goes to stderr, so
+ * `--json` output on stdout stays clean. CCIG_NO_BUILD=1 turns this off.
+ */
+function buildOnFirstUse(root: string, path: string): void {
+  const script = join(root, 'scripts/build-native.mjs');
+  if (process.env.CCIG_NO_BUILD === '1' || !existsSync(script))
+    throw new NativeError(`the ccig native addon is not built (${path} is missing).
+
+Possible solutions:
+- In a checkout: npm run build        (needs libtorch; see below)
+- As a dependency: unset CCIG_NO_BUILD (ccig builds it on first use), or approve its install
+  script (npm install-scripts approve ccig) and reinstall
+- libtorch itself: sudo apt-get install -y libtorch-dev libopenblas0-pthread  (Debian/Ubuntu),
+  or python3 -m pip install torch, or export LIBTORCH=/path/to/libtorch`);
+  process.stderr.write(
+    'ccig: the native addon is not built yet; building it now (once, about a minute)...\n',
+  );
+  const r = spawnSync(process.execPath, [script], { cwd: root, stdio: ['ignore', 2, 2] });
+  if (r.status !== 0 || !existsSync(path))
+    throw new NativeError(
+      'building the ccig native addon failed (the reason is printed above); fix it and run again: ccig builds the addon on first use',
+    );
+  process.stderr.write(`ccig: built ${path}\n`);
 }
 
 export const native: Native = load();
