@@ -93,6 +93,7 @@ function pytorch(cfg: CcigConfig): { rate: number; version: string } | null {
     SECONDS,
     torch.getNumThreads(),
     cfg.train.lambdaCyc.toFixed(1),
+    cfg.net.arch ?? 'dcgan',
   ].map(String);
   const r = spawnSync('/usr/bin/python3', [join(here, 'pytorch/step.py'), ...args], { encoding: 'utf8' });
   if (r.status !== 0) return null;
@@ -113,7 +114,8 @@ export default async function trainBench(): Promise<void> {
   for (const preset of ['pendulum-small', 'celeba-smile']) {
     const cfg = resolveConfig(preset);
     const rate = ours(cfg);
-    const gflops = (rate * stepFlops(cfg)) / 1e9;
+    // the FLOP count follows the plain conv stages; DEAR's networks get no figure
+    const gflops = cfg.net.arch === 'dear' ? Number.NaN : (rate * stepFlops(cfg)) / 1e9;
     const py = pytorch(cfg);
     console.log(
       `${preset.padEnd(15)} ${rate.toFixed(1).padStart(10)}  ${gflops.toFixed(1).padStart(6)}  ${py ? py.rate.toFixed(1).padStart(13) : 'not installed'.padStart(13)}  ${py ? (rate / py.rate).toFixed(2).padStart(14) : ''}`,

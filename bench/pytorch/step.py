@@ -3,9 +3,10 @@
 Mirrors src/model/*.ts and src/train/train.ts layer for layer (encoder, upsample+conv generator,
 spectrally normalized joint discriminator, linear SCM prior) and the three-part step (D step,
 E + G/prior step with D frozen). Prints one JSON line: images per second.
-Usage: python3 step.py CHANNELS FC DFC DJOINT ZDIM M BATCH SECONDS THREADS LAMBDA_CYC
+Usage: python3 step.py CHANNELS FC DFC DJOINT ZDIM M BATCH SECONDS THREADS LAMBDA_CYC [ARCH]
+ARCH is dcgan (default) or dear (DEAR's networks from dear_nets.py, as src/model/dear.ts).
 """
-import json, sys, time
+import json, os, sys, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -84,7 +85,12 @@ class Discriminator(nn.Module):
         return ((self.sx(fx) + self.sz(fz) + sxz) / 3).squeeze(1)
 
 
-E, G, D = Encoder(), Generator(), Discriminator()
+if len(sys.argv) > 11 and sys.argv[11] == 'dear':
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import dear_nets
+    E, G, D = dear_nets.Encoder(zdim, fc), dear_nets.Generator(zdim, ch), dear_nets.Discriminator(zdim, ch, dfc)
+else:
+    E, G, D = Encoder(), Generator(), Discriminator()
 A = nn.Parameter(torch.zeros(m, m))
 log_scale, shift = nn.Parameter(torch.zeros(m)), nn.Parameter(torch.zeros(m))
 optD = torch.optim.Adam(D.parameters(), 2e-4, betas=(0, 0.999))

@@ -13,17 +13,25 @@ import { OptionError } from '../errors.ts';
 import * as torch from '../torch/index.ts';
 import { nn, type Tensor } from '../torch/index.ts';
 import { type CcigConfig, latentDim } from './config.ts';
+import { DearDiscriminator, DearEncoder, DearGenerator } from './dear.ts';
 import { Discriminator } from './discriminator.ts';
 import { Encoder } from './encoder.ts';
 import { Generator } from './generator.ts';
+
+/** E(x) -> q(z | x): encoder.ts's conv stages or DEAR's ResNet (config.net.arch). */
+export type ImageEncoder = Encoder | DearEncoder;
+/** G(z) -> x in [-1, 1]. */
+export type ImageGenerator = Generator | DearGenerator;
+/** D(x, z) -> logits [B]. */
+export type JointDiscriminator = Discriminator | DearDiscriminator;
 
 /** Keeps scaled labels away from 0 and 1 so their logits stay finite. */
 const LABEL_EPS = 1e-3;
 
 export class Ccig extends nn.Module {
-  readonly encoder: Encoder;
-  readonly generator: Generator;
-  readonly discriminator: Discriminator;
+  readonly encoder: ImageEncoder;
+  readonly generator: ImageGenerator;
+  readonly discriminator: JointDiscriminator;
   readonly prior: ScmPrior;
   /** number of causal factors */
   readonly m: number;
@@ -47,24 +55,28 @@ export class Ccig extends nn.Module {
     this.k = config.zFree;
     this.zDim = latentDim(config);
     const { imageSize, net } = config;
-    this.encoder = this.registerModule(
-      'encoder',
-      new Encoder({ imageSize, zDim: this.zDim, channels: net.channels, fc: net.fc }),
-    );
-    this.generator = this.registerModule(
-      'generator',
-      new Generator({ imageSize, zDim: this.zDim, channels: net.channels, fc: net.fc }),
-    );
-    this.discriminator = this.registerModule(
-      'discriminator',
-      new Discriminator({
+    if (net.arch === 'dear') {
+      const o = {
         imageSize,
         zDim: this.zDim,
         channels: net.channels,
-        fc: net.dFc,
-        jointFc: net.dJointFc,
-      }),
-    );
+        encFc: net.fc,
+        disFc: net.dFc,
+        resnet: net.resnet ?? 50,
+        resnetWidth: net.resnetWidth ?? 64,
+      };
+      this.encoder = this.registerModule('encoder', new DearEncoder(o));
+      this.generator = this.registerModule('generator', new DearGenerator(o));
+      this.discriminator = this.registerModule('discriminator', new DearDiscriminator(o));
+    } else {
+      const o = { imageSize, zDim: this.zDim, channels: net.channels, fc: net.fc };
+      this.encoder = this.registerModule('encoder', new Encoder(o));
+      this.generator = this.registerModule('generator', new Generator(o));
+      this.discriminator = this.registerModule(
+        'discriminator',
+        new Discriminator({ ...o, fc: net.dFc, jointFc: net.dJointFc }),
+      );
+    }
     this.prior = this.registerModule(
       'prior',
       new ScmPrior({

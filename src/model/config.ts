@@ -45,6 +45,16 @@ export const ConfigSchema = z.strictObject({
     /** width of the discriminator's latent and joint branches (DEAR: 512 / 1024) */
     dFc: z.number().int().positive(),
     dJointFc: z.number().int().positive(),
+    /**
+     * network family: 'dcgan' (default: plain conv stages, sized for CPUs) or 'dear' (DEAR's
+     * ResNet encoder, SAGAN generator and joint discriminator, model/dear.ts; there `fc` is the
+     * encoder's fc width, `dFc` the discriminator MLPs' width, and `dJointFc` is unused)
+     */
+    arch: z.enum(['dcgan', 'dear']).optional(),
+    /** 'dear' only: the encoder's ResNet depth (default 50, as DEAR) */
+    resnet: z.union([z.literal(18), z.literal(50)]).optional(),
+    /** 'dear' only: ResNet's base width (default 64; smaller only for tests) */
+    resnetWidth: z.number().int().positive().optional(),
   }),
   train: z.strictObject({
     seed: z.number().int().min(0),
@@ -130,6 +140,29 @@ const FLOW_EDGES: [string, string][] = [
   ['hole_height', 'water_flow'],
 ];
 
+/** DEAR's networks at DEAR's widths (run_celeba_smile.sh, run_pendulum.sh, config.py). */
+const DEAR_NET: CcigConfig['net'] = {
+  arch: 'dear',
+  channels: 32,
+  fc: 1024,
+  dFc: 512,
+  dJointFc: 512,
+  resnet: 50,
+  resnetWidth: 64,
+};
+
+/** DEAR's own CelebA setting: 100 latents, batch 128, supervision weight 5 (sup_coef). */
+function celebaDear(name: 'smile' | 'age'): CcigConfig {
+  const base = celeba(name);
+  return {
+    ...base,
+    preset: `celeba-${name}-dear`,
+    net: DEAR_NET,
+    // DEAR: 200 epochs of CelebA's 162,770 training faces at batch 128
+    train: { ...base.train, lambdaSup: 5, steps: 254_000, sampleEvery: 2000, checkpointEvery: 2000 },
+  };
+}
+
 function celeba(name: 'smile' | 'age'): CcigConfig {
   const p = CELEBA_PRESETS[name];
   return {
@@ -159,6 +192,12 @@ function celeba(name: 'smile' | 'age'): CcigConfig {
  * | flow-small     | flow 64px     | 4 | 4  | 16         | 256 | 256/256    | 64    | 6,000  |
  * | celeba-smile   | CelebA 64px   | 6 | 94 | 32         | 512 | 512/1024   | 128   | 60,000 |
  * | celeba-age     | CelebA 64px   | 6 | 94 | 32         | 512 | 512/1024   | 128   | 60,000 |
+ *
+ * `*-dear` presets use DEAR's networks (ResNet-50 encoder with fc 1024, SAGAN generator and
+ * discriminator at width 32, discriminator MLPs 512), learning rates and batch size: GPU jobs.
+ * | pendulum-dear    | pendulum 64px | 4 | 2  | latent 6 as DEAR; linear SCM      | 128 | 43,000  |
+ * | celeba-smile-dear| CelebA 64px   | 6 | 94 | latent 100 as DEAR                | 128 | 254,000 |
+ * | celeba-age-dear  | CelebA 64px   | 6 | 94 | latent 100 as DEAR                | 128 | 254,000 |
  */
 export const PRESETS: Record<string, CcigConfig> = {
   'pendulum-small': {
@@ -193,6 +232,26 @@ export const PRESETS: Record<string, CcigConfig> = {
   },
   'celeba-smile': celeba('smile'),
   'celeba-age': celeba('age'),
+  'pendulum-dear': {
+    preset: 'pendulum-dear',
+    data: { kind: 'world', world: 'pendulum', worldSize: 10000 },
+    imageSize: 64,
+    attributes: ['pendulum_angle', 'light_angle', 'shadow_length', 'shadow_position'],
+    scm: { structure: 'given', edges: PENDULUM_EDGES, mechanism: 'linear', parents: 'linear' },
+    zFree: 2,
+    net: DEAR_NET,
+    // DEAR: 1,000 epochs of CausalVAE's 5,482 pendulum images at batch 128
+    train: {
+      ...dearTrain,
+      lambdaSup: 5,
+      steps: 43_000,
+      logEvery: 100,
+      sampleEvery: 1000,
+      checkpointEvery: 1000,
+    },
+  },
+  'celeba-smile-dear': celebaDear('smile'),
+  'celeba-age-dear': celebaDear('age'),
   /** a tiny model for tests and smoke runs (seconds on a CPU) */
   tiny: {
     preset: 'tiny',
