@@ -29,6 +29,7 @@ const Flags = z.strictObject({
   n: posInt.max(10000),
   oracle: z.string().optional(),
   oracleSteps: posInt.max(100000),
+  threads: posInt.optional(),
   json: z.boolean().default(false),
 });
 
@@ -192,6 +193,7 @@ export async function runEvaluation(o: {
 
 export async function evalCommand(raw: Record<string, unknown>): Promise<void> {
   const o = parseOptions(Flags, raw, 'eval');
+  if (o.threads) torch.setNumThreads(o.threads);
   const run = await runEvaluation({ ...o, quiet: o.json });
   if (o.json) {
     process.stdout.write(`${JSON.stringify(run.result)}\n`);
@@ -206,6 +208,7 @@ export async function evalCommand(raw: Record<string, unknown>): Promise<void> {
       s['causal.descendants'] !== undefined
         ? `interventions (normalized error, causal vs non-causal): effectiveness ${s['causal.effectiveness']?.toFixed(3)} vs ${s['nonCausal.effectiveness']?.toFixed(3)}, descendants ${s['causal.descendants']?.toFixed(3)} vs ${s['nonCausal.descendants']?.toFixed(3)}, non-descendants ${s['causal.nonDescendants']?.toFixed(3)} vs ${s['nonCausal.nonDescendants']?.toFixed(3)}`
         : `interventions (causal vs non-causal): target reached (binary) ${s['causal.targetHit']?.toFixed(3) ?? '–'} vs ${s['nonCausal.targetHit']?.toFixed(3) ?? '–'}, target error (continuous) ${s['causal.targetError']?.toFixed(3) ?? '–'} vs ${s['nonCausal.targetError']?.toFixed(3) ?? '–'}, non-descendant shift ${s['causal.nonDescendantShift']?.toFixed(3) ?? '–'} vs ${s['nonCausal.nonDescendantShift']?.toFixed(3) ?? '–'}`,
+      `axioms: composition pixel L1 ${r.axioms.composition.pixel.map((v, k) => `${r.axioms.composition.cycles[k]}x ${v?.mean.toFixed(2)}`).join(', ')}; reversibility pixel L1 ${r.axioms.reversibility.pixel.map((v, k) => `${r.axioms.reversibility.cycles[k]}x ${v?.mean.toFixed(2)}`).join(', ')}; minimality CLD (causal) ${r.axioms.minimality.map((m) => `${m.attribute} ${m.causal.cld?.mean.toFixed(3)}`).join(', ')}`,
       `quality: reconstruction L1 ${r.quality.reconstructionL1.toFixed(4)}, oracle Frechet ${r.quality.oracleFrechet.toFixed(3)}, KID ${r.quality.oracleKid.toFixed(4)}`,
       `wrote ${run.jsonPath} and ${run.htmlPath} (open it in a browser: file://${resolve(run.htmlPath)})`,
     ].join('\n')}\n`,

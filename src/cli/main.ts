@@ -148,13 +148,16 @@ export function buildProgram(): Command {
 
   program
     .command('eval')
-    .description('Evaluate a checkpoint: graph, alignment, interventions, image quality; JSON + HTML report')
+    .description(
+      'Evaluate a checkpoint: graph, alignment, interventions, counterfactual axioms (composition, reversibility, effectiveness, minimality, CDM), image quality; JSON + HTML report',
+    )
     .requiredOption(...checkpointOpt)
     .option('--data <dir>', 'dataset root (CelebA or folder checkpoints)')
     .option('--out <dir>', 'report folder', 'report')
-    .option('--n <n>', 'test examples to use', '1000')
+    .option('--n <n>', 'test images to evaluate (every section; each image gets its own targets)', '1000')
     .option('--oracle <file>', 'a trained oracle (default: cached, or trained now)')
     .option('--oracle-steps <n>', 'training steps when the oracle is trained now', '1500')
+    .option('--threads <n>', 'CPU threads (default all cores)')
     .option('--json', 'print the metrics as JSON')
     .addHelpText(
       'after',

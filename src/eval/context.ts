@@ -24,10 +24,36 @@ import { batched, type Oracle } from './oracle.ts';
 /** Continuous attributes are cut into this many equal bins (minimality's "same value"). */
 export const BINS = 10;
 
+/**
+ * What the evaluation needs of a model: a Ccig, or in tests a stand-in with known answers
+ * (an identity model, one that ignores interventions).
+ */
+export type EvalModel = Pick<
+  Ccig,
+  | 'm'
+  | 'config'
+  | 'attributes'
+  | 'encode'
+  | 'decode'
+  | 'split'
+  | 'join'
+  | 'latentToLabels'
+  | 'labelToLatent'
+  | 'sampleLatent'
+> & {
+  prior: Pick<
+    Ccig['prior'],
+    'interventionIndices' | 'interveneRows' | 'intervene' | 'abduct' | 'adjacencyArray' | 'edges'
+  >;
+};
+
+/** What the evaluation needs of the oracle (the trained one, or a stand-in in tests). */
+export type EvalOracle = Pick<Oracle, 'read' | 'forward' | 'featureDim' | 'meta'>;
+
 export interface EvalContext {
-  model: Ccig;
+  model: EvalModel;
   test: Dataset;
-  oracle: Oracle;
+  oracle: EvalOracle;
   world?: WorldDataset;
   names: string[];
   m: number;
@@ -67,9 +93,9 @@ function edgesOf(names: string[], A: number[][]): [string, string][] {
 
 /** Loads the first n test images, encodes them and reads them with the oracle. */
 export function createContext(
-  model: Ccig,
+  model: EvalModel,
   test: Dataset,
-  oracle: Oracle,
+  oracle: EvalOracle,
   { n, world, seed, chunk = 50 }: { n: number; world?: WorldDataset; seed: number; chunk?: number },
 ): EvalContext {
   const names = [...model.config.attributes];
@@ -179,9 +205,9 @@ export function drawTargets(
 export interface CounterfactualChunk {
   start: number;
   len: number;
-  /** do() through the learned SCM, and the non-causal edit: images [len, 3, S, S] */
+  /** do() through the learned SCM, and the non-causal edit (unless skipped): images [len, 3, S, S] */
   causal: Tensor;
-  nonCausal: Tensor;
+  nonCausal: Tensor | null;
   /** the model's own factor values under do(), label units [len, m] */
   modelValues: Tensor;
 }
@@ -195,6 +221,7 @@ export function forEachCounterfactualChunk(
   i: number,
   targets: ArrayLike<number>,
   visit: (c: CounterfactualChunk) => void,
+  { nonCausal = true }: { nonCausal?: boolean } = {},
 ): void {
   const { model, n, chunk } = ctx;
   for (let start = 0; start < n; start += chunk) {
@@ -208,7 +235,7 @@ export function forEachCounterfactualChunk(
           start,
           len,
           causal: model.decode(model.join(z.causal, zr)),
-          nonCausal: model.decode(model.join(z.nonCausal, zr)),
+          nonCausal: nonCausal ? model.decode(model.join(z.nonCausal, zr)) : null,
           modelValues: model.latentToLabels(z.causal),
         });
       }),
@@ -276,11 +303,12 @@ export function readCounterfactuals(ctx: EvalContext, i: number): AttributeCount
           )
         : null;
     for (const kind of ['causal', 'nonCausal'] as const) {
-      const r = oracle.read(c[kind]);
+      const images = c[kind]!;
+      const r = oracle.read(images);
       out[kind].values.set(r.values.toFloat32Array(), c.start * m);
       out[kind].features.set(r.features.toFloat32Array(), c.start * d);
       if (!exact) continue;
-      const mine = hwc01(c[kind]);
+      const mine = hwc01(images);
       for (let k = 0; k < c.len; k++) {
         const img = mine.subarray(k * px, (k + 1) * px);
         out[kind].pixelL1![c.start + k] = pixelL1(img, exact[k]);

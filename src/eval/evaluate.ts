@@ -7,6 +7,8 @@
  *   by the oracle; on a world, against the world's exact counterfactual (factors and re-rendered
  *   image); on labelled data, as target hits / errors and shifts; always beside the non-causal
  *   edit, with bootstrap intervals (interventions.ts);
+ * - axioms: composition, reversibility, effectiveness, minimality and CDM, as the field
+ *   defines them (axioms.ts);
  * - image quality: reconstruction L1, and Frechet distance / KID on oracle features.
  */
 
@@ -16,6 +18,7 @@ import type { WorldDataset } from '../data/world-dataset.ts';
 import type { Ccig } from '../model/ccig.ts';
 import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
+import { type AxiomResult, axiomSection } from './axioms.ts';
 import { createContext, type EvalContext, readCounterfactuals } from './context.ts';
 import { frechetDistance, kid } from './image-metrics.ts';
 import { type InterventionResult, interventionSection } from './interventions.ts';
@@ -23,6 +26,7 @@ import { mine } from './mic.ts';
 import { batched, type Oracle } from './oracle.ts';
 import { linearProbeR2, spearman } from './stats.ts';
 
+export type { AxiomResult } from './axioms.ts';
 export type {
   EditScores,
   InterventionResult,
@@ -57,6 +61,8 @@ export interface EvalResult {
   graph: GraphResult;
   alignment: AlignmentResult;
   interventions: InterventionResult;
+  /** composition, reversibility, effectiveness, minimality, CDM (axioms.ts) */
+  axioms: AxiomResult;
   quality: QualityResult;
   oracle: { heldOutError: Record<string, number>; source: string };
 }
@@ -174,6 +180,7 @@ export function evaluate(
       graph: graphSection(ctx),
       alignment: alignmentSection(ctx),
       interventions: interventionSection(ctx, cfs),
+      axioms: axiomSection(ctx, cfs),
       quality: qualitySection(ctx),
       oracle: { heldOutError: oracle.meta.heldOutError, source: oracle.meta.source },
     };

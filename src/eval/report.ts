@@ -3,6 +3,7 @@
  * adjacency heatmap, intervention / counterfactual / traversal grids (embedded PNGs), training
  * curves from the run's log, and the metric tables. No external assets: it opens offline.
  */
+import type { CycleDistances } from './axioms.ts';
 import type { Interval, PairedInterval } from './bootstrap.ts';
 import type { EvalResult } from './evaluate.ts';
 
@@ -186,6 +187,53 @@ ${scoreRows(labels, [
   { key: 'nonDescendantShift', label: 'non-descendant shift ↓' },
 ] as const)}</table><p class="note">Targets: binary attributes flipped, continuous ones drawn per image inside the label range. Shifts: oracle reading of the edit against the oracle reading of the reconstruction, divided by the range.</p>${intervalNote}`
     : '';
+  const ax = r.axioms;
+  const cycleTable = (rows: { label: string; d: CycleDistances }[]) =>
+    `<table><tr><th></th>${ax.composition.cycles.map((c) => `<th>pixel L1, ${c} cycle${c > 1 ? 's' : ''} ↓</th>`).join('')}${ax.composition.cycles.map((c) => `<th>oracle-feature L1, ${c} cycle${c > 1 ? 's' : ''} ↓</th>`).join('')}</tr>${rows
+      .map(
+        ({ label, d }) =>
+          `<tr><td>${esc(label)}</td>${d.pixel.map((v) => `<td>${fmtInterval(v, 2)}</td>`).join('')}${d.features.map((v) => `<td>${fmtInterval(v, 4)}</td>`).join('')}</tr>`,
+      )
+      .join('')}</table>`;
+  const axiomTables = `<h3>Composition</h3>
+${cycleTable([{ label: 'null intervention', d: ax.composition }])}
+<p class="note">d(x, f<sup>m</sup>(x)): the null intervention (abduct, no do(), decode) applied m times. Pixel L1 on [0, 255]; feature L1 on the oracle's 128 features. 0 for a perfect model.</p>
+<h3>Reversibility</h3>
+${cycleTable([{ label: 'all', d: ax.reversibility }, ...ax.reversibility.perAttribute.map((p) => ({ label: `do(${p.attribute}) and back`, d: p }))])}
+<p class="note">d(x, x̃), x̃ = f(f(x, do(a = target)), do(a = factual value)), repeated m times; the images are split evenly between the attributes. 0 for a perfect model.</p>
+<h3>Effectiveness</h3>
+<table><tr><th>do(attribute)</th><th>factor read</th><th>role</th><th>causal edit</th><th>non-causal edit</th><th>Δ causal − non-causal</th></tr>${ax.effectiveness.rows
+    .flatMap((row) =>
+      row.factors.map(
+        (f, k) =>
+          `<tr>${k === 0 ? `<td rowspan="${row.factors.length}">${esc(row.attribute)}</td>` : ''}<td>${esc(f.name)} (${f.metric === 'mae' ? 'MAE ↓' : 'F1 ↑'})</td><td>${f.role}</td><td>${fmtInterval(f.causal)}</td><td>${fmtInterval(f.nonCausal)}</td><td>${fmtDifference(f.difference)}</td></tr>`,
+      ),
+    )
+    .join('')}</table>
+<p class="note">The oracle's reading of each factor of the counterfactual against what it should show: the target for the intervened factor, ${esc(ax.effectiveness.truth)} for the others. MAE in label units (continuous), F1 at 0.5 (binary).</p>
+<h3>Minimality (counterfactual latent divergence)</h3>
+<table><tr><th>do(attribute)</th><th>CLD, causal ↓</th><th>CLD, non-causal ↓</th><th>Δ</th><th>P1, causal</th><th>P2, causal</th></tr>${ax.minimality
+    .map(
+      (row) =>
+        `<tr><td>${esc(row.attribute)}</td><td>${fmtInterval(row.causal.cld)}</td><td>${fmtInterval(row.nonCausal.cld)}</td><td>${fmtDifference(row.difference)}</td><td>${fmtInterval(row.causal.p1)}</td><td>${fmtInterval(row.causal.p2)}</td></tr>`,
+    )
+    .join('')}</table>
+<p class="note">In the oracle's feature space (L1): P1 = share of test images with the counterfactual's value (same bin) that are at most as far from x as x<sub>cf</sub> is; P2 = share of those with the factual value that are at least as far; CLD = log(0.8 e<sup>P1</sup> + 0.2 e<sup>P2</sup>) (Melistas et al., NeurIPS 2024).</p>
+<h3>CDM (CDG-VAE)</h3>
+<div class="row"><figure><figcaption>CDM, |mean difference| (rows: do(s) at s's lowest vs highest latent; columns: factor c read)</figcaption>${heatmap(
+    names.map((nm) => `do(${nm})`),
+    names,
+    ax.cdm.lower,
+    { signed: false, digits: 3 },
+  )}</figure><figure><figcaption>CDM, mean |difference|</figcaption>${heatmap(
+    names.map((nm) => `do(${nm})`),
+    names,
+    ax.cdm.upper.map((row) => row.map((v) => v?.mean ?? Number.NaN)),
+    { signed: false, digits: 3 },
+  )}</figure></div>
+<p class="note">CDM(c, s): the change of factor c's oracle score (scaled to [0, 1]) between do(s = min) and do(s = max) of the encoder's latent for s over the test images, through the learned SCM with each image's abducted noise (an-seunghwan/CDG-VAE metric.py). Diagonal: large is good; off the true graph's edges: 0 is ideal. do() values: ${names
+    .map((nm, i) => `${esc(nm)} ${fmt(ax.cdm.values[i][0], 2)}…${fmt(ax.cdm.values[i][1], 2)}`)
+    .join(', ')}.</p>`;
   const diag = (M: number[][]) => names.map((_, i) => M[i][i]);
   return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(d.title)}</title>
 <style>
@@ -218,6 +266,8 @@ ${r.interventions.summary['causal.descendants'] != null ? `<span class="kpi"><b>
 <h2>Interventions</h2>
 ${worldTable}${labelTable}
 <div class="row">${d.images.map(img).join('')}</div>
+<h2>Counterfactual axioms</h2>
+${axiomTables}
 <h2>Alignment of latents to factors</h2>
 <p class="note">Rows: encoder latent mu_c for each factor; columns: the true factor values. Read each matrix against the same statistic computed among the labels themselves (right), which shows how much two factors are related by the data alone.</p>
 ${(['spearman', 'mic', 'r2'] as const)

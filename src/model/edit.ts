@@ -101,13 +101,18 @@ export function counterfactual(model: Ccig, x: Tensor, interventions: Record<str
   });
 }
 
+/** What a per-image edit needs of a model (a Ccig, or a stand-in with known answers in tests). */
+export type LatentEditor = Pick<Ccig, 'm' | 'labelToLatent'> & {
+  prior: Pick<Ccig['prior'], 'interventionIndices' | 'interveneRows' | 'abduct'>;
+};
+
 /**
  * Causal latents for do(attribute = values[b]) with one target per row b (label units), from
  * the causal latents zc [B, m] of encoded images: the causal edit (abduct, intervene through the
  * learned SCM) and the non-causal one (overwrite column i only).
  */
 export function editLatentsEach(
-  model: Ccig,
+  model: LatentEditor,
   zc: Tensor,
   attribute: string,
   values: ArrayLike<number>,
@@ -187,7 +192,11 @@ export function traverse(
  * ranges stop 3% short of their ends: the exact extremes map to latents (logits of 0.001 and
  * 0.999) far outside what the encoder ever produces.
  */
-export function attributeRange(model: Ccig, attribute: string, steps: number): number[] {
+export function attributeRange(
+  model: Pick<Ccig, 'attributes'>,
+  attribute: string,
+  steps: number,
+): number[] {
   const a = model.attributes.find((x) => x.name === attribute);
   if (!a) return [];
   const inset = 0.03 * (a.max - a.min);
