@@ -192,11 +192,7 @@ export function traverse(
  * ranges stop 3% short of their ends: the exact extremes map to latents (logits of 0.001 and
  * 0.999) far outside what the encoder ever produces.
  */
-export function attributeRange(
-  model: Pick<Ccig, 'attributes'>,
-  attribute: string,
-  steps: number,
-): number[] {
+export function attributeRange(model: Pick<Ccig, 'attributes'>, attribute: string, steps: number): number[] {
   const a = model.attributes.find((x) => x.name === attribute);
   if (!a) return [];
   const inset = 0.03 * (a.max - a.min);
