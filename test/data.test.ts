@@ -188,7 +188,10 @@ describe('split', () => {
     assert.notDeepEqual(other, a);
     assert.throws(() => resolveSplit({ valid: 0.6, test: 0.5 }), /split.valid \+ split.test < 1/);
     assert.throws(() => resolveSplit({ seed: -1 }), /non-negative integer for split.seed/);
-    assert.throws(() => resolveSplit({ tset: 0.1 } as never), /Expected one of seed, valid, test/);
+    assert.throws(
+      () => resolveSplit({ tset: 0.1 } as never),
+      /Unknown option 'tset' for split; expected one of seed, valid, test$/,
+    );
   });
 });
 

@@ -178,7 +178,7 @@ describe('correlationMatrix', () => {
   test('unknown statistic and row mismatch are refused', () => {
     assert.throws(
       () => correlationMatrix(z, f, 'kendall' as 'mic'),
-      /Expected one of pearson, spearman, mic, tic, r2 for stat but received "kendall"/,
+      /Expected one of pearson, spearman, mic, tic, r2 for stat but received 'kendall'/,
     );
     assert.throws(
       () => correlationMatrix(z.slice(1), f, 'pearson'),

@@ -14,6 +14,7 @@
  * propagates through every path, however many hops (DEAR's one-hop propagation is a bug).
  */
 import { GraphError, OptionError } from '../errors.ts';
+import { expectOneOf } from '../options.ts';
 import * as torch from '../torch/index.ts';
 import { nn, type Tensor } from '../torch/index.ts';
 import { assertDag, edges as listEdges } from './graph.ts';
@@ -82,23 +83,11 @@ export class ScmPrior extends nn.Module {
 
   constructor(o: ScmOptions) {
     super();
-    if (!STRUCTURE_MODES.includes(o.mode))
-      throw new OptionError(
-        `Expected one of ${STRUCTURE_MODES.join(', ')} for structure but received '${o.mode}'`,
-      );
-    if (!MECHANISMS.includes(o.mechanism))
-      throw new OptionError(
-        `Expected one of ${MECHANISMS.join(', ')} for mechanism but received '${o.mechanism}'`,
-      );
     this.nodes = o.nodes;
     this.m = o.nodes.length;
-    this.mode = o.mode;
-    this.mechanism = o.mechanism;
-    this.parentModel = o.parents ?? 'linear';
-    if (!PARENT_MODELS.includes(this.parentModel))
-      throw new OptionError(
-        `Expected one of ${PARENT_MODELS.join(', ')} for parents but received '${this.parentModel}'`,
-      );
+    this.mode = expectOneOf(o.mode, STRUCTURE_MODES, 'structure');
+    this.mechanism = expectOneOf(o.mechanism, MECHANISMS, 'mechanism');
+    this.parentModel = expectOneOf(o.parents ?? 'linear', PARENT_MODELS, 'parents');
     this.hidden = o.hidden ?? 16;
     this.knots = o.knots ?? 100;
     this.range = o.range ?? 5;

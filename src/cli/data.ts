@@ -5,7 +5,10 @@ import { writeContactSheet } from '../data/contact-sheet.ts';
 import { openFolder } from '../data/folder.ts';
 import { generateWorldDataset, worldByName, writeWorldToDisk } from '../data/world-dataset.ts';
 import { OptionError } from '../errors.ts';
+import { expectOneOf } from '../options.ts';
 import { parseOptions, posInt, progressBar } from './util.ts';
+
+const DATA_ACTIONS = ['world', 'sheet', 'cache'] as const;
 
 const Flags = z.strictObject({
   world: z.string(),
@@ -19,7 +22,8 @@ const Flags = z.strictObject({
   json: z.boolean().default(false),
 });
 
-export async function dataCommand(action: string, raw: Record<string, unknown>): Promise<void> {
+export async function dataCommand(actionName: string, raw: Record<string, unknown>): Promise<void> {
+  const action = expectOneOf(actionName, DATA_ACTIONS, 'data action');
   const o = parseOptions(Flags, raw, `data ${action}`);
   const say = (obj: Record<string, unknown>, text: string) =>
     o.json ? process.stdout.write(`${JSON.stringify(obj)}\n`) : process.stderr.write(`${text}\n`);
@@ -33,7 +37,7 @@ export async function dataCommand(action: string, raw: Record<string, unknown>):
     const out = o.out ?? `${o.world}-sheet.png`;
     await writeContactSheet(worldByName(o.world), out, { tile: o.size });
     say({ out }, `wrote a contact sheet of ${o.world} to ${out}`);
-  } else if (action === 'cache') {
+  } else {
     if (!o.celeba === !o.folder)
       throw new OptionError('data cache: give exactly one of --celeba DIR or --folder DIR');
     const attributes = o.attributes?.split(',').map((s) => s.trim());
@@ -57,6 +61,5 @@ export async function dataCommand(action: string, raw: Record<string, unknown>):
       },
       `${opened.built ? 'built' : 'reused'} cache ${opened.cachePath}: ${opened.dataset.size} images (${opened.skipped.length} skipped), ${opened.train.size} train / ${opened.test.size} test`,
     );
-  } else
-    throw new OptionError(`Expected one of world, sheet, cache for data action but received '${action}'`);
+  }
 }

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { MECHANISMS, PARENT_MODELS, STRUCTURE_MODES } from '../causal/scm.ts';
 import { OptionError } from '../errors.ts';
 import { type CcigConfig, mergeConfig, PRESET_NAMES, parseConfig, resolveConfig } from '../model/config.ts';
+import { expectOneOf } from '../options.ts';
 import { setNumThreads } from '../torch/index.ts';
 import { openTrainingData } from '../train/data.ts';
 import { train } from '../train/train.ts';
@@ -32,10 +33,7 @@ export const TrainFlags = z.strictObject({
 
 /** Preset -> config file -> flags, validated as a whole. */
 export function configFromFlags(f: z.infer<typeof TrainFlags>): CcigConfig {
-  if (!PRESET_NAMES.includes(f.preset))
-    throw new OptionError(
-      `Expected one of ${PRESET_NAMES.join(', ')} for --preset but received '${f.preset}'`,
-    );
+  expectOneOf(f.preset, PRESET_NAMES, '--preset');
   let over: unknown = f.config ? readJsonFile(f.config, 'config file') : {};
   const flags: Record<string, unknown> = { train: {}, scm: {}, data: {} };
   const tr = flags.train as Record<string, unknown>;

@@ -38,8 +38,9 @@ import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
 import { availableParallelism, homedir, totalmem } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { DataError, OptionError } from '../errors.ts';
+import { fmt, listSome, nearest } from '../options.ts';
 import type { AttributeInfo, Batch, Dataset } from './dataset.ts';
-import { checkImageSize, fmt, makeRecipe, preprocessImage, type Recipe } from './preprocess.ts';
+import { checkImageSize, makeRecipe, preprocessImage, type Recipe } from './preprocess.ts';
 import type { SplitName } from './split.ts';
 
 /** Bumped when the file layout or the meaning of stored labels changes. */
@@ -165,21 +166,6 @@ export interface OpenedDataset {
 // ---------------------------------------------------------------------------------------------
 // Option checks shared by the sources.
 
-/** Throw OptionError for keys of `opts` not in `allowed`. */
-export function rejectUnknownKeys(opts: object, allowed: readonly string[], fn: string): void {
-  for (const key of Object.keys(opts)) {
-    if (!allowed.includes(key)) {
-      throw new OptionError(`Unknown option '${key}' for ${fn}; expected one of ${allowed.join(', ')}`);
-    }
-  }
-}
-
-/** Throw OptionError unless `value` is one of `allowed`: "Expected one of a, b for name but received 'x'". */
-export function expectOneOf<T extends string>(value: unknown, allowed: readonly T[], name: string): T {
-  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
-  throw new OptionError(`Expected one of ${allowed.join(', ')} for ${name} but received ${fmt(value)}`);
-}
-
 /** CommonOpenOptions with defaults filled in (cacheDir stays optional: it depends on the source). */
 export interface ResolvedCommon {
   imageSize: number;
@@ -253,37 +239,6 @@ export function selectColumns(available: readonly string[], requested: unknown, 
         `Available: ${available.join(', ')}`,
     );
   });
-}
-
-/** The closest name by edit distance (case-insensitive), if it is close enough to be a typo. */
-function nearest(name: string, names: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Math.max(2, Math.floor(name.length / 3)) + 1;
-  for (const n of names) {
-    const d = editDistance(name.toLowerCase(), n.toLowerCase());
-    if (d < bestD) {
-      bestD = d;
-      best = n;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length];
-}
-
-/** Up to `k` items joined by ', ', with '...' when there are more. */
-export function listSome(items: readonly string[], k = 5): string {
-  return items.slice(0, k).join(', ') + (items.length > k ? ', ...' : '');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -16,23 +16,21 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError, OptionError } from '../errors.ts';
+import { expectOneOf, fmt, listSome, rejectUnknownKeys } from '../options.ts';
 import {
   COMMON_OPTION_KEYS,
   type CommonOpenOptions,
-  expectOneOf,
   type LabelTable,
   listFolder,
-  listSome,
   type OpenedDataset,
   openTable,
   readSource,
-  rejectUnknownKeys,
   resolveCommon,
   selectColumns,
   sha256,
 } from './cache.ts';
 import type { AttributeInfo } from './dataset.ts';
-import { CELEBA_CROP_FRACTION, fmt, isImageName } from './preprocess.ts';
+import { CELEBA_CROP_FRACTION, isImageName } from './preprocess.ts';
 import { resolveSplit, type SplitName, type SplitOptions, splitOf } from './split.ts';
 
 /** The 40 CelebA attributes in the official file's order. */

@@ -17,6 +17,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, posix, resolve } from 'node:path';
 import { DataError, OptionError } from '../errors.ts';
+import { fmt, rejectUnknownKeys } from '../options.ts';
 import {
   COMMON_OPTION_KEYS,
   type CommonOpenOptions,
@@ -25,14 +26,13 @@ import {
   type OpenedDataset,
   openTable,
   readSource,
-  rejectUnknownKeys,
   resolveCommon,
   selectColumns,
   sha256,
 } from './cache.ts';
 import { checkFolder } from './celeba.ts';
 import type { AttributeInfo } from './dataset.ts';
-import { fmt, isImageName } from './preprocess.ts';
+import { isImageName } from './preprocess.ts';
 import { resolveSplit, type SplitOptions, splitOf } from './split.ts';
 
 /** The label file looked for in `dir` when no `csv` is given. */

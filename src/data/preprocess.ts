@@ -13,6 +13,7 @@
  */
 import sharp from 'sharp';
 import { OptionError } from '../errors.ts';
+import { fmt } from '../options.ts';
 
 /** Bumped whenever the pixels a recipe produces change, so old caches are rebuilt. */
 export const RECIPE_VERSION = 1;
@@ -148,16 +149,4 @@ function cropRGB(src: Uint8Array, width: number, box: CropBox): Uint8Array {
     out.set(src.subarray(from, from + rowBytes), y * rowBytes);
   }
   return out;
-}
-
-/** Short, safe rendering of a received value for option messages. */
-export function fmt(v: unknown): string {
-  if (typeof v === 'string') return `'${v}'`;
-  if (v === undefined) return 'undefined';
-  try {
-    const s = JSON.stringify(v);
-    return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
-  } catch {
-    return String(v);
-  }
 }

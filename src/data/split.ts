@@ -11,7 +11,7 @@
  * splitOf('000001.jpg', s); // 'train' | 'valid' | 'test', the same on every run
  */
 import { OptionError } from '../errors.ts';
-import { fmt } from './preprocess.ts';
+import { fmt, rejectUnknownKeys } from '../options.ts';
 
 export const SPLIT_NAMES = ['train', 'valid', 'test'] as const;
 export type SplitName = (typeof SPLIT_NAMES)[number];
@@ -26,6 +26,8 @@ export interface SplitOptions {
   test?: number;
 }
 
+const SPLIT_OPTION_KEYS = ['seed', 'valid', 'test'] as const satisfies readonly (keyof SplitOptions)[];
+
 /** SplitOptions with every default filled in. */
 export type ResolvedSplit = Required<SplitOptions>;
 
@@ -34,11 +36,7 @@ export function resolveSplit(opts: SplitOptions = {}): ResolvedSplit {
   if (typeof opts !== 'object' || opts === null) {
     throw new OptionError(`Expected an object { seed, valid, test } for split but received ${fmt(opts)}`);
   }
-  for (const key of Object.keys(opts)) {
-    if (key !== 'seed' && key !== 'valid' && key !== 'test') {
-      throw new OptionError(`Expected one of seed, valid, test for a split option but received '${key}'`);
-    }
-  }
+  rejectUnknownKeys(opts, SPLIT_OPTION_KEYS, 'split');
   const seed = opts.seed ?? 0;
   if (!Number.isSafeInteger(seed) || seed < 0) {
     throw new OptionError(`Expected a non-negative integer for split.seed but received ${fmt(seed)}`);

@@ -16,6 +16,7 @@ import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { OptionError } from '../errors.ts';
+import { expectOneOf } from '../options.ts';
 import type { AttributeInfo, Batch, Dataset } from './dataset.ts';
 import { flow } from './flow.ts';
 import { pendulum } from './pendulum.ts';
@@ -26,19 +27,16 @@ import type { Counterfactual, FactorRecord, World, WorldSample } from './world.t
 export const WORLDS = { pendulum, flow } as const satisfies Record<string, World>;
 /** Names of the built-in worlds. */
 export type WorldName = keyof typeof WORLDS;
+const WORLD_NAMES = Object.keys(WORLDS) as WorldName[];
 
 /** Look a built-in world up by name; throws OptionError listing the names. */
 export function worldByName(name: string): World {
-  const w = (WORLDS as Record<string, World>)[name];
-  if (!w)
-    throw new OptionError(
-      `Expected one of ${Object.keys(WORLDS).join(', ')} for world but received '${name}'`,
-    );
-  return w;
+  return WORLDS[expectOneOf(name, WORLD_NAMES, 'world')];
 }
 
 /** How root values are drawn: uniformly over the ranges, or on CausalVAE's reference grid. */
-export type Sampling = 'continuous' | 'grid';
+export const SAMPLINGS = ['continuous', 'grid'] as const;
+export type Sampling = (typeof SAMPLINGS)[number];
 
 export interface WorldDatasetOptions {
   /** Number of examples. Required for 'continuous'; for 'grid' defaults to the whole grid. */
@@ -54,11 +52,8 @@ export interface WorldDatasetOptions {
 /** Generate examples of `world` deterministically; images are rendered now, into one buffer. */
 export function generateWorldDataset(world: World, options: WorldDatasetOptions = {}): WorldDataset {
   const seed = options.seed ?? 0;
-  const sampling = options.sampling ?? 'continuous';
+  const sampling = expectOneOf(options.sampling ?? 'continuous', SAMPLINGS, 'sampling');
   const imageSize = options.imageSize ?? 64;
-  if (sampling !== 'continuous' && sampling !== 'grid') {
-    throw new OptionError(`Expected 'continuous' or 'grid' for sampling but received '${sampling}'`);
-  }
   const m = world.names.length;
   let points: number[];
   if (sampling === 'grid') {

@@ -8,6 +8,7 @@
  */
 
 import { OptionError } from '../errors.ts';
+import { expectOneOf } from '../options.ts';
 import { mic, tic } from './mic.ts';
 
 /** A series of numbers: a plain array or any typed array. */
@@ -429,11 +430,7 @@ export function correlationMatrix(
   stat: PairStat,
 ): number[][] {
   const fn = 'correlationMatrix';
-  if (!PAIR_STATS.includes(stat)) {
-    throw new OptionError(
-      `${fn}: Expected one of ${PAIR_STATS.join(', ')} for stat but received ${describe(stat)}`,
-    );
-  }
+  expectOneOf(stat, PAIR_STATS, 'stat', fn);
   const Z = columnsOf(fn, 'latents', latents);
   const F = columnsOf(fn, 'factors', factors);
   if (latents.length !== factors.length) {

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { MECHANISMS, PARENT_MODELS, STRUCTURE_MODES } from '../causal/scm.ts';
 import { CELEBA_PRESETS } from '../data/celeba.ts';
 import { OptionError } from '../errors.ts';
+import { expectOneOf } from '../options.ts';
 
 const edge = z.tuple([z.string(), z.string()]);
 
@@ -294,9 +295,7 @@ export function parseConfig(raw: unknown, source = 'config'): CcigConfig {
 
 /** A preset by name, with optional overrides (a partial config) merged in and validated. */
 export function resolveConfig(preset: string, overrides: unknown = {}, source = 'config'): CcigConfig {
-  const base = PRESETS[preset];
-  if (!base)
-    throw new OptionError(`Expected one of ${PRESET_NAMES.join(', ')} for preset but received '${preset}'`);
+  const base = PRESETS[expectOneOf(preset, PRESET_NAMES, 'preset')];
   return parseConfig(mergeConfig(structuredClone(base), overrides), source);
 }
 

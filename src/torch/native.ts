@@ -22,6 +22,7 @@ export const DTYPES = Object.keys(DTYPE_CODES) as DType[];
 /** Reduction codes (at::Reduction). */
 export const REDUCTIONS = { none: 0, mean: 1, sum: 2 } as const;
 export type Reduction = keyof typeof REDUCTIONS;
+export const REDUCTION_NAMES = Object.keys(REDUCTIONS) as Reduction[];
 
 type Create = (shape: number[], dtype: number, device: Opt<string>) => H;
 type Unary = (a: H) => H;

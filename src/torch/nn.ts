@@ -8,6 +8,7 @@
  *   const y = net.forward(torch.randn([8, 4]));  // [8, 1]
  */
 import { CheckpointError, OptionError } from '../errors.ts';
+import { listSome } from '../options.ts';
 import {
   batchNorm,
   type Conv2dOptions,
@@ -184,12 +185,8 @@ export abstract class Module {
     if (strict && (missing.length || unexpected.length)) {
       throw new CheckpointError(
         `state dict does not match ${this.constructor.name}:` +
-          (missing.length
-            ? ` missing ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''};`
-            : '') +
-          (unexpected.length
-            ? ` unexpected ${unexpected.slice(0, 5).join(', ')}${unexpected.length > 5 ? ', ...' : ''}`
-            : ''),
+          (missing.length ? ` missing ${listSome(missing)};` : '') +
+          (unexpected.length ? ` unexpected ${listSome(unexpected)}` : ''),
       );
     }
     for (const [k, t] of Object.entries(own)) {

@@ -13,7 +13,16 @@
  *   console.log(y.item());
  */
 import { OptionError } from '../errors.ts';
-import { DTYPE_CODES, type DType, native as N, REDUCTIONS, type Reduction } from './native.ts';
+import { expectOneOf } from '../options.ts';
+import {
+  DTYPE_CODES,
+  DTYPES,
+  type DType,
+  native as N,
+  REDUCTION_NAMES,
+  REDUCTIONS,
+  type Reduction,
+} from './native.ts';
 
 export { DTYPES, type DType, type Reduction } from './native.ts';
 
@@ -109,20 +118,11 @@ function expectRank(t: Tensor, rank: number, what: string, op: string, layout: s
 }
 
 function dtypeCode(dtype: DType | undefined, fallback: DType = 'float32'): number {
-  const d = dtype ?? fallback;
-  const code = DTYPE_CODES[d];
-  if (code === undefined)
-    throw new OptionError(
-      `Expected one of ${Object.keys(DTYPE_CODES).join(', ')} for dtype but received '${d}'`,
-    );
-  return code;
+  return DTYPE_CODES[expectOneOf(dtype ?? fallback, DTYPES, 'dtype')];
 }
 
 function reductionCode(r: Reduction | undefined): number {
-  const code = REDUCTIONS[r ?? 'mean'];
-  if (code === undefined)
-    throw new OptionError(`Expected one of none, mean, sum for reduction but received '${r}'`);
-  return code;
+  return REDUCTIONS[expectOneOf(r ?? 'mean', REDUCTION_NAMES, 'reduction')];
 }
 
 export interface CreateOptions {
@@ -873,11 +873,13 @@ export function adaptiveAvgPool2d(x: Tensor, size: number | readonly number[]): 
   return wrap(N.adaptive_avg_pool2d(x.handle, pair(size, 'size', 'adaptive_avg_pool2d')));
 }
 
+const INTERPOLATE_MODES = ['nearest', 'bilinear'] as const;
+
 export interface InterpolateOptions {
   size?: number | readonly number[];
   scaleFactor?: number;
   /** default 'nearest' */
-  mode?: 'nearest' | 'bilinear';
+  mode?: (typeof INTERPOLATE_MODES)[number];
   alignCorners?: boolean;
 }
 
@@ -889,10 +891,9 @@ export function interpolate(x: Tensor, o: InterpolateOptions): Tensor {
   else if (o.scaleFactor !== undefined)
     size = [Math.floor(x.shape[2] * o.scaleFactor), Math.floor(x.shape[3] * o.scaleFactor)];
   else throw new OptionError('interpolate: give size or scaleFactor');
-  const mode = o.mode ?? 'nearest';
+  const mode = expectOneOf(o.mode ?? 'nearest', INTERPOLATE_MODES, 'mode');
   if (mode === 'nearest') return wrap(N.upsample_nearest2d(x.handle, size));
-  if (mode === 'bilinear') return wrap(N.upsample_bilinear2d(x.handle, size, o.alignCorners ?? false));
-  throw new OptionError(`Expected one of nearest, bilinear for mode but received '${mode}'`);
+  return wrap(N.upsample_bilinear2d(x.handle, size, o.alignCorners ?? false));
 }
 
 /** Binary cross-entropy on logits (numerically stable). */
