@@ -8,6 +8,17 @@
 #include <napi.h>
 #include <torch/torch.h>
 
+// c10d process groups: Gloo where its headers are found (Debian: libgloo-dev), NCCL with a CUDA
+// libtorch; binding.gyp defines CCIG_DIST / CCIG_NCCL (scripts/find-libtorch.mjs).
+#ifdef CCIG_DIST
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef CCIG_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+#endif
+
+#include <chrono>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -663,6 +674,139 @@ Napi::Value benchNativeAdd(const Napi::CallbackInfo& info) {
   });
 }
 
+// ---- distributed: one c10d process group per process (torch.distributed's default group) ----
+// Every call blocks the calling thread until the collective completes or `timeout` passes; a
+// peer that dies or a timeout becomes a JS error (the guard), never a hang or an abort.
+#ifdef CCIG_DIST
+#if TORCH_VERSION_MAJOR >= 2
+using ProcessGroupBase = c10d::Backend;  // 2.x: backends sit under a ProcessGroup facade
+#else
+using ProcessGroupBase = c10d::ProcessGroup;
+#endif
+struct Dist {
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<ProcessGroupBase> group;
+  std::string backend;
+  int rank = -1, size = 0;
+  std::chrono::milliseconds timeout{0};
+};
+Dist dist;
+
+ProcessGroupBase& group() {
+  if (!dist.group) throw std::runtime_error("the process group is not initialized (call dist.init first)");
+  return *dist.group;
+}
+
+// c10d reads a list of tensors as one tensor per local device, so each tensor gets its own
+// collective: all are started, then all awaited (Gloo runs them in order on its own threads).
+template <class Start>
+void eachTensor(std::vector<at::Tensor>& tensors, Start start) {
+  std::vector<c10::intrusive_ptr<c10d::Work>> works;
+  for (auto& t : tensors) {
+    std::vector<at::Tensor> one{t};
+    works.push_back(start(one));
+  }
+  for (auto& w : works)
+    if (!w->wait(dist.timeout)) throw std::runtime_error("the collective timed out");
+}
+
+// dist_init(backend, rank, worldSize, masterAddr, masterPort, timeoutMs)
+Napi::Value distInit(const Napi::CallbackInfo& info) {
+  return guard(info, "dist_init", [&]() -> Napi::Value {
+    Args a{info, "dist_init"};
+    if (dist.group) throw std::runtime_error("the process group is already initialized (call dist.destroy first)");
+    const std::string backend = a.s(0), host = a.s(3);
+    const int rank = static_cast<int>(a.i(1)), size = static_cast<int>(a.i(2));
+    const auto timeout = std::chrono::milliseconds(a.i(5));
+    c10d::TCPStoreOptions o;
+    o.port = static_cast<std::uint16_t>(a.i(4));
+    o.isServer = rank == 0;
+    o.numWorkers = static_cast<std::size_t>(size);
+    o.waitWorkers = true;
+    o.timeout = timeout;
+    auto store = c10::make_intrusive<c10d::TCPStore>(host, o);
+    c10::intrusive_ptr<ProcessGroupBase> pg;
+    if (backend == "gloo") {
+      auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
+      // Loopback masters get a loopback device (one machine); otherwise the interface named by
+      // GLOO_SOCKET_IFNAME or the one the host name resolves to, as torch.distributed does.
+      const char* ifname = getenv("GLOO_SOCKET_IFNAME");
+      if (ifname && *ifname) opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
+      else if (host == "127.0.0.1" || host == "localhost")
+        opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+      else opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+      pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, size, opts);
+#ifdef CCIG_NCCL
+    } else if (backend == "nccl") {
+      auto opts = c10d::ProcessGroupNCCL::Options::create();
+      opts->timeout = timeout;
+      pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, size, opts);
+#endif
+    } else {
+      throw std::invalid_argument("backend '" + backend + "' is not available in this build of the addon");
+    }
+    dist = Dist{store, pg, backend, rank, size, timeout};
+    return info.Env().Undefined();
+  });
+}
+
+// dist_all_reduce([handles], average): in place; average divides the sum by the world size
+Napi::Value distAllReduce(const Napi::CallbackInfo& info) {
+  return guard(info, "dist_all_reduce", [&]() -> Napi::Value {
+    Args a{info, "dist_all_reduce"};
+    auto tensors = a.tensors(0);
+    c10d::AllreduceOptions o;
+    o.reduceOp = c10d::ReduceOp::SUM;
+    o.timeout = dist.timeout;
+    eachTensor(tensors, [&](std::vector<at::Tensor>& t) { return group().allreduce(t, o); });
+    if (a.b(1))
+      for (auto& t : tensors) t.div_(dist.size);
+    return info.Env().Undefined();
+  });
+}
+
+// dist_broadcast([handles], root): in place
+Napi::Value distBroadcast(const Napi::CallbackInfo& info) {
+  return guard(info, "dist_broadcast", [&]() -> Napi::Value {
+    Args a{info, "dist_broadcast"};
+    auto tensors = a.tensors(0);
+    c10d::BroadcastOptions o;
+    o.rootRank = a.i(1);
+    o.timeout = dist.timeout;
+    eachTensor(tensors, [&](std::vector<at::Tensor>& t) { return group().broadcast(t, o); });
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value distBarrier(const Napi::CallbackInfo& info) {
+  return guard(info, "dist_barrier", [&]() -> Napi::Value {
+    c10d::BarrierOptions o;
+    o.timeout = dist.timeout;
+    if (!group().barrier(o)->wait(dist.timeout)) throw std::runtime_error("the barrier timed out");
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value distDestroy(const Napi::CallbackInfo& info) {
+  return guard(info, "dist_destroy", [&]() -> Napi::Value {
+    dist = Dist{};
+    return info.Env().Undefined();
+  });
+}
+#endif
+
+// "gloo", "gloo,nccl" or "" : the backends this build of the addon has
+Napi::Value distBackends(const Napi::CallbackInfo& info) {
+  std::string b;
+#ifdef CCIG_DIST
+  b = "gloo";
+#ifdef CCIG_NCCL
+  b += ",nccl";
+#endif
+#endif
+  return Napi::String::New(info.Env(), b);
+}
+
 template <class Entry>
 void registerTable(Napi::Env env, Napi::Object exports, Entry* begin, Entry* end, Napi::Function::Callback cb) {
   for (Entry* e = begin; e != end; ++e) exports.Set(e->first, Napi::Function::New(env, cb, e->first, e));
@@ -702,6 +846,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("version", Napi::Function::New(env, version));
   exports.Set("config", Napi::Function::New(env, configInfo));
   exports.Set("bench_native_add", Napi::Function::New(env, benchNativeAdd));
+  exports.Set("dist_backends", Napi::Function::New(env, distBackends));
+#ifdef CCIG_DIST
+  exports.Set("dist_init", Napi::Function::New(env, distInit));
+  exports.Set("dist_all_reduce", Napi::Function::New(env, distAllReduce));
+  exports.Set("dist_broadcast", Napi::Function::New(env, distBroadcast));
+  exports.Set("dist_barrier", Napi::Function::New(env, distBarrier));
+  exports.Set("dist_destroy", Napi::Function::New(env, distDestroy));
+#endif
   return exports;
 }
 

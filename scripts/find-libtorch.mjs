@@ -77,6 +77,11 @@ Then run: npm rebuild ccig   (or npm run build in a checkout)`);
   process.exit(1);
 }
 
+/** Whether gloo's headers are beside libtorch's or in the system include folder. */
+export function hasGloo(found) {
+  return [...found.includes, '/usr/include'].some((d) => existsSync(join(d, 'gloo/context.h')));
+}
+
 export function findLibtorch() {
   return fromEnv() ?? fromPython() ?? fromSystem();
 }
@@ -94,7 +99,13 @@ if (isMain) {
       includes: found.includes,
       libs: found.libs.map((l) => `-l${l}`),
       ldflags: [`-L${found.libDir}`, `-Wl,-rpath,${found.libDir}`, '-Wl,--no-as-needed'],
-      defines: found.cuda ? ['CCIG_CUDA=1'] : [],
+      defines: [
+        ...(found.cuda ? ['CCIG_CUDA=1'] : []),
+        // c10d: Gloo needs gloo's headers (Debian: libgloo-dev; pip torch ships them); NCCL comes
+        // with CUDA builds (ProcessGroupNCCL.hpp is empty unless USE_C10D_NCCL is defined)
+        ...(hasGloo(found) ? ['CCIG_DIST=1', 'USE_C10D_GLOO=1'] : []),
+        ...(found.cuda && hasGloo(found) ? ['CCIG_NCCL=1', 'USE_C10D_NCCL=1'] : []),
+      ],
     }[key];
     if (!values) fail(`unknown --gyp key ${key}`);
     console.log(values.join(' '));

@@ -5,6 +5,7 @@
  *   import { torch, nn, optim } from 'ccig/torch';
  *   const x = torch.randn([16, 4]);
  */
+export * as dist from './dist.ts';
 export * as nn from './nn.ts';
 export * as optim from './optim.ts';
 export * from './runtime.ts';

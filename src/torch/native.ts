@@ -241,6 +241,21 @@ export interface Native {
   version(): string;
   config(): string;
   bench_native_add(a: H, b: H, n: number): number;
+  /** "gloo", "gloo,nccl" or "" */
+  dist_backends(): string;
+  // present when dist_backends() is not empty
+  dist_init?(
+    backend: string,
+    rank: number,
+    worldSize: number,
+    host: string,
+    port: number,
+    timeoutMs: number,
+  ): void;
+  dist_all_reduce?(tensors: H[], average: boolean): void;
+  dist_broadcast?(tensors: H[], root: number): void;
+  dist_barrier?(): void;
+  dist_destroy?(): void;
   set_error_class(cls: new (message: string) => Error): void;
 }
 
