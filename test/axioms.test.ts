@@ -183,6 +183,12 @@ describe('bootstrap intervals and F1', () => {
     )!;
     assert.ok(!e.significant, `interval [${e.lo}, ${e.hi}]`);
     assert.throws(() => b.pairedDifference([1], [1, 2]), /pair up/);
+    // the same edit up to float rounding (do() on a node without descendants) is no difference
+    const f = b.pairedDifference(
+      a.map((v) => v + 1e-9),
+      a,
+    )!;
+    assert.ok(!f.significant);
   });
 
   test('F1 by hand', () => {

@@ -378,8 +378,8 @@ export function minimalitySection(ctx: EvalContext, cfs: AttributeCounterfactual
  * CDM as an-seunghwan/CDG-VAE computes it (metric.py): for each intervened attribute s, do(s =
  * the minimum) and do(s = the maximum) of the encoder's latent for s over the images, through the
  * SCM with each image's abducted noise (a counterfactual), then the oracle's score of each factor c
- * on both images, in [0, 1] (continuous: (value - min) / range, as their classifier's sigmoid
- * output on scaled labels; binary: the probability). lower[s][c] = |mean(score_lo - score_hi)|,
+ * on both images, in [0, 1] (continuous: (value - min) / range clamped to [0, 1], as their
+ * classifier's sigmoid output on scaled labels; binary: the probability). lower[s][c] = |mean(score_lo - score_hi)|,
  * upper[s][c] = mean |score_lo - score_hi|. They average over the training set; here over the
  * evaluated test images.
  */
@@ -387,8 +387,9 @@ export function cdmSection(ctx: EvalContext): CdmResult {
   const { model, n, m, names } = ctx;
   const attrs = ctx.test.attributes;
   const labelsOfMu = torch.scope(() => model.latentToLabels(ctx.mu.slice(1, 0, m)).toFloat32Array());
+  // in [0, 1] like CDG-VAE's sigmoid classifier: readings beyond the label range are clamped
   const score = (j: number, v: number) =>
-    attrs[j].kind === 'binary' ? v : (v - attrs[j].min) / ctx.ranges[j];
+    attrs[j].kind === 'binary' ? v : Math.min(1, Math.max(0, (v - attrs[j].min) / ctx.ranges[j]));
   const values: [number, number][] = [];
   const lower: number[][] = [];
   const upper: (Interval | null)[][] = [];

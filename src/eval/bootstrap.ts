@@ -72,6 +72,26 @@ export function f1Score(
   return tp + fp + fn === 0 ? 1 : (2 * tp) / (2 * tp + fp + fn);
 }
 
+/**
+ * Whether a difference's interval excludes 0, ignoring float rounding: two edits that are the
+ * same up to rounding (do() on a node without descendants) differ by ~1e-8, all of one sign.
+ */
+export function excludesZero(
+  iv: Interval,
+  d: ArrayLike<number>,
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+): boolean {
+  let maxD = 0;
+  let scale = 0;
+  for (let k = 0; k < d.length; k++) {
+    maxD = Math.max(maxD, Math.abs(d[k]));
+    scale = Math.max(scale, Math.abs(a[k]), Math.abs(b[k]));
+  }
+  if (maxD <= 1e-6 * Math.max(1, scale)) return false;
+  return iv.lo > 0 || iv.hi < 0;
+}
+
 export class Bootstrap {
   readonly resamples: number;
   readonly level: number;
@@ -141,6 +161,6 @@ export class Bootstrap {
       );
     const d = Float64Array.from({ length: a.length }, (_, k) => a[k] - b[k]);
     const iv = this.mean(d);
-    return iv && { ...iv, significant: iv.lo > 0 || iv.hi < 0 };
+    return iv && { ...iv, significant: excludesZero(iv, d, a, b) };
   }
 }
