@@ -24,6 +24,7 @@ import {
   type EvalOracle,
   readCounterfactuals,
 } from '../src/eval/context.ts';
+import { interventionSection } from '../src/eval/interventions.ts';
 import { attributeRange } from '../src/model/edit.ts';
 import type { Tensor } from '../src/torch/index.ts';
 import * as torch from '../src/torch/index.ts';
@@ -297,6 +298,34 @@ describe('axioms on stand-in models with known answers', () => {
       assert.deepEqual(drawTargets(ctx, 0).targets, targets, 'seeded: the same in every run');
       assert.equal(BINS, 10);
     });
+  });
+});
+
+test('binary attributes on labelled data: flipped targets, target hits and F1 at their known values', () => {
+  // label = brightness > 0.5; the stand-in oracle reads brightness as the probability of 1
+  const base = brightnessData(40);
+  const binary: Dataset = {
+    ...base,
+    attributes: [{ name: 'b', kind: 'binary', min: 0, max: 1 }],
+    labels: (i) => Float32Array.of(base.labels(i)[0] > 0.5 ? 1 : 0),
+    batch: (idx) => gatherBatch(binary, idx),
+  };
+  torch.scope(() => {
+    for (const [mode, hit] of [
+      ['paint', 1],
+      ['identity', 0],
+    ] as const) {
+      const ctx = createContext(standInModel(mode, ['b']), binary, standInOracle(), { n: 40, seed: 0 });
+      const cf = readCounterfactuals(ctx, 0);
+      cf.targets.forEach((t, r) => assert.equal(t, 1 - ctx.labels[r]));
+      const row = interventionSection(ctx, [cf]).labels![0];
+      assert.equal(row.causal.targetError, null);
+      close(row.causal.targetHit!.mean, hit, 0, `${mode}: target hit`);
+      const f1 = effectivenessSection(ctx, [cf]).rows[0].factors[0];
+      assert.equal(f1.metric, 'f1');
+      // painting the flipped value: every reading is right (F1 1); leaving the image: every reading wrong (F1 0)
+      close(f1.causal!.mean, hit, 0, `${mode}: F1`);
+    }
   });
 });
 

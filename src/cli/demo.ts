@@ -95,7 +95,7 @@ export async function demoCommand(raw: Record<string, unknown>): Promise<void> {
   const run = await runEvaluation({
     checkpoint,
     out: o.out,
-    n: 500,
+    n: 200,
     oracle: existsSync(SHIPPED_ORACLE) ? SHIPPED_ORACLE : undefined,
     quiet: o.json,
     command: `ccig demo${o.train ? ' --train' : ''} --out ${o.out}`,
