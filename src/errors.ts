@@ -35,6 +35,27 @@ export class NativeError extends Error {
   override name = 'NativeError';
 }
 
+/**
+ * The machine refused a file operation: no space, permission denied, read-only file system, a
+ * file where a folder should be, too many open files. The message names the operation, the path
+ * and what to do (src/files.ts builds it); `code` is the errno code (ENOSPC, EACCES, ...).
+ * `userMistake` is true for paths the user gave that cannot be used (a file where a folder is
+ * expected, a missing folder): the CLI exits 2 for those and 4 for faults of the environment.
+ */
+export class FileSystemError extends Error {
+  override name = 'FileSystemError';
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly path: string,
+    readonly operation: string,
+    readonly userMistake: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** True for errors a user can cause and fix (exit code 2 / HTTP 4xx). */
 export function isUserError(e: unknown): e is OptionError | DataError | GraphError | CheckpointError {
   return (

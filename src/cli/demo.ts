@@ -4,7 +4,7 @@
  * interventions and counterfactuals, evaluates them against the world's exact ground truth, and
  * writes an HTML report.
  */
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -12,6 +12,7 @@ import { writeContactSheet } from '../data/contact-sheet.ts';
 import { tileGrid, toRgbTiles, writePng } from '../data/grid.ts';
 import { pendulum } from '../data/pendulum.ts';
 import { OptionError } from '../errors.ts';
+import { checkWritable, describingFaults, makeFolder } from '../files.ts';
 import { resolveConfig } from '../model/config.ts';
 import { counterfactual, intervene } from '../model/edit.ts';
 import * as torch from '../torch/index.ts';
@@ -34,7 +35,8 @@ export async function demoCommand(raw: Record<string, unknown>): Promise<void> {
   );
   const say = (s: string) => o.json || process.stderr.write(`${s}\n`);
   const t0 = performance.now();
-  mkdirSync(o.out, { recursive: true });
+  makeFolder(o.out, 'create the demo folder');
+  checkWritable(o.out, 'write into the demo folder');
 
   // 1. the world
   await writeContactSheet(pendulum, join(o.out, 'world.png'), { rows: 6, cols: 8, tile: 64 });
@@ -64,7 +66,8 @@ export async function demoCommand(raw: Record<string, unknown>): Promise<void> {
   } else {
     if (!existsSync(SHIPPED_MODEL))
       throw new OptionError(`the shipped model ${SHIPPED_MODEL} is missing; run ccig demo --train`);
-    copyFileSync(SHIPPED_MODEL, join(o.out, 'pendulum-small.safetensors'));
+    const copy = join(o.out, 'pendulum-small.safetensors');
+    describingFaults('copy the shipped model to', copy, () => copyFileSync(SHIPPED_MODEL, copy));
     say(`2/4 loaded the pretrained pendulum-small model (${SHIPPED_MODEL})`);
   }
 

@@ -2,21 +2,22 @@
  * `ccig eval`: evaluates a checkpoint, writes report.json and a self-contained report.html with
  * graphs, grids, curves and tables.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Dataset } from '../data/dataset.ts';
 import { pngBytes, tileGrid, toRgbTiles } from '../data/grid.ts';
 import { generateWorldDataset, type WorldDataset, worldByName } from '../data/world-dataset.ts';
+import { FileSystemError } from '../errors.ts';
 import { type EvalResult, evaluate } from '../eval/evaluate.ts';
 import { loadOracle, type Oracle, saveOracle, trainOracle } from '../eval/oracle.ts';
-import { type ReportImage, renderReport } from '../eval/report.ts';
+import { type ReportData, type ReportImage, renderReport } from '../eval/report.ts';
+import { checkWritable, makeFolder, writeFileAtomic } from '../files.ts';
 import type { Ccig } from '../model/ccig.ts';
 import { attributeRange, counterfactual, intervene, traverse } from '../model/edit.ts';
 import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
-import { writeFileAtomic } from '../torch/index.ts';
 import { type CheckpointMeta, loadModel } from '../train/checkpoint.ts';
 import { openTrainingData } from '../train/data.ts';
 import { editGrid } from './ops.ts';
@@ -65,8 +66,14 @@ export function getOracle(
   const bar = progressBar('training the evaluation oracle', steps, { quiet });
   const oracle = trainOracle(oracleTrain, test, { source, steps, onProgress: (s) => bar.update(s) });
   bar.stop();
-  mkdirSync(dirname(file), { recursive: true });
-  saveOracle(file, oracle);
+  // the oracle is a cache: failing to keep it costs time next run, not this evaluation
+  try {
+    makeFolder(dirname(file), 'create the oracle cache folder');
+    saveOracle(file, oracle);
+  } catch (e) {
+    if (!(e instanceof FileSystemError)) throw e;
+    process.stderr.write(`ccig: warning: ${e.message}; the oracle will be trained again next time\n`);
+  }
   return oracle;
 }
 
@@ -152,6 +159,9 @@ export async function runEvaluation(o: {
   quiet?: boolean;
   command?: string;
 }): Promise<EvalRun> {
+  // an unwritable report folder is found before minutes of evaluation, not after
+  makeFolder(o.out, 'create the report folder');
+  checkWritable(o.out, 'write the report into');
   const { model, meta } = loadModel(o.checkpoint);
   const data = await openTrainingData(meta.config, { path: o.data });
   const world = data.world ? (data.test as WorldDataset) : undefined;
@@ -163,13 +173,7 @@ export async function runEvaluation(o: {
   const result = evaluate(model, data.test, oracle, { n: o.n, world });
   const images = await reportImages(model, data.test);
   const logPath = join(dirname(o.checkpoint), 'log.jsonl');
-  const log = existsSync(logPath)
-    ? readFileSync(logPath, 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l))
-    : [];
-  mkdirSync(o.out, { recursive: true });
+  const log = existsSync(logPath) ? readLog(logPath) : [];
   const html = renderReport({
     title: `CCIG evaluation — ${meta.config.preset} (${meta.config.scm.structure})`,
     checkpoint: o.checkpoint,
@@ -186,9 +190,34 @@ export async function runEvaluation(o: {
   writeFileAtomic(
     jsonPath,
     `${JSON.stringify({ checkpoint: o.checkpoint, step: meta.step, config: meta.config, ...result }, null, 2)}\n`,
+    'write the report',
   );
-  writeFileAtomic(htmlPath, html);
+  writeFileAtomic(htmlPath, html, 'write the report');
   return { result, html, jsonPath, htmlPath };
+}
+
+/**
+ * The training log's lines, skipping any that do not parse (a line cut short by a disk that
+ * filled up before ccig learned to roll such lines back): the curves lose a point, not the report.
+ */
+function readLog(path: string): ReportData['log'] {
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return [];
+  }
+  const out: ReportData['log'] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    try {
+      const row = JSON.parse(line);
+      if (typeof row?.step === 'number' && typeof row.losses === 'object') out.push(row);
+    } catch {
+      // a partial line: skip it
+    }
+  }
+  return out;
 }
 
 export async function evalCommand(raw: Record<string, unknown>): Promise<void> {

@@ -11,7 +11,7 @@ import { infoCommand } from './info.ts';
 import { counterfactualCommand, interveneCommand, sampleCommand, traverseCommand } from './ops.ts';
 import { serveCommand } from './serve.ts';
 import { trainCommand } from './train.ts';
-import { runCommand } from './util.ts';
+import { runCommand, setDebug } from './util.ts';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -20,7 +20,9 @@ export function buildProgram(): Command {
     .description('Causal controllable image generation: train CCIG models, edit images by intervention.')
     .version('0.1.0')
     .showHelpAfterError()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .option('--debug', 'print stack traces with error messages (also CCIG_DEBUG=1)')
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .hook('preAction', (root) => setDebug(Boolean(root.opts().debug)));
 
   program
     .command('demo')

@@ -1,5 +1,6 @@
 /** `ccig serve`: starts the web editor for a checkpoint. */
 import { z } from 'zod';
+import { OptionError } from '../errors.ts';
 import { createServer } from '../server/server.ts';
 import { parseOptions, posInt } from './util.ts';
 
@@ -10,8 +11,32 @@ export async function serveCommand(raw: Record<string, unknown>): Promise<void> 
     'serve',
   );
   const app = await createServer({ checkpoint: o.checkpoint });
-  const address = await app.listen({ port: o.port, host: o.host });
+  let address: string;
+  try {
+    address = await app.listen({ port: o.port, host: o.host });
+  } catch (e) {
+    await app.close();
+    throw listenError(e, o.port, o.host);
+  }
   process.stderr.write(`ccig serve: the editor is at ${address}/ (Ctrl-C stops)\n`);
-  await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+  // Ctrl-C, or SIGTERM from a service manager or container runtime: close cleanly
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
   await app.close();
+}
+
+/** A port or address that cannot be used, as the option to change. */
+function listenError(e: unknown, port: number, host: string): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE')
+    return new OptionError(`port ${port} on ${host} is in use by another program: choose another --port`);
+  if (code === 'EACCES')
+    return new OptionError(`port ${port} needs root privileges on this machine: choose a --port above 1023`);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+    return new OptionError(
+      `${host} is not an address of this machine: choose another --host (e.g. 127.0.0.1)`,
+    );
+  return e;
 }

@@ -1,8 +1,10 @@
 /**
  * `ccig train` and `ccig resume`: config from a preset, a config file and flags; data; the
- * training loop with a progress bar; Ctrl-C writes a checkpoint and stops.
+ * training loop with a progress bar. Ctrl-C (SIGINT) or SIGTERM (what Slurm and container
+ * runtimes send before killing) writes a checkpoint after the current step and exits 0; a second
+ * signal quits at once (the checkpoint on disk is always a whole one: writes are atomic).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { MECHANISMS, PARENT_MODELS, STRUCTURE_MODES } from '../causal/scm.ts';
@@ -11,6 +13,7 @@ import { type CcigConfig, mergeConfig, PRESET_NAMES, parseConfig, resolveConfig 
 import { expectOneOf } from '../options.ts';
 import { setNumThreads } from '../torch/index.ts';
 import { openTrainingData } from '../train/data.ts';
+import { prepareRunFolder, runPaths } from '../train/run-folder.ts';
 import { train } from '../train/train.ts';
 import { formatSeconds, num, parseOptions, posInt, progressBar, readJsonFile } from './util.ts';
 
@@ -71,7 +74,7 @@ export async function trainCommand(raw: Record<string, unknown>, resume: boolean
     const cfgPath = join(outDir, 'config.json');
     if (!existsSync(join(outDir, 'checkpoint.safetensors')))
       throw new OptionError(`nothing to resume in ${outDir}: no checkpoint.safetensors`);
-    cfg = parseConfig(JSON.parse(readFileSync(cfgPath, 'utf8')), cfgPath);
+    cfg = parseConfig(readJsonFile(cfgPath, 'run config'), cfgPath);
     if (f.data) cfg.data.path = f.data;
     untilStep = f.steps;
     if (untilStep !== undefined) cfg.train.steps = untilStep;
@@ -85,6 +88,34 @@ export async function trainCommand(raw: Record<string, unknown>, resume: boolean
     if (f.threads) setNumThreads(f.threads);
   }
 
+  // a folder that cannot be written is found before the data is loaded (which can take minutes)
+  prepareRunFolder(outDir);
+  const ckpt = runPaths(outDir).checkpoint;
+
+  // SIGINT / SIGTERM: while the data loads there is nothing to save, so quit; during training,
+  // stop after this step with a checkpoint; a second signal quits at once
+  const abort = new AbortController();
+  let training = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    const code = signal === 'SIGINT' ? 130 : 143;
+    if (!training) {
+      process.stderr.write(`\nccig train: ${signal} before training started; nothing to save\n`);
+      process.exit(code);
+    }
+    if (abort.signal.aborted) {
+      process.stderr.write(
+        `\nccig train: ${signal} again: quitting now; ${existsSync(ckpt) ? `the last checkpoint written (${ckpt}) is intact` : 'no checkpoint was written'}\n`,
+      );
+      process.exit(code);
+    }
+    process.stderr.write(
+      `\nccig train: ${signal}: stopping after this step and writing a checkpoint (send it again to quit now)\n`,
+    );
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
   const cacheBar = progressBar('decoding images', 1, { quiet: json });
   const data = await openTrainingData(cfg, {
     onProgress: (done, total) => cacheBar.update(done, '', total),
@@ -97,15 +128,7 @@ export async function trainCommand(raw: Record<string, unknown>, resume: boolean
       `ccig train: writing to ${outDir} (Ctrl-C saves a checkpoint and stops; ccig resume --out ${outDir} continues)\n`,
     );
   }
-  const abort = new AbortController();
-  const onSigint = () => {
-    if (abort.signal.aborted) process.exit(130);
-    process.stderr.write(
-      '\nccig train: stopping after this step, writing a checkpoint (Ctrl-C again to quit now)\n',
-    );
-    abort.abort();
-  };
-  process.on('SIGINT', onSigint);
+  training = true;
   const bar = progressBar('training', cfg.train.steps, { quiet: json });
   const result = await train({
     config: cfg,
@@ -114,6 +137,8 @@ export async function trainCommand(raw: Record<string, unknown>, resume: boolean
     resume,
     untilStep,
     signal: abort.signal,
+    // on a terminal the progress bar owns the line: start the warning on a fresh one
+    onWarning: (m) => process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}ccig: warning: ${m}\n`),
     onProgress: (p) =>
       bar.update(
         p.step,
@@ -121,10 +146,11 @@ export async function trainCommand(raw: Record<string, unknown>, resume: boolean
       ),
   });
   bar.stop();
-  process.off('SIGINT', onSigint);
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
-  else
+  if (result.stopped === 'interrupted')
     process.stderr.write(
-      `ccig train: ${result.stopped === 'done' ? 'finished' : 'interrupted'} at step ${result.step}; checkpoint ${result.checkpoint}\n`,
+      `ccig train: stopped at step ${result.step}; checkpoint written to ${result.checkpoint}; continue with: ccig resume --out ${outDir}\n`,
     );
+  else if (!json)
+    process.stderr.write(`ccig train: finished at step ${result.step}; checkpoint ${result.checkpoint}\n`);
 }

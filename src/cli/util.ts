@@ -5,10 +5,29 @@
 import { existsSync, readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { z } from 'zod';
-import { isUserError, NativeError, OptionError } from '../errors.ts';
+import { FileSystemError, isUserError, NativeError, OptionError } from '../errors.ts';
+import { toFileSystemError } from '../files.ts';
 
-/** Exit codes: 0 ok, 1 internal error, 2 user error (bad option, data, graph, checkpoint), 3 training diverged. */
-export const EXIT = { ok: 0, internal: 1, user: 2, diverged: 3 } as const;
+/**
+ * Exit codes (README, Troubleshooting): 0 ok (also a run stopped by SIGINT/SIGTERM with its
+ * checkpoint written), 1 internal error, 2 user error (bad option, data, graph, checkpoint, a path
+ * that cannot be used), 3 training diverged, 4 the machine refused a file operation (no space,
+ * permission denied, read-only file system, too many open files, I/O error); 130 / 143 a second
+ * Ctrl-C / SIGTERM quit at once.
+ */
+export const EXIT = { ok: 0, internal: 1, user: 2, diverged: 3, environment: 4 } as const;
+
+let debugFlag = false;
+
+/** `--debug` (or CCIG_DEBUG=1): print stack traces with error messages. */
+export function setDebug(on: boolean): void {
+  debugFlag = on;
+}
+
+export function debugEnabled(): boolean {
+  const env = process.env.CCIG_DEBUG;
+  return debugFlag || (env !== undefined && env !== '' && env !== '0' && env !== 'false');
+}
 
 /** Validates parsed command-line options against a schema; one OptionError lists every problem. */
 export function parseOptions<S extends z.ZodType>(schema: S, raw: unknown, command: string): z.infer<S> {
@@ -99,26 +118,43 @@ export function formatSeconds(s: number): string {
     : `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
 }
 
-/** Runs a command body; maps errors to one message on stderr and an exit code. */
+/** What the CLI prints for an error, and the exit code. */
+export function describeFailure(e: unknown): { message: string; code: number } {
+  const converted = toFileSystemError(e);
+  if (converted instanceof FileSystemError)
+    return {
+      message: `ccig: error: ${converted.message}`,
+      code: converted.userMistake ? EXIT.user : EXIT.environment,
+    };
+  if (isUserError(converted)) return { message: `ccig: error: ${converted.message}`, code: EXIT.user };
+  const err = converted as Error | undefined;
+  if (err?.name === 'TrainingDivergedError') return { message: `ccig: ${err.message}`, code: EXIT.diverged };
+  if (err instanceof NativeError)
+    return { message: `ccig: error in libtorch: ${err.message}`, code: EXIT.internal };
+  // a bug: the stack trace is what a report needs
+  return {
+    message: `ccig: internal error (please report): ${err?.stack ?? err?.message ?? String(e)}`,
+    code: EXIT.internal,
+  };
+}
+
+/**
+ * Runs a command body; maps errors to one message on stderr and an exit code. With --debug or
+ * CCIG_DEBUG=1 the stack trace (and the cause's) follows the message.
+ */
 export async function runCommand(body: () => Promise<void>): Promise<never> {
   try {
     await body();
     process.exit(EXIT.ok);
   } catch (e) {
-    const err = e as Error;
-    if (isUserError(e)) {
-      process.stderr.write(`ccig: error: ${err.message}\n`);
-      process.exit(EXIT.user);
+    const { message, code } = describeFailure(e);
+    process.stderr.write(`${message}\n`);
+    if (debugEnabled() && code !== EXIT.internal) {
+      const err = e as Error;
+      process.stderr.write(`${err?.stack ?? String(e)}\n`);
+      const cause = err?.cause as Error | undefined;
+      if (cause?.stack) process.stderr.write(`caused by: ${cause.stack}\n`);
     }
-    if (err.name === 'TrainingDivergedError') {
-      process.stderr.write(`ccig: ${err.message}\n`);
-      process.exit(EXIT.diverged);
-    }
-    if (e instanceof NativeError) {
-      process.stderr.write(`ccig: error in libtorch: ${err.message}\n`);
-      process.exit(EXIT.internal);
-    }
-    process.stderr.write(`ccig: internal error (please report): ${err.stack ?? err.message}\n`);
-    process.exit(EXIT.internal);
+    process.exit(code);
   }
 }

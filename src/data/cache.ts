@@ -34,10 +34,11 @@ import {
   statSync,
   writeSync,
 } from 'node:fs';
-import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
+import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { availableParallelism, homedir, totalmem } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { DataError, OptionError } from '../errors.ts';
+import { makeFolder, toFileSystemError } from '../files.ts';
 import { fmt, listSome, nearest } from '../options.ts';
 import type { AttributeInfo, Batch, Dataset } from './dataset.ts';
 import { checkImageSize, makeRecipe, preprocessImage, type Recipe } from './preprocess.ts';
@@ -474,14 +475,7 @@ async function buildCache(
   const n = table.files.length;
   const imageBytes = recipe.size * recipe.size * 3;
   const m = table.attributes.length;
-  try {
-    await mkdir(dirname(path), { recursive: true });
-  } catch (e) {
-    throw new DataError(
-      `cannot create the cache folder (${(e as Error).message}); pass cacheDir`,
-      dirname(path),
-    );
-  }
+  makeFolder(dirname(path), 'create the data cache folder');
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   let fh: FileHandle | undefined;
   try {
@@ -570,10 +564,7 @@ async function buildCache(
   } catch (e) {
     await fh?.close().catch(() => {});
     await rm(tmp, { force: true }).catch(() => {});
-    if (e instanceof DataError) throw e;
-    const err = e as NodeJS.ErrnoException;
-    if (err.code) throw new DataError(`cannot write the cache (${err.message}); pass cacheDir`, path);
-    throw e;
+    throw toFileSystemError(e, 'write the data cache', path);
   }
 }
 

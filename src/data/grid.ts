@@ -2,8 +2,8 @@
  * Image grids and PNG output for anything a person looks at: sample grids, reconstructions,
  * intervention strips. Pixels are RGB, HWC, uint8.
  */
-import { renameSync } from 'node:fs';
 import sharp from 'sharp';
+import { writeFileAtomic } from '../files.ts';
 
 export interface RgbImage {
   width: number;
@@ -52,14 +52,18 @@ export async function pngBytes(img: RgbImage, scale = 1): Promise<Buffer> {
   return s.png().toBuffer();
 }
 
-/** Writes an RGB image as a PNG file, atomically (temp file + rename). */
-export async function writePng(path: string, img: RgbImage, scale = 1): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const raw = Buffer.from(img.pixels.buffer, img.pixels.byteOffset, img.pixels.byteLength);
-  let s = sharp(raw, { raw: { width: img.width, height: img.height, channels: 3 } });
-  if (scale > 1) s = s.resize(img.width * scale, img.height * scale, { kernel: 'nearest' });
-  await s.png().toFile(tmp);
-  renameSync(tmp, path);
+/**
+ * Writes an RGB image as a PNG file, atomically. The PNG is encoded in memory and written through
+ * the file layer, so a full disk or a read-only folder gives a FileSystemError naming the file
+ * (libvips' own file writer reports those without an errno code).
+ */
+export async function writePng(
+  path: string,
+  img: RgbImage,
+  scale = 1,
+  operation = 'write the image',
+): Promise<void> {
+  writeFileAtomic(path, await pngBytes(img, scale), operation);
 }
 
 /** One HWC uint8 RGB image -> CHW float32 in [-1, 1] (the model's input layout). */

@@ -12,10 +12,11 @@
  *   const { train, test } = splitWorldDataset(ds, { testFraction: 0.2, seed: 1 });
  *   await writeWorldToDisk('data/pendulum', train);
  */
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { OptionError } from '../errors.ts';
+import { makeFolder, toFileSystemError, writeFileAtomic } from '../files.ts';
 import { expectOneOf } from '../options.ts';
 import type { AttributeInfo, Batch, Dataset } from './dataset.ts';
 import { flow } from './flow.ts';
@@ -276,7 +277,7 @@ export async function writeWorldToDisk(
   const s = ds.imageSize;
   const digits = Math.max(6, String(ds.size - 1).length);
   const files = Array.from({ length: ds.size }, (_, i) => `images/${String(i).padStart(digits, '0')}.png`);
-  await mkdir(join(dir, 'images'), { recursive: true });
+  makeFolder(join(dir, 'images'), 'create the image folder');
   const keep = new Set(files.map((f) => f.slice('images/'.length)));
   for (const name of await readdir(join(dir, 'images'))) {
     if (/^\d+\.png$/.test(name) && !keep.has(name)) await rm(join(dir, 'images', name));
@@ -286,9 +287,14 @@ export async function writeWorldToDisk(
     for (let i = next++; i < ds.size; i = next++) {
       const px = ds.image(i);
       const raw = Buffer.from(px.buffer, px.byteOffset, px.byteLength);
-      await sharp(raw, { raw: { width: s, height: s, channels: 3 } })
+      // encoded in memory and written by node:fs, whose errors carry the errno code (ENOSPC, ...)
+      const png = await sharp(raw, { raw: { width: s, height: s, channels: 3 } })
         .png()
-        .toFile(join(dir, files[i]));
+        .toBuffer();
+      const file = join(dir, files[i]);
+      await writeFile(file, png).catch((e) => {
+        throw toFileSystemError(e, 'write the image', file);
+      });
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 8) }, worker));
@@ -301,7 +307,7 @@ export async function writeWorldToDisk(
     lines.push(row.join(','));
   }
   const labels = join(dir, 'labels.csv');
-  await writeAtomic(labels, `${lines.join('\n')}\n`);
+  writeFileAtomic(labels, `${lines.join('\n')}\n`, 'write the labels');
   const meta = {
     world: world.name,
     description: world.description,
@@ -312,12 +318,10 @@ export async function writeWorldToDisk(
     factors: world.factors,
     edges: world.edges(),
   };
-  await writeAtomic(join(dir, 'world.json'), `${JSON.stringify(meta, null, 2)}\n`);
+  writeFileAtomic(
+    join(dir, 'world.json'),
+    `${JSON.stringify(meta, null, 2)}\n`,
+    'write the world description',
+  );
   return { dir, count: ds.size, labels, files };
-}
-
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
 }

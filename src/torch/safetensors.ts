@@ -4,8 +4,9 @@
  * "__metadata__": {string: string}}), then the raw little-endian tensor bytes. Python users can
  * open our checkpoints with `safetensors.torch.load_file`.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { DataError } from '../errors.ts';
+import { writeFileAtomic } from '../files.ts';
 import type { DType } from './native.ts';
 import { type Tensor, tensor } from './tensor.ts';
 
@@ -110,29 +111,19 @@ export function decodeSafetensors(
   return { tensors, metadata };
 }
 
-/** Writes bytes to path atomically: a temp file in the same folder, fsync, then rename. */
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    unlinkSync(tmp);
-    throw e;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
-}
+export { writeFileAtomic };
 
-/** Saves named tensors to a safetensors file, atomically. */
+/**
+ * Saves named tensors to a safetensors file, atomically: a failed write (full disk, ...) leaves
+ * the previous file as it was and throws a FileSystemError naming `operation` and the path.
+ */
 export function saveSafetensors(
   path: string,
   tensors: Record<string, Tensor>,
   metadata?: Record<string, string>,
+  operation = 'write',
 ): void {
-  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata), operation);
 }
 
 /** Loads a safetensors file; a missing, truncated or corrupt file gives a DataError naming it. */

@@ -2,8 +2,9 @@
  * A checkpoint is one safetensors file: model weights (`model.*`), optimizer states
  * (`opt.<name>.*`) and the torch RNG state (`rng.torch`), with metadata holding the resolved
  * config, the data attributes, the step, the structure schedule, the data sampler's RNG state
- * and the last metrics. Written atomically (temp file + rename), so a crash never leaves half a
- * file; Python can open it with safetensors.
+ * and the last metrics. Written atomically (temp file + rename), so a crash or a full disk never
+ * leaves half a file and the previous checkpoint stays readable; Python can open it with
+ * safetensors.
  */
 import { existsSync } from 'node:fs';
 import type { DagSchedule } from '../causal/scm.ts';
@@ -35,7 +36,10 @@ export interface CheckpointContents extends CheckpointMeta {
   rng: Tensor | undefined;
 }
 
-/** Writes a checkpoint atomically. */
+/**
+ * Writes a checkpoint atomically; a failed write throws a FileSystemError and leaves the file
+ * at `path` (the previous checkpoint) as it was, with no temp file.
+ */
 export function saveCheckpoint(
   path: string,
   model: Ccig,
@@ -53,11 +57,16 @@ export function saveCheckpoint(
   const rng = torch.getRngState();
   tensors['rng.torch'] = rng;
   try {
-    torch.saveSafetensors(path, tensors, {
-      format: CHECKPOINT_FORMAT,
-      meta: JSON.stringify({ ...meta, createdAt: new Date().toISOString() }),
-      optimizers: JSON.stringify(optMeta),
-    });
+    torch.saveSafetensors(
+      path,
+      tensors,
+      {
+        format: CHECKPOINT_FORMAT,
+        meta: JSON.stringify({ ...meta, createdAt: new Date().toISOString() }),
+        optimizers: JSON.stringify(optMeta),
+      },
+      'write the checkpoint',
+    );
   } finally {
     rng.dispose();
   }

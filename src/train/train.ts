@@ -10,19 +10,21 @@
  * E and G/prior have disjoint parameters and learn from one backward pass; D's parameters stop
  * recording gradients meanwhile, so no work is spent on gradients nobody uses.
  */
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type DagSchedule, STRUCTURE_PARAMS, structurePenalty, updateDagSchedule } from '../causal/scm.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { tileGrid, toRgbTiles, writePng } from '../data/grid.ts';
 import { mix32, Rng } from '../data/rng.ts';
-import { OptionError } from '../errors.ts';
+import { FileSystemError, OptionError } from '../errors.ts';
+import { appendLine, describeCode, TRANSIENT_CODES, toFileSystemError, writeFileAtomic } from '../files.ts';
 import { Ccig } from '../model/ccig.ts';
 import type { CcigConfig } from '../model/config.ts';
 import { Encoder } from '../model/encoder.ts';
 import * as torch from '../torch/index.ts';
 import { optim, type Tensor } from '../torch/index.ts';
 import { disposeCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import { checkFreeSpace, prepareRunFolder, runPaths, spaceNeeded } from './run-folder.ts';
 
 export class TrainingDivergedError extends Error {
   override name = 'TrainingDivergedError';
@@ -57,6 +59,17 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** write PNG grids (default true) */
   grids?: boolean;
+  /**
+   * problems that do not stop training: a sample grid or log line that could not be written
+   * (reported once per kind), a checkpoint write about to be retried (default: stderr)
+   */
+  onWarning?: (message: string) => void;
+  /** tries of a checkpoint write before the run stops (default 3) */
+  checkpointAttempts?: number;
+  /** wait before the first retry of a checkpoint write, doubling after (default 5000 ms) */
+  checkpointRetryMs?: number;
+  /** check free space before starting (default true) */
+  checkSpace?: boolean;
 }
 
 export interface Losses {
@@ -86,15 +99,28 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     throw new OptionError(
       `the data has ${trainSet.imageSize}px images but the config wants ${cfg.imageSize}px`,
     );
-  mkdirSync(join(o.outDir, 'samples'), { recursive: true });
-  const ckptPath = join(o.outDir, 'checkpoint.safetensors');
-  const logPath = join(o.outDir, 'log.jsonl');
+  prepareRunFolder(o.outDir);
+  const paths = runPaths(o.outDir);
+  const ckptPath = paths.checkpoint;
+  const logPath = paths.log;
+  const warn = o.onWarning ?? ((m: string) => process.stderr.write(`ccig: warning: ${m}\n`));
+  // a grid or log line that cannot be written is reported once per kind; training goes on
+  const warned = new Set<string>();
+  const warnOnce = (kind: string, e: unknown) => {
+    const err = toFileSystemError(e);
+    if (!(err instanceof FileSystemError)) throw e;
+    if (warned.has(kind)) return;
+    warned.add(kind);
+    warn(`${err.message}; training goes on (further ${kind} failures are not reported)`);
+  };
 
   // ---- model, optimizers, state: fresh or resumed
   torch.manualSeed(t.seed);
   const trainer = createTrainer(cfg, trainSet.attributes);
   const { model, optD, optEG } = trainer;
   let step = 0;
+  /** step of the last checkpoint known to be on disk, intact */
+  let savedStep: number | undefined;
   let dag: DagSchedule = { alpha: 0, rho: t.dag.rhoInit, lastH: Number.POSITIVE_INFINITY };
   const dataRng = new Rng(t.seed, 1);
   if (o.resume) {
@@ -113,15 +139,21 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       optEG.loadStateDict(c.optimizers.eg);
       if (c.rng) torch.setRngState(c.rng);
       step = c.step;
+      savedStep = c.step;
       dag = c.dag;
       dataRng.setState(c.dataRng);
     } finally {
       disposeCheckpoint(c);
     }
-  } else {
-    writeFileSync(logPath, '');
   }
-  writeFileSync(join(o.outDir, 'config.json'), `${JSON.stringify(cfg, null, 2)}\n`);
+  try {
+    if (o.checkSpace ?? true) checkFreeSpace(o.outDir, spaceNeeded(cfg, model, o.outDir, o.grids ?? true));
+    if (!o.resume) writeFileAtomic(logPath, '', 'start the log');
+    writeFileAtomic(paths.config, `${JSON.stringify(cfg, null, 2)}\n`, 'write the run config');
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
 
   // ---- fixed things to look at: prior noise for sample grids, a held-out batch
   const gridRng = new Rng(t.seed, 2);
@@ -149,7 +181,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   let windowSteps = 0;
   let rate = 0;
 
-  const checkpoint = (metrics: Record<string, unknown>) =>
+  const save = (metrics: Record<string, unknown>) =>
     saveCheckpoint(
       ckptPath,
       model,
@@ -163,6 +195,48 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         metrics,
       },
     );
+  /**
+   * Writes the checkpoint, retrying faults that may clear up (a full disk, too many open files);
+   * a failed write leaves the previous checkpoint intact, so when all tries fail the run stops
+   * with the step that checkpoint holds.
+   */
+  const checkpoint = async (metrics: Record<string, unknown>) => {
+    const attempts = Math.max(1, o.checkpointAttempts ?? 3);
+    let wait = o.checkpointRetryMs ?? 5000;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        save(metrics);
+        savedStep = step;
+        return;
+      } catch (e) {
+        if (!(e instanceof FileSystemError)) throw e;
+        const kept =
+          savedStep === undefined
+            ? 'no checkpoint of this run was written before'
+            : `the previous checkpoint (step ${savedStep}) is intact`;
+        if (attempt < attempts && TRANSIENT_CODES.has(e.code)) {
+          warn(`${e.message}; ${kept}; trying again in ${wait / 1000} s (try ${attempt + 1} of ${attempts})`);
+          await new Promise((r) => setTimeout(r, wait));
+          wait *= 2;
+          continue;
+        }
+        cleanup();
+        const { reason, advice } = describeCode(e.code);
+        const next =
+          savedStep === undefined
+            ? `no checkpoint of this run was written yet; ${advice}, then start again`
+            : `the previous checkpoint (step ${savedStep}) is intact; ${advice}, then continue with: ccig resume --out ${o.outDir}`;
+        throw new FileSystemError(
+          `training stopped at step ${step}: cannot write the checkpoint ${ckptPath}: ${reason} (${e.code}), tried ${attempt} time${attempt > 1 ? 's' : ''}; ${next}`,
+          e.code,
+          e.path,
+          e.operation,
+          e.userMistake,
+          { cause: e },
+        );
+      }
+    }
+  };
 
   // ---- the loop
   while (step < until) {
@@ -207,11 +281,21 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     let metrics: Record<string, unknown> | undefined;
     if (step % t.logEvery === 0 || finished || interrupted) {
       metrics = logMetrics(model, heldX, heldY, step, losses, dag, rate);
-      appendFileSync(logPath, `${JSON.stringify(metrics)}\n`);
+      try {
+        appendLine(logPath, JSON.stringify(metrics), 'write to the log');
+      } catch (e) {
+        warnOnce('log', e);
+      }
     }
-    if ((o.grids ?? true) && (step % t.sampleEvery === 0 || finished))
-      await writeGrids(model, gridEps, heldX, o.outDir, step);
-    if (step % t.checkpointEvery === 0 || finished || interrupted) checkpoint(metrics ?? { step, losses });
+    if ((o.grids ?? true) && (step % t.sampleEvery === 0 || finished)) {
+      try {
+        await writeGrids(model, gridEps, heldX, paths.samples, step);
+      } catch (e) {
+        warnOnce('sample grid', e);
+      }
+    }
+    if (step % t.checkpointEvery === 0 || finished || interrupted)
+      await checkpoint(metrics ?? { step, losses });
     if (interrupted) {
       cleanup();
       return { step, stopped: 'interrupted', checkpoint: ckptPath, losses: last };
@@ -358,7 +442,7 @@ async function writeGrids(
   model: Ccig,
   eps: Tensor,
   heldX: Tensor,
-  outDir: string,
+  samplesDir: string,
   step: number,
 ): Promise<void> {
   const S = model.config.imageSize;
@@ -380,8 +464,15 @@ async function writeGrids(
   );
   const tag = String(step).padStart(6, '0');
   await writePng(
-    join(outDir, 'samples', `samples-${tag}.png`),
+    join(samplesDir, `samples-${tag}.png`),
     tileGrid(toRgbTiles(samples, eps.shape[0], S), S, 8),
+    1,
+    'write a sample grid',
   );
-  await writePng(join(outDir, 'samples', `recon-${tag}.png`), tileGrid(toRgbTiles(recon, 2 * n, S), S, 8));
+  await writePng(
+    join(samplesDir, `recon-${tag}.png`),
+    tileGrid(toRgbTiles(recon, 2 * n, S), S, 8),
+    1,
+    'write a reconstruction grid',
+  );
 }
