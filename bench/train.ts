@@ -55,7 +55,8 @@ function forwardFlops(cfg: CcigConfig): { e: number; g: number; d: number } {
  *  E+G step (E, G forward+backward; D forward x2 + input gradients). Backward ~ 2x forward. */
 function stepFlops(cfg: CcigConfig): number {
   const { e, g, d } = forwardFlops(cfg);
-  const cycle = cfg.train.lambdaCyc > 0 ? 2 * e : 0; // E forward on G(z) + its input gradients
+  // cycle: a second G forward + backward on the detached z, E forward on it + its input gradients
+  const cycle = cfg.train.lambdaCyc > 0 ? 3 * g + 2 * e : 0;
   return e + g + 6 * d + (3 * e + 3 * g + 4 * d) + cycle;
 }
 

@@ -1,16 +1,18 @@
 // Model shapes, the training step, checkpoints and exact resume, divergence, configs.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { structurePenalty, updateDagSchedule } from '../src/causal/scm.ts';
 import type { Batch, Dataset } from '../src/data/dataset.ts';
 import { generateWorldDataset, splitWorldDataset, worldByName } from '../src/data/world-dataset.ts';
 import { OptionError } from '../src/errors.ts';
 import { Ccig } from '../src/model/ccig.ts';
 import { resolveConfig } from '../src/model/config.ts';
 import * as torch from '../src/torch/index.ts';
-import { loadCheckpoint, loadModel } from '../src/train/checkpoint.ts';
+import { optim } from '../src/torch/index.ts';
+import { disposeCheckpoint, loadCheckpoint, loadModel } from '../src/train/checkpoint.ts';
 import { TrainingDivergedError, train } from '../src/train/train.ts';
 
 const world = generateWorldDataset(worldByName('pendulum'), { count: 96, imageSize: 64, seed: 3 });
@@ -37,7 +39,10 @@ test('networks have the shapes of SPEC section 2', () =>
   }));
 
 test('the config reaches the SCM prior (structure, parent model)', () => {
-  const mlp = new Ccig(resolveConfig('tiny', { scm: { parents: 'mlp', structure: 'learned' } }), data.train.attributes);
+  const mlp = new Ccig(
+    resolveConfig('tiny', { scm: { parents: 'mlp', structure: 'learned' } }),
+    data.train.attributes,
+  );
   assert.equal(mlp.prior.parentModel, 'mlp');
   assert.equal(mlp.prior.mode, 'learned');
   assert.ok(mlp.prior.namedParameters().some(([n]) => n === 'W1'));
@@ -78,11 +83,62 @@ test('training runs, losses are finite, and writes log, grids and a checkpoint',
   assert.ok(c.optimizers.d && c.optimizers.eg && c.rng);
 });
 
-test('learned mode: the structure penalty acts, h(A) is logged', async () => {
+test('learned mode: the augmented Lagrangian drives h(A) of a cyclic start towards 0', () => {
+  // only the structure penalty: no images, A starts on a strong 2-cycle
+  const cfg = resolveConfig('tiny', { scm: { structure: 'learned' } });
+  const model = new Ccig(cfg, data.train.attributes);
+  const A = model.prior.stateDict().A;
+  torch.noGrad(() =>
+    A.copy_(
+      torch.tensor([
+        [0, 1.2, 0, 0],
+        [1.1, 0, 0, 0],
+        [0, 0, 0, 0.9],
+        [0, 0, 0.8, 0],
+      ]),
+    ),
+  );
+  const opt = new optim.Adam([A], { lr: 1e-2, betas: cfg.train.betasA });
+  const o = { rhoInit: 1, rhoMax: 1e4, rhoGrowth: 4, hShrink: 0.5 };
+  let dag = { alpha: 0, rho: o.rhoInit, lastH: Number.POSITIVE_INFINITY };
+  const h0 = torch.scope(() => model.prior.acyclicity().item());
+  for (let outer = 0; outer < 15; outer++) {
+    for (let i = 0; i < 50; i++)
+      torch.scope(() => {
+        opt.zeroGrad();
+        structurePenalty(model.prior, dag, 1e-3).backward();
+        opt.step();
+      });
+    dag = updateDagSchedule(
+      dag,
+      torch.scope(() => model.prior.acyclicity().item()),
+      o,
+    );
+  }
+  const h = torch.scope(() => model.prior.acyclicity().item());
+  assert.ok(h0 > 1, `the start must be cyclic (h = ${h0})`);
+  assert.ok(h < 1e-3 * h0, `h(A) went from ${h0} to ${h} only`);
+  assert.ok(dag.alpha > 0, 'the multiplier must have grown');
+  model.dispose();
+});
+
+test('learned mode: h(A) and the schedule are logged by a training run', async () => {
   const out = tmp();
-  const cfg = resolveConfig('tiny', { scm: { structure: 'learned' }, train: { steps: 4, logEvery: 2 } });
+  const cfg = resolveConfig('tiny', {
+    scm: { structure: 'learned' },
+    train: { steps: 4, logEvery: 2, dag: { updateEvery: 2 } },
+  });
   const r = await train({ config: cfg, data, outDir: out, grids: false });
   assert.ok(Number.isFinite(r.losses.h));
+  const log = readFileSync(join(out, 'log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    log.map((l) => l.step),
+    [2, 4],
+  );
+  assert.ok(log.every((l) => Number.isFinite(l.h) && l.dag.rho >= 1 && l.A.length === 4));
 });
 
 test('resume is exact: 2N steps straight equal N steps + resume N', async () => {
@@ -100,13 +156,55 @@ test('resume is exact: 2N steps straight equal N steps + resume N', async () => 
     assert.deepEqual(wb[k].toNumbers(), wa[k].toNumbers(), `weights differ at ${k}`);
 });
 
-test('resume refuses another architecture', async () => {
+test('resume is exact in learned mode too: A, alpha, rho and lastH carry over', async () => {
+  // the schedule first updates at step 6, after the checkpoint at 4 (lastH still infinite there)
+  const cfg = resolveConfig('tiny', {
+    scm: { structure: 'learned', parents: 'mlp' },
+    train: { steps: 10, logEvery: 4, sampleEvery: 100, checkpointEvery: 4, dag: { updateEvery: 6 } },
+  });
+  const a = tmp();
+  await train({ config: cfg, data, outDir: a, grids: false });
+  const b = tmp();
+  await train({ config: cfg, data, outDir: b, grids: false, untilStep: 4 });
+  const mid = loadCheckpoint(join(b, 'checkpoint.safetensors'));
+  assert.equal(mid.dag.lastH, Number.POSITIVE_INFINITY);
+  disposeCheckpoint(mid);
+  await train({ config: cfg, data, outDir: b, grids: false, resume: true });
+  const ca = loadCheckpoint(join(a, 'checkpoint.safetensors'));
+  const cb = loadCheckpoint(join(b, 'checkpoint.safetensors'));
+  assert.deepEqual(cb.dag, ca.dag);
+  assert.ok(ca.dag.alpha > 0, 'the schedule never updated');
+  for (const k of Object.keys(ca.model))
+    assert.deepEqual(cb.model[k].toNumbers(), ca.model[k].toNumbers(), `weights differ at ${k}`);
+});
+
+test('resume refuses another architecture or SCM, naming both values', async () => {
   const out = tmp();
   await train({ config: resolveConfig('tiny', { train: { steps: 2 } }), data, outDir: out, grids: false });
-  const other = resolveConfig('tiny', { net: { channels: 8 } });
-  await assert.rejects(
-    train({ config: other, data, outDir: out, resume: true }),
-    /another architecture or attributes; refusing to resume/,
+  const refused = async (over: object, message: RegExp) => {
+    const live = torch.liveTensors();
+    await assert.rejects(
+      train({ config: resolveConfig('tiny', over), data, outDir: out, resume: true }),
+      (e: unknown) => e instanceof OptionError && message.test((e as Error).message),
+    );
+    assert.equal(torch.liveTensors(), live, 'a refused resume leaked tensors');
+  };
+  await refused(
+    { net: { channels: 8 } },
+    /refusing to resume .*net \{"channels":4,.*\}, but this run asks for \{"channels":8,/,
+  );
+  await refused({ scm: { structure: 'learned' } }, /scm\.structure "given", but this run asks for "learned"/);
+  await refused(
+    { scm: { mechanism: 'nonlinear' } },
+    /scm\.mechanism "linear", but this run asks for "nonlinear"/,
+  );
+  await refused({ scm: { parents: 'mlp' } }, /scm\.parents "linear", but this run asks for "mlp"/);
+  await refused({ zFree: 3 }, /zFree 2, but this run asks for 3/);
+  await refused({ scm: { edges: [['pendulum_angle', 'shadow_length']] } }, /scm\.edges \[\[/);
+  // two at once: one message names both
+  await refused(
+    { zFree: 3, scm: { structure: 'none' } },
+    /zFree 2, but .* 3; scm\.structure "given", but .* "none"/,
   );
 });
 

@@ -94,7 +94,8 @@ else:
 A = nn.Parameter(torch.zeros(m, m))
 log_scale, shift = nn.Parameter(torch.zeros(m)), nn.Parameter(torch.zeros(m))
 optD = torch.optim.Adam(D.parameters(), 2e-4, betas=(0, 0.999))
-optEG = torch.optim.Adam([{'params': E.parameters()}, {'params': G.parameters()}, {'params': [log_scale, shift]}, {'params': [A], 'lr': 1e-3}], 2e-4, betas=(0, 0.999))
+# A has DEAR's betas for its optimizer, (0.9, 0.999); everything else (0, 0.999)
+optEG = torch.optim.Adam([{'params': E.parameters()}, {'params': G.parameters()}, {'params': [log_scale, shift]}, {'params': [A], 'lr': 1e-3, 'betas': (0.9, 0.999)}], 2e-4, betas=(0, 0.999))
 k = zdim - m
 
 
@@ -128,10 +129,13 @@ def step():
     s = d_fake.detach().exp().clamp(0.5, 2)
     loss = loss_e + 5 * loss_sup - (s * d_fake).mean()
     if lambda_cyc > 0:
+        # the cycle trains G only: a second G pass on the detached z, frozen encoder in eval mode
+        z_fixed = z.detach()
+        x_cyc = G(z_fixed)
         E.eval()
         for p in E.parameters():
             p.requires_grad_(False)
-        loss = loss + lambda_cyc * F.mse_loss(E(x_gen)[0][:, :m], z[:, :m])
+        loss = loss + lambda_cyc * F.mse_loss(E(x_cyc)[0][:, :m], z_fixed[:, :m])
         for p in E.parameters():
             p.requires_grad_(True)
         E.train()

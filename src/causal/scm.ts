@@ -26,6 +26,10 @@ export type Mechanism = (typeof MECHANISMS)[number];
 /** How a node depends on its parents in u-space: linear (u A) or a small MLP per node (NOTEARS-MLP). */
 export const PARENT_MODELS = ['linear', 'mlp'] as const;
 export type ParentModel = (typeof PARENT_MODELS)[number];
+/** Largest |u - parents(u) - eps| `solve` accepts from the MLP parent model's Newton iteration. */
+const SOLVE_TOLERANCE = 1e-5;
+/** Newton iterations after the m fixed-point rounds (a DAG needs none; a weak cycle a few). */
+const SOLVE_MAX_NEWTON = 20;
 /** Parameters of the parent model: they learn at the adjacency's learning rate. */
 export const STRUCTURE_PARAMS = ['A', 'W1', 'b1', 'W2', 'b2'];
 
@@ -107,22 +111,30 @@ export class ScmPrior extends nn.Module {
     } else {
       // node j: g_j(u) = W2_j . sigmoid(u W1[:, j, :] + b1_j) + b2_j, inputs masked to its parents
       const H = this.hidden;
-      this.hiddenMask = torch.keep(
-        this.mask
-          .unsqueeze(2)
-          .expand([m, m, H])
-          .reshape([m, m * H])
-          .contiguous(),
+      const hiddenMask = torch.keep(
+        torch.scope(() =>
+          this.mask
+            .unsqueeze(2)
+            .expand([m, m, H])
+            .reshape([m, m * H])
+            .contiguous(),
+        ),
       );
+      this.hiddenMask = hiddenMask;
       this.registerParameter(
         'W1',
-        torch
-          .randn([m, m * H])
-          .mul(0.05)
-          .mul(this.hiddenMask),
-      ).maskGrad(this.hiddenMask);
+        torch.scope(() =>
+          torch
+            .randn([m, m * H])
+            .mul(0.05)
+            .mul(hiddenMask),
+        ),
+      ).maskGrad(hiddenMask);
       this.registerParameter('b1', torch.zeros([m * H]));
-      this.registerParameter('W2', torch.randn([m, H]).mul(0.05));
+      this.registerParameter(
+        'W2',
+        torch.scope(() => torch.randn([m, H]).mul(0.05)),
+      );
       this.registerParameter('b2', torch.zeros([m]));
     }
     if (o.mechanism === 'linear') {
@@ -133,6 +145,13 @@ export class ScmPrior extends nn.Module {
       this.registerParameter('log_slopes', torch.zeros([m, this.knots]));
       this.registerParameter('shift', torch.zeros([m]));
     }
+  }
+
+  /** Frees the parameters and the structure masks. */
+  override dispose(): void {
+    super.dispose();
+    this.mask.dispose();
+    this.hiddenMask?.dispose();
   }
 
   /**
@@ -189,8 +208,12 @@ export class ScmPrior extends nn.Module {
   // ---- the structural equations (row form) ---------------------------------------------------
 
   /**
-   * Every node from its exogenous noise: u = eps (I - A)^{-1} (linear), or m rounds of
-   * u = g(u) + eps (MLP; exact for a DAG, whose longest path has fewer than m edges).
+   * Every node from its exogenous noise, the u that solves u = parents(u) + eps, so that
+   * `residual(solve(eps)) = eps` and abduction inverts it, for a DAG or not (while a `learned`
+   * A still has cycles). Linear: u = eps (I - A)^{-1}. MLP: m rounds of u <- g(u) + eps (exact
+   * for a DAG, whose longest path has fewer than m edges), then Newton's method until the
+   * residual is below SOLVE_TOLERANCE; gradients come from one Newton step on the detached
+   * solution, which gives the implicit-function-theorem gradient (I - J)^{-1} exactly.
    * keep [m] cuts the parents of nodes with 0. [B, m] -> [B, m]
    */
   solve(eps: Tensor, keep?: Tensor): Tensor {
@@ -199,9 +222,39 @@ export class ScmPrior extends nn.Module {
       const A = keep ? this.adjacency().mul(keep.unsqueeze(0)) : this.adjacency();
       return eps.matmul(torch.inverse(torch.eye(this.m).sub(A)));
     }
-    let u = eps;
-    for (let k = 0; k < this.m; k++) u = this.parentTerm(u, keep).add(eps);
-    return u;
+    const newtonStep = (u: Tensor, residual: Tensor) => {
+      // row form: delta (I - J) = -residual, i.e. (I - J)^T delta^T = -residual^T
+      const IminusJt = torch.eye(this.m).sub(this.parentJacobian(u, keep)).transpose(1, 2);
+      return torch.solve(IminusJt, residual.neg().unsqueeze(2)).squeeze(2);
+    };
+    const uStar = torch.noGrad(() => {
+      let u = eps.detach();
+      for (let k = 0; k < this.m; k++) u = this.parentTerm(u, keep).add(eps);
+      for (let k = 0; k < SOLVE_MAX_NEWTON; k++) {
+        const r = u.sub(this.parentTerm(u, keep)).sub(eps);
+        if (r.abs().max().item() <= SOLVE_TOLERANCE) break;
+        u = u.add(newtonStep(u, r));
+      }
+      return u;
+    });
+    // value uStar (to rounding); d/d(eps, params) = d(g + eps)/d(...) (I - J)^{-1}
+    const residual = uStar.sub(this.parentTerm(uStar, keep)).sub(eps);
+    const IminusJt = torch.noGrad(() =>
+      torch.eye(this.m).sub(this.parentJacobian(uStar, keep)).transpose(1, 2),
+    );
+    return uStar.add(torch.solve(IminusJt, residual.neg().unsqueeze(2)).squeeze(2));
+  }
+
+  /** d parents(u)_j / d u_i of the MLP parent model, per example: [B, m_in, m_out]. */
+  private parentJacobian(u: Tensor, keep?: Tensor): Tensor {
+    const B = u.shape[0];
+    const m = this.m;
+    const H = this.hidden;
+    const W1 = this.param('W1').mul(this.hiddenMask!);
+    const s = u.matmul(W1).add(this.param('b1')).reshape([B, m, H]).sigmoid(); // [B, out, H]
+    const slope = s.mul(s.rsub(1)).mul(this.param('W2')); // d g_j / d (hidden pre-activation)
+    const J = W1.reshape([m, m, H]).unsqueeze(0).mul(slope.unsqueeze(1)).sum(3); // [B, in, out]
+    return keep ? J.mul(keep.reshape([1, 1, m])) : J;
   }
 
   /** eps = u - parents(u): the exogenous noise that explains u (abduction). */

@@ -2,6 +2,7 @@
  * `ccig eval`: evaluates a checkpoint, writes report.json and a self-contained report.html with
  * graphs, grids, curves and tables.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -11,7 +12,7 @@ import { pngBytes, tileGrid, toRgbTiles } from '../data/grid.ts';
 import { generateWorldDataset, type WorldDataset, worldByName } from '../data/world-dataset.ts';
 import { FileSystemError } from '../errors.ts';
 import { type EvalResult, evaluate } from '../eval/evaluate.ts';
-import { loadOracle, type Oracle, saveOracle, trainOracle } from '../eval/oracle.ts';
+import { loadOracle, ORACLE_RECIPE, type Oracle, saveOracle, trainOracle } from '../eval/oracle.ts';
 import { type ReportData, type ReportImage, renderReport } from '../eval/report.ts';
 import { checkWritable, makeFolder, writeFileAtomic } from '../files.ts';
 import type { Ccig } from '../model/ccig.ts';
@@ -34,12 +35,47 @@ const Flags = z.strictObject({
   json: z.boolean().default(false),
 });
 
-function oracleCachePath(model: Ccig, steps: number): string {
+/** Seed of the fresh world renders the oracle of a world model learns from. */
+const ORACLE_WORLD_SEED = 777;
+const ORACLE_WORLD_COUNT = 8000;
+
+/**
+ * The cached oracle's file: named by what it reads and keyed by a hash of its recipe (version,
+ * steps, seed) and of the first images and labels it trains on, so that a changed renderer or
+ * dataset trains a new oracle instead of reusing one that reads another picture.
+ */
+export function oracleCachePath(model: Ccig, train: Dataset, steps: number): string {
   const base = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
   const cfg = model.config;
   const what =
     cfg.data.kind === 'world' ? `world-${cfg.data.world}` : `${cfg.data.kind}-${cfg.attributes.join('+')}`;
-  return join(base, 'ccig', 'oracles', `oracle-${what}-${cfg.imageSize}-${steps}.safetensors`);
+  const source = oracleSource(model, train, 4);
+  const hash = createHash('sha256').update(
+    JSON.stringify({ recipe: ORACLE_RECIPE, steps, seed: source.seed, attributes: source.data.attributes }),
+  );
+  const b = source.data.batch(Array.from({ length: Math.min(4, source.data.size) }, (_, i) => i));
+  hash.update(new Uint8Array(b.images.buffer, b.images.byteOffset, b.images.byteLength));
+  hash.update(new Uint8Array(b.labels.buffer, b.labels.byteOffset, b.labels.byteLength));
+  const key = hash.digest('hex').slice(0, 12);
+  return join(base, 'ccig', 'oracles', `oracle-${what}-${cfg.imageSize}-${steps}-${key}.safetensors`);
+}
+
+/** What the oracle learns from: fresh renders of a world (disjoint by seed), else the training set. */
+function oracleSource(model: Ccig, train: Dataset, count = ORACLE_WORLD_COUNT) {
+  const cfg = model.config;
+  if (cfg.data.kind !== 'world')
+    return { data: train, seed: undefined, source: `${cfg.data.kind} training images` };
+  // example k depends only on (seed, k), so the first examples of a small set equal the big one's
+  const data = generateWorldDataset(worldByName(cfg.data.world ?? 'pendulum'), {
+    count,
+    imageSize: cfg.imageSize,
+    seed: ORACLE_WORLD_SEED,
+  });
+  return {
+    data,
+    seed: ORACLE_WORLD_SEED,
+    source: `${count.toLocaleString('en')} exact renders of the ${cfg.data.world} world`,
+  };
 }
 
 /** The oracle for a model's data: given, cached, or trained now (and cached). */
@@ -49,20 +85,9 @@ export function getOracle(
   test: Dataset,
   { path, quiet = false, steps = 1500 }: { path?: string; quiet?: boolean; steps?: number } = {},
 ): Oracle {
-  const file = path ?? oracleCachePath(model, steps);
+  const file = path ?? oracleCachePath(model, train, steps);
   if (existsSync(file)) return loadOracle(file);
-  const cfg = model.config;
-  let source = `${cfg.data.kind} training images`;
-  let oracleTrain = train;
-  if (cfg.data.kind === 'world') {
-    // fresh renders of the world, disjoint from the model's training set by seed
-    oracleTrain = generateWorldDataset(worldByName(cfg.data.world ?? 'pendulum'), {
-      count: 8000,
-      imageSize: cfg.imageSize,
-      seed: 777,
-    });
-    source = `8,000 exact renders of the ${cfg.data.world} world`;
-  }
+  const { data: oracleTrain, source } = oracleSource(model, train);
   const bar = progressBar('training the evaluation oracle', steps, { quiet });
   const oracle = trainOracle(oracleTrain, test, { source, steps, onProgress: (s) => bar.update(s) });
   bar.stop();

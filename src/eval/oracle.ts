@@ -12,6 +12,9 @@ import { CheckpointError } from '../errors.ts';
 import * as torch from '../torch/index.ts';
 import { nn, optim, type Tensor } from '../torch/index.ts';
 
+/** Version of the oracle's architecture and training recipe: bump it when either changes (cache key). */
+export const ORACLE_RECIPE = 1;
+
 export interface OracleMeta {
   attributes: AttributeInfo[];
   imageSize: number;

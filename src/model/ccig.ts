@@ -135,4 +135,11 @@ export class Ccig extends nn.Module {
   decode(z: Tensor): Tensor {
     return this.generator.forward(z);
   }
+
+  /** Frees the weights and the label scale (kept tensors that are not buffers). */
+  override dispose(): void {
+    super.dispose();
+    this.labelMin.dispose();
+    this.labelRange.dispose();
+  }
 }

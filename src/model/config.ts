@@ -68,13 +68,18 @@ export const ConfigSchema = z.strictObject({
     lrPrior: z.number().positive(),
     /** lr of the adjacency A */
     lrA: z.number().positive(),
+    /** Adam betas of E, G, D and the prior's mechanism (DEAR: beta1 0, beta2 0.999) */
     betas: z.tuple([z.number().min(0).max(0.9999), z.number().min(0).max(0.9999)]),
+    /** Adam betas of A (or the MLP parent model): DEAR's A optimizer keeps PyTorch's default (0.9, 0.999) */
+    betasA: z.tuple([z.number().min(0).max(0.9999), z.number().min(0).max(0.9999)]).default([0.9, 0.999]),
     lambdaSup: z.number().min(0),
     /** weight of the SCM-consistency loss on encoder latents (0 turns it off) */
     lambdaScm: z.number().min(0),
     /**
      * weight of the latent cycle loss ||mu_E(G(z))_c - z_c||^2 (0 turns it off): G must draw what
-     * z_c says, as the supervised encoder reads it. Not in the paper; see docs/results/pendulum.md.
+     * z_c says, as the supervised encoder reads it. It trains G only: the encoder is frozen and z
+     * is detached, so the prior gets no gradient from it. Not in the paper; see
+     * docs/results/pendulum.md.
      */
     lambdaCyc: z.number().min(0).default(0),
     /** fraction of training examples whose labels are used */
@@ -107,6 +112,7 @@ const smallTrain: CcigConfig['train'] = {
   lrPrior: 2e-4,
   lrA: 1e-3,
   betas: [0, 0.999],
+  betasA: [0.9, 0.999],
   lambdaSup: 5,
   lambdaScm: 1,
   lambdaCyc: 1,

@@ -234,9 +234,10 @@ export abstract class Module {
     return this;
   }
 
-  /** Frees every parameter and buffer. */
+  /** Frees every parameter and buffer, through each child's own dispose (which may free more). */
   dispose(): void {
-    for (const [, t] of [...this.namedParameters(), ...this.namedBuffers()]) t.dispose();
+    for (const t of [...this.params.values(), ...this.buffers.values()]) t.dispose();
+    for (const c of this.children.values()) c.dispose();
   }
 }
 

@@ -62,6 +62,7 @@ export function saveCheckpoint(
       tensors,
       {
         format: CHECKPOINT_FORMAT,
+        // (JSON writes a lastH of Infinity as null; loadCheckpoint reads it back)
         meta: JSON.stringify({ ...meta, createdAt: new Date().toISOString() }),
         optimizers: JSON.stringify(optMeta),
       },
@@ -83,10 +84,22 @@ export function loadCheckpoint(path: string): CheckpointContents {
     throw e;
   }
   const { tensors, metadata } = file;
-  if (metadata.format !== CHECKPOINT_FORMAT) {
+  try {
+    return readContents(path, tensors, metadata);
+  } catch (e) {
+    // nothing was handed out: free every tensor the file held
     for (const t of Object.values(tensors)) t.dispose();
-    throw new CheckpointError(`${path}: not a ccig checkpoint (format '${metadata.format ?? 'none'}')`);
+    throw e;
   }
+}
+
+function readContents(
+  path: string,
+  tensors: Record<string, Tensor>,
+  metadata: Record<string, string>,
+): CheckpointContents {
+  if (metadata.format !== CHECKPOINT_FORMAT)
+    throw new CheckpointError(`${path}: not a ccig checkpoint (format '${metadata.format ?? 'none'}')`);
   let meta: CheckpointMeta;
   let optMeta: Record<string, OptimizerState['meta']>;
   try {
@@ -95,7 +108,11 @@ export function loadCheckpoint(path: string): CheckpointContents {
   } catch {
     throw new CheckpointError(`${path}: checkpoint metadata is corrupt`);
   }
+  if (typeof meta !== 'object' || meta === null || typeof optMeta !== 'object' || optMeta === null)
+    throw new CheckpointError(`${path}: checkpoint metadata is corrupt`);
   meta.config = parseConfig(meta.config, `${path} (config)`);
+  // JSON has no Infinity: a schedule saved before its first update comes back with lastH null
+  if (meta.dag && meta.dag.lastH === null) meta.dag = { ...meta.dag, lastH: Number.POSITIVE_INFINITY };
   const model: Record<string, Tensor> = {};
   const optimizers: Record<string, OptimizerState> = {};
   for (const name of Object.keys(optMeta)) optimizers[name] = { tensors: {}, meta: optMeta[name] };
@@ -104,8 +121,13 @@ export function loadCheckpoint(path: string): CheckpointContents {
     else if (k.startsWith('opt.')) {
       const rest = k.slice(4);
       const dot = rest.indexOf('.');
-      optimizers[rest.slice(0, dot)].tensors[rest.slice(dot + 1)] = t;
-    }
+      const name = dot < 0 ? rest : rest.slice(0, dot);
+      if (dot < 0 || !optimizers[name])
+        throw new CheckpointError(
+          `${path}: tensor '${k}' belongs to no optimizer (known: ${Object.keys(optimizers).join(', ') || 'none'})`,
+        );
+      optimizers[name].tensors[rest.slice(dot + 1)] = t;
+    } else if (k !== 'rng.torch') t.dispose(); // nothing of ours: free it rather than leak it
   }
   return { ...meta, model, optimizers, rng: tensors['rng.torch'] };
 }

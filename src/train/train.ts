@@ -6,7 +6,8 @@
  *   D:      L_D = mean softplus(D(G(z), z)) + mean softplus(-D(x, E(x)))
  *   E:      L_E = mean D(x, E(x)) + lambda_sup L_sup(mu_c, y) + lambda_scm L_scm
  *   G/prior: L_G = -mean(s D(G(z), z)), s = clamp(exp(D(G(z), z)), 0.5, 2) detached,
- *            plus alpha h(A) + rho/2 h(A)^2 + l1 |A|_1 in `learned` mode.
+ *            plus alpha h(A) + rho/2 h(A)^2 + l1 |A|_1 in `learned` mode,
+ *            plus lambda_cyc L_cyc, which trains G alone (see encoderGeneratorTerms).
  * E and G/prior have disjoint parameters and learn from one backward pass; D's parameters stop
  * recording gradients meanwhile, so no work is spent on gradients nobody uses.
  */
@@ -124,26 +125,29 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   let dag: DagSchedule = { alpha: 0, rho: t.dag.rhoInit, lastH: Number.POSITIVE_INFINITY };
   const dataRng = new Rng(t.seed, 1);
   if (o.resume) {
-    if (!existsSync(ckptPath)) throw new OptionError(`nothing to resume: ${ckptPath} does not exist`);
-    const c = loadCheckpoint(ckptPath);
     try {
-      if (
-        JSON.stringify(c.config.net) !== JSON.stringify(cfg.net) ||
-        c.config.attributes.join() !== cfg.attributes.join()
-      )
-        throw new OptionError(
-          `${ckptPath} was trained with another architecture or attributes; refusing to resume`,
-        );
-      model.loadStateDict(c.model);
-      optD.loadStateDict(c.optimizers.d);
-      optEG.loadStateDict(c.optimizers.eg);
-      if (c.rng) torch.setRngState(c.rng);
-      step = c.step;
-      savedStep = c.step;
-      dag = c.dag;
-      dataRng.setState(c.dataRng);
-    } finally {
-      disposeCheckpoint(c);
+      if (!existsSync(ckptPath)) throw new OptionError(`nothing to resume: ${ckptPath} does not exist`);
+      const c = loadCheckpoint(ckptPath);
+      try {
+        const mismatches = resumeMismatches(c.config, cfg);
+        if (mismatches.length > 0)
+          throw new OptionError(
+            `refusing to resume ${ckptPath}: it was trained with ${mismatches.join('; ')}`,
+          );
+        model.loadStateDict(c.model);
+        optD.loadStateDict(c.optimizers.d);
+        optEG.loadStateDict(c.optimizers.eg);
+        if (c.rng) torch.setRngState(c.rng);
+        step = c.step;
+        savedStep = c.step;
+        dag = c.dag;
+        dataRng.setState(c.dataRng);
+      } finally {
+        disposeCheckpoint(c);
+      }
+    } catch (e) {
+      model.dispose(); // nothing to train: free the fresh model
+      throw e;
     }
   }
   try {
@@ -252,6 +256,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     windowSteps++;
 
     if (!Object.values(losses).every(Number.isFinite)) {
+      cleanup();
       throw new TrainingDivergedError(
         `training diverged at step ${step}: losses ${JSON.stringify(losses)}; the last good checkpoint (if any) is ${ckptPath}`,
       );
@@ -312,12 +317,38 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   }
 }
 
+/**
+ * What a resumed run would silently change: the architecture, the latent sizes and the SCM's
+ * structure, mechanism, parent model and graph all shape the weights, the gradient mask and the
+ * structure schedule. Each entry names the saved and the requested value.
+ */
+export function resumeMismatches(saved: CcigConfig, wanted: CcigConfig): string[] {
+  const fields: [string, (c: CcigConfig) => unknown][] = [
+    ['attributes', (c) => c.attributes],
+    ['zFree', (c) => c.zFree],
+    ['imageSize', (c) => c.imageSize],
+    ['net', (c) => c.net],
+    ['scm.structure', (c) => c.scm.structure],
+    ['scm.mechanism', (c) => c.scm.mechanism],
+    ['scm.parents', (c) => c.scm.parents],
+    ['scm.edges', (c) => c.scm.edges],
+  ];
+  return fields
+    .map(([name, get]) => [name, JSON.stringify(get(saved)), JSON.stringify(get(wanted))])
+    .filter(([, a, b]) => a !== b)
+    .map(([name, a, b]) => `${name} ${a}, but this run asks for ${b}`);
+}
+
 export interface Trainer {
   model: Ccig;
   optD: optim.Adam;
   optEG: optim.Adam;
-  /** One training step on a batch (x [B,3,S,S], y [B,m], supMask [B,1]); returns the losses. */
+  /** One training step on a batch (x [B,3,S,S], y [B,m], supMask [B,1]): the D step, then the E + G/prior step. */
   step(x: Tensor, y: Tensor, supMask: Tensor, dag: DagSchedule): Losses;
+  /** The D step alone; returns L_D. */
+  discriminatorStep(x: Tensor): Tensor;
+  /** The E + G/prior step alone (D frozen); returns its unweighted terms. */
+  encoderGeneratorStep(x: Tensor, y: Tensor, supMask: Tensor, dag: DagSchedule): EgTerms;
 }
 
 /** The model, its optimizers (DEAR's groups) and the step of SPEC.md section 3. */
@@ -325,26 +356,26 @@ export function createTrainer(cfg: CcigConfig, attributes: Dataset['attributes']
   const t = cfg.train;
   const model = new Ccig(cfg, attributes);
   const optD = new optim.Adam(model.discriminator.parameters(), { lr: t.lrD, betas: t.betas });
-  const priorParams = (a: boolean) =>
+  const priorParams = (structure: boolean) =>
     model.prior
       .namedParameters()
-      .filter(([n]) => STRUCTURE_PARAMS.includes(n) === a)
+      .filter(([n]) => STRUCTURE_PARAMS.includes(n) === structure)
       .map(([, p]) => p);
   const optEG = new optim.Adam(
     [
       { params: model.encoder.parameters(), lr: t.lrE },
       { params: model.generator.parameters(), lr: t.lrG },
       { params: priorParams(false), lr: t.lrPrior },
-      { params: priorParams(true), lr: t.lrA },
+      // DEAR gives A its own Adam with PyTorch's default betas (0.9, 0.999)
+      { params: priorParams(true), lr: t.lrA, betas: t.betasA },
     ],
     { betas: t.betas },
   );
   const D = model.discriminator;
-  const useScm = t.lambdaScm > 0 && model.prior.mode !== 'none';
 
-  function step(x: Tensor, y: Tensor, supMask: Tensor, dag: DagSchedule): Losses {
+  function discriminatorStep(x: Tensor): Tensor {
     const B = x.shape[0];
-    // D step: real pairs (x, E(x)), fake pairs (G(z), z)
+    // real pairs (x, E(x)), fake pairs (G(z), z)
     const { zReal, zFake, xFake } = torch.noGrad(() => {
       const { mu, logvar } = model.encode(x);
       const zFake = model.sampleLatent(B);
@@ -354,51 +385,110 @@ export function createTrainer(cfg: CcigConfig, attributes: Dataset['attributes']
     optD.zeroGrad();
     lossD.backward();
     optD.step();
+    return lossD;
+  }
 
-    // E and G/prior step, D frozen
+  function encoderGeneratorStep(x: Tensor, y: Tensor, supMask: Tensor, dag: DagSchedule): EgTerms {
+    // D's parameters stop recording gradients: D is a fixed critic in this step
     D.setTrainable(false);
-    const { mu, logvar } = model.encode(x);
-    const lossAdvE = D.forward(x, Encoder.sample(mu, logvar)).mean();
-    const muC = mu.slice(1, 0, model.m);
-    const nLabelled = Math.max(1, supMask.sum().item()) * model.m;
-    const lossSup = torch
-      .bceWithLogits(muC, model.labelTargets(y), { reduction: 'none' })
-      .mul(supMask)
-      .sum()
-      .div(nLabelled);
-    const lossScm = useScm ? model.prior.consistencyLoss(muC) : torch.zeros([]);
-    const z = model.sampleLatent(B);
-    const xGen = model.decode(z);
-    const dFake = D.forward(xGen, z);
-    const s = torch.noGrad(() => dFake.exp().clamp(0.5, 2));
-    const lossG = s.mul(dFake).mean().neg();
-    // latent cycle: the encoder (frozen, eval mode) must read z_c back from G(z); only G learns
-    let lossCyc = torch.zeros([]);
-    if (t.lambdaCyc > 0) {
-      model.encoder.eval();
-      model.encoder.setTrainable(false);
-      lossCyc = torch.mseLoss(model.encode(xGen).mu.slice(1, 0, model.m), z.slice(1, 0, model.m));
-      model.encoder.setTrainable(true);
-      model.encoder.train();
+    try {
+      const terms = encoderGeneratorTerms(model, t, x, y, supMask, dag);
+      const total = terms.advE
+        .add(terms.sup.mul(t.lambdaSup))
+        .add(terms.scm.mul(t.lambdaScm))
+        .add(terms.g)
+        .add(terms.cyc.mul(t.lambdaCyc))
+        .add(terms.structure);
+      optEG.zeroGrad();
+      total.backward();
+      optEG.step();
+      return terms;
+    } finally {
+      D.setTrainable(true);
     }
-    const penalty = structurePenalty(model.prior, dag, t.l1A);
-    const total = lossAdvE
-      .add(lossSup.mul(t.lambdaSup))
-      .add(lossScm.mul(t.lambdaScm))
-      .add(lossG)
-      .add(lossCyc.mul(t.lambdaCyc))
-      .add(penalty);
-    optEG.zeroGrad();
-    total.backward();
-    optEG.step();
-    D.setTrainable(true);
+  }
 
+  function step(x: Tensor, y: Tensor, supMask: Tensor, dag: DagSchedule): Losses {
+    const lossD = discriminatorStep(x);
+    const e = encoderGeneratorStep(x, y, supMask, dag);
     const h = model.prior.mode === 'learned' ? torch.noGrad(() => model.prior.acyclicity()) : torch.zeros([]);
-    const v = torch.stack([lossD, lossAdvE, lossG, lossSup, lossScm, lossCyc, h]).toNumbers();
+    const v = torch.stack([lossD, e.advE, e.g, e.sup, e.scm, e.cyc, h]).toNumbers();
     return { d: v[0], e: v[1], g: v[2], sup: v[3], scm: v[4], cyc: v[5], h: v[6] };
   }
 
-  return { model, optD, optEG, step };
+  return { model, optD, optEG, step, discriminatorStep, encoderGeneratorStep };
+}
+
+/** The unweighted terms of the E + G/prior objective on one batch: scalar tensors with their graphs. */
+export interface EgTerms {
+  advE: Tensor;
+  sup: Tensor;
+  scm: Tensor;
+  g: Tensor;
+  cyc: Tensor;
+  structure: Tensor;
+}
+
+/**
+ * The terms of the E + G/prior step (SPEC.md section 3; the cycle term is ours), each with the
+ * parameters it trains. The step minimises advE + lambda_sup sup + lambda_scm scm + g +
+ * lambda_cyc cyc + structure with one backward pass; D must be frozen by the caller.
+ *
+ * | term      | loss                                                   | trains                          |
+ * | --------- | ------------------------------------------------------ | ------------------------------- |
+ * | advE      | mean D(x, E(x)), E(x) sampled                          | E                               |
+ * | sup       | BCE(mu_c, scaled labels), labelled examples only       | E                               |
+ * | scm       | ||u - parents(u)||^2, u = f^-1(mu_c) held fixed         | parent model (A or its MLPs)    |
+ * | g         | -mean(s D(G(z), z)), z = [z_c from the prior, z_r]     | G; prior (f, parent model) via z |
+ * | cyc       | ||mu_E(G(z'))_c - z'_c||^2, z' = z detached, E frozen   | G only                          |
+ * | structure | alpha h(A) + rho/2 h(A)^2 + l1 |A|_1 (`learned` only)   | parent model                    |
+ *
+ * The cycle term draws G(z') a second time from the detached z, so that neither its target nor
+ * G's input leads back to the prior: the prior learns only from D's verdict, and G cannot make
+ * the cycle easy by moving the prior's samples. (The second pass also updates G's batch-norm
+ * running statistics a second time, with the same batch.)
+ */
+export function encoderGeneratorTerms(
+  model: Ccig,
+  t: CcigConfig['train'],
+  x: Tensor,
+  y: Tensor,
+  supMask: Tensor,
+  dag: DagSchedule,
+): EgTerms {
+  const B = x.shape[0];
+  const m = model.m;
+  const { mu, logvar } = model.encode(x);
+  const advE = model.discriminator.forward(x, Encoder.sample(mu, logvar)).mean();
+  const muC = mu.slice(1, 0, m);
+  const nLabelled = Math.max(1, supMask.sum().item()) * m;
+  const sup = torch
+    .bceWithLogits(muC, model.labelTargets(y), { reduction: 'none' })
+    .mul(supMask)
+    .sum()
+    .div(nLabelled);
+  const scm =
+    t.lambdaScm > 0 && model.prior.mode !== 'none' ? model.prior.consistencyLoss(muC) : torch.zeros([]);
+
+  const z = model.sampleLatent(B);
+  const dFake = model.discriminator.forward(model.decode(z), z);
+  const s = torch.noGrad(() => dFake.exp().clamp(0.5, 2));
+  const g = s.mul(dFake).mean().neg();
+
+  let cyc = torch.zeros([]);
+  if (t.lambdaCyc > 0) {
+    const zFixed = z.detach();
+    const xCyc = model.decode(zFixed);
+    model.encoder.eval();
+    model.encoder.setTrainable(false);
+    try {
+      cyc = torch.mseLoss(model.encode(xCyc).mu.slice(1, 0, m), zFixed.slice(1, 0, m));
+    } finally {
+      model.encoder.setTrainable(true);
+      model.encoder.train();
+    }
+  }
+  return { advE, sup, scm, g, cyc, structure: structurePenalty(model.prior, dag, t.l1A) };
 }
 
 /** Losses, h(A), A, and per-factor Pearson correlation of mu_c with the held-out labels. */

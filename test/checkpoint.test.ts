@@ -1,0 +1,101 @@
+// Checkpoint files that are not what they claim: clear errors, no leaked tensors.
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Rng } from '../src/data/rng.ts';
+import { generateWorldDataset, worldByName } from '../src/data/world-dataset.ts';
+import { CheckpointError } from '../src/errors.ts';
+import { Ccig } from '../src/model/ccig.ts';
+import { resolveConfig } from '../src/model/config.ts';
+import * as torch from '../src/torch/index.ts';
+import {
+  CHECKPOINT_FORMAT,
+  disposeCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+} from '../src/train/checkpoint.ts';
+
+const world = generateWorldDataset(worldByName('pendulum'), { count: 8, imageSize: 64, seed: 1 });
+const dir = mkdtempSync(join(tmpdir(), 'ccig-ckpt-'));
+
+/** A valid checkpoint's tensors and metadata, to be spoiled one way at a time. */
+function validParts(): { tensors: Record<string, torch.Tensor>; metadata: Record<string, string> } {
+  const path = join(dir, 'valid.safetensors');
+  const cfg = resolveConfig('tiny');
+  const model = new Ccig(cfg, world.attributes);
+  saveCheckpoint(
+    path,
+    model,
+    {},
+    {
+      config: cfg,
+      attributes: [...world.attributes],
+      step: 1,
+      dag: { alpha: 0, rho: 1, lastH: Number.POSITIVE_INFINITY },
+      dataRng: new Rng(0, 1).getState(),
+      metrics: {},
+    },
+  );
+  model.dispose();
+  return torch.loadSafetensors(path);
+}
+
+function refused(name: string, spoil: (p: ReturnType<typeof validParts>) => void, message: RegExp) {
+  const parts = validParts();
+  spoil(parts);
+  const path = join(dir, `${name}.safetensors`);
+  torch.saveSafetensors(path, parts.tensors, parts.metadata);
+  for (const t of Object.values(parts.tensors)) t.dispose();
+  const live = torch.liveTensors();
+  assert.throws(
+    () => loadCheckpoint(path),
+    (e: unknown) => e instanceof CheckpointError && message.test((e as Error).message),
+    name,
+  );
+  assert.equal(torch.liveTensors(), live, `${name}: the refused checkpoint leaked tensors`);
+}
+
+test('a valid checkpoint loads, and the schedule keeps an infinite lastH', () => {
+  const parts = validParts();
+  const path = join(dir, 'again.safetensors');
+  torch.saveSafetensors(path, parts.tensors, parts.metadata);
+  for (const t of Object.values(parts.tensors)) t.dispose();
+  const c = loadCheckpoint(path);
+  assert.equal(c.dag.lastH, Number.POSITIVE_INFINITY);
+  assert.equal(c.config.preset, 'tiny');
+  disposeCheckpoint(c);
+});
+
+test('corrupt metadata, foreign formats and stray optimizer keys are CheckpointErrors and leak nothing', () => {
+  refused(
+    'corrupt-meta',
+    (p) => {
+      p.metadata.meta = '{"config": ';
+    },
+    /checkpoint metadata is corrupt/,
+  );
+  refused(
+    'null-meta',
+    (p) => {
+      p.metadata.meta = 'null';
+    },
+    /checkpoint metadata is corrupt/,
+  );
+  refused(
+    'foreign',
+    (p) => {
+      p.metadata.format = 'something-else/1';
+    },
+    /not a ccig checkpoint \(format 'something-else\/1'\)/,
+  );
+  refused(
+    'stray-optimizer',
+    (p) => {
+      p.tensors['opt.x.0.0.exp_avg'] = torch.keep(torch.zeros([2]));
+    },
+    /tensor 'opt\.x\.0\.0\.exp_avg' belongs to no optimizer/,
+  );
+  assert.equal(CHECKPOINT_FORMAT, 'ccig-checkpoint/1');
+});
