@@ -1,7 +1,7 @@
 // The real command line end to end on a tiny preset, and the messages of bad input.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -153,4 +153,31 @@ test('user mistakes get one clear message and exit code 2', () => {
     assert.match(r.err, pattern, args.join(' '));
     assert.doesNotMatch(r.err, /\n\s+at /, `${args.join(' ')} printed a stack trace`);
   }
+});
+
+test('unreadable images: the warning names --strict, and --strict stops with exit 2', async () => {
+  const folder = join(dir, 'faces');
+  mkdirSync(join(folder, 'images'), { recursive: true });
+  const rows: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const file = `images/${i}.png`;
+    if (i === 2) writeFileSync(join(folder, file), 'not a png');
+    else
+      await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 40 * i, g: 90, b: 10 } } })
+        .png()
+        .toFile(join(folder, file));
+    rows.push(`${file},${i}`);
+  }
+  writeFileSync(join(folder, 'labels.csv'), `file,brightness\n${rows.join('\n')}\n`);
+  let r = ccig('data', 'cache', '--folder', folder, '--attributes', 'brightness', '--size', '8', '--json');
+  ok(r, 'data cache');
+  assert.equal(JSON.parse(r.out).skipped, 1);
+  assert.match(
+    r.err,
+    /Skipped 1 unreadable image of 4 .*images\/2\.png.*Pass --strict to stop on them instead/s,
+  );
+  assert.doesNotMatch(r.err, /strict: true/);
+  r = ccig('data', 'cache', '--folder', folder, '--attributes', 'brightness', '--size', '8', '--strict');
+  assert.equal(r.code, 2, `--strict exited ${r.code}: ${r.err}`);
+  assert.match(r.err, /cannot decode image/);
 });

@@ -4,7 +4,7 @@
 // install and a native build): it is the only test that sees what the tarball really holds.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
@@ -23,8 +23,11 @@ const npm = (args: string[], cwd: string) =>
 test('the packed package installs, imports, builds its addon and runs in an empty project', {
   timeout: 1_200_000,
 }, () => {
-  // pack: prepack compiles dist/ from src/
+  // pack: prepack compiles dist/ from src/. bin/ccig.js prefers dist/ over src/, so a dist/ left
+  // behind in a checkout would run stale code after the next edit: remove it unless it was there.
+  const hadDist = existsSync(join(repo, 'dist'));
   const packed = npm(['pack', '--json', '--pack-destination', dir], repo);
+  if (!hadDist) rmSync(join(repo, 'dist'), { recursive: true, force: true });
   assert.equal(packed.status, 0, `npm pack failed: ${packed.stderr}`);
   const [info] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
   const files = new Set(info.files.map((f) => f.path));

@@ -19,6 +19,7 @@ const Flags = z.strictObject({
   celeba: z.string().optional(),
   folder: z.string().optional(),
   attributes: z.string().optional(),
+  strict: z.boolean().default(false),
   json: z.boolean().default(false),
 });
 
@@ -47,6 +48,8 @@ export async function dataCommand(actionName: string, raw: Record<string, unknow
       attributes,
       onProgress: (d: number, t: number) => bar.update(d, '', t),
       onWarning: (m: string) => process.stderr.write(`ccig: warning: ${m}\n`),
+      strict: o.strict,
+      strictName: '--strict',
     };
     const opened = o.celeba
       ? await openCelebA({ root: o.celeba, ...common })

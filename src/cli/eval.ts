@@ -32,6 +32,7 @@ const Flags = z.strictObject({
   oracle: z.string().optional(),
   oracleSteps: posInt.max(100000),
   threads: posInt.optional(),
+  strict: z.boolean().default(false),
   json: z.boolean().default(false),
 });
 
@@ -181,6 +182,8 @@ export async function runEvaluation(o: {
   data?: string;
   oracle?: string;
   oracleSteps?: number;
+  /** stop on the first unreadable image (CelebA, folders) instead of skipping it */
+  strict?: boolean;
   quiet?: boolean;
   command?: string;
 }): Promise<EvalRun> {
@@ -188,7 +191,12 @@ export async function runEvaluation(o: {
   makeFolder(o.out, 'create the report folder');
   checkWritable(o.out, 'write the report into');
   const { model, meta } = loadModel(o.checkpoint);
-  const data = await openTrainingData(meta.config, { path: o.data });
+  const data = await openTrainingData(meta.config, {
+    path: o.data,
+    strict: o.strict,
+    strictName: '--strict',
+    onWarning: (m) => process.stderr.write(`ccig: warning: ${m}\n`),
+  });
   const world = data.world ? (data.test as WorldDataset) : undefined;
   const oracle = getOracle(model, data.train, data.test, {
     path: o.oracle,

@@ -50,6 +50,7 @@ export function buildProgram(): Command {
     .option('--celeba <dir>', 'CelebA root (cache)')
     .option('--folder <dir>', 'labelled folder with labels.csv (cache)')
     .option('--attributes <list>', 'comma-separated attribute names (cache)')
+    .option('--strict', 'stop on the first unreadable image instead of skipping it (CelebA, folders)')
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
@@ -72,6 +73,7 @@ export function buildProgram(): Command {
     .option('--seed <n>', 'seed')
     .option('--lambda-scm <x>', 'weight of the SCM-consistency loss (0 = off)')
     .option('--sup-prop <x>', 'fraction of labelled examples')
+    .option('--strict', 'stop on the first unreadable image instead of skipping it (CelebA, folders)')
     .option('--threads <n>', 'CPU threads (default all cores)')
     .option('--json', 'print the result as JSON')
     .addHelpText(
@@ -86,6 +88,7 @@ export function buildProgram(): Command {
     .requiredOption('--out <dir>', 'the run folder')
     .option('--steps <n>', 'train until this step (default the config)')
     .option('--data <dir>', 'dataset root, if it moved')
+    .option('--strict', 'stop on the first unreadable image instead of skipping it (CelebA, folders)')
     .option('--threads <n>', 'CPU threads')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExample:\n  ccig resume --out runs/pendulum-small-given --steps 8000')
@@ -158,6 +161,7 @@ export function buildProgram(): Command {
     .option('--out <dir>', 'report folder', 'report')
     .option('--n <n>', 'test images to evaluate (every section; each image gets its own targets)', '1000')
     .option('--oracle <file>', 'a trained oracle (default: cached, or trained now)')
+    .option('--strict', 'stop on the first unreadable image instead of skipping it (CelebA, folders)')
     .option('--oracle-steps <n>', 'training steps when the oracle is trained now', '1500')
     .option('--threads <n>', 'CPU threads (default all cores)')
     .option('--json', 'print the metrics as JSON')

@@ -31,6 +31,7 @@ export const TrainFlags = z.strictObject({
   lambdaScm: num.min(0).optional(),
   supProp: num.min(0).max(1).optional(),
   threads: posInt.optional(),
+  strict: z.boolean().default(false),
   json: z.boolean().default(false),
 });
 
@@ -58,6 +59,7 @@ export async function trainCommand(raw: Record<string, unknown>, resume: boolean
   let outDir: string;
   let json: boolean;
   let untilStep: number | undefined;
+  let strict: boolean;
   if (resume) {
     const f = parseOptions(
       z.strictObject({
@@ -65,6 +67,7 @@ export async function trainCommand(raw: Record<string, unknown>, resume: boolean
         steps: posInt.optional(),
         data: z.string().optional(),
         threads: posInt.optional(),
+        strict: z.boolean().default(false),
         json: z.boolean().default(false),
       }),
       raw,
@@ -79,12 +82,14 @@ export async function trainCommand(raw: Record<string, unknown>, resume: boolean
     untilStep = f.steps;
     if (untilStep !== undefined) cfg.train.steps = untilStep;
     json = f.json;
+    strict = f.strict;
     if (f.threads) setNumThreads(f.threads);
   } else {
     const f = parseOptions(TrainFlags, raw, 'train');
     cfg = configFromFlags(f);
     outDir = f.out ?? join('runs', `${cfg.preset}-${cfg.scm.structure}`);
     json = f.json;
+    strict = f.strict;
     if (f.threads) setNumThreads(f.threads);
   }
 
@@ -120,6 +125,8 @@ export async function trainCommand(raw: Record<string, unknown>, resume: boolean
   const data = await openTrainingData(cfg, {
     onProgress: (done, total) => cacheBar.update(done, '', total),
     onWarning: (m) => process.stderr.write(`ccig: warning: ${m}\n`),
+    strict,
+    strictName: '--strict',
   });
   cacheBar.stop();
   if (!json) {

@@ -117,6 +117,8 @@ export interface CommonOpenOptions {
   cacheDir?: string;
   /** Stop with a DataError on the first unreadable image instead of skipping it; default false. */
   strict?: boolean;
+  /** How messages tell the reader to turn `strict` on: default 'strict: true' (the CLI: '--strict'). */
+  strictName?: string;
   /** Ignore image files that have no label row instead of stopping; default false. */
   allowUnlabelled?: boolean;
   /** Images decoded at once while building; default 4 per core (sharp decodes on libuv threads). */
@@ -139,6 +141,7 @@ export const COMMON_OPTION_KEYS = [
   'cropFraction',
   'cacheDir',
   'strict',
+  'strictName',
   'allowUnlabelled',
   'concurrency',
   'inMemory',
@@ -173,6 +176,7 @@ export interface ResolvedCommon {
   cropFraction: number;
   cacheDir?: string;
   strict: boolean;
+  strictName: string;
   allowUnlabelled: boolean;
   concurrency: number;
   inMemory?: boolean;
@@ -210,6 +214,8 @@ export function resolveCommon(opts: CommonOpenOptions, defaultCrop: number): Res
     cropFraction,
     cacheDir: opts.cacheDir,
     strict: opts.strict ?? false,
+    strictName:
+      typeof opts.strictName === 'string' && opts.strictName !== '' ? opts.strictName : 'strict: true',
     allowUnlabelled: opts.allowUnlabelled ?? false,
     concurrency,
     inMemory: opts.inMemory,
@@ -331,7 +337,7 @@ export async function openTable(args: OpenTableArgs): Promise<OpenedDataset> {
           skipped.map((s) => `${s.file} (${s.reason})`),
           3,
         )}. ` +
-        'Pass strict: true to stop on them instead.',
+        `Pass ${options.strictName} to stop on them instead.`,
     );
   }
 
@@ -499,7 +505,7 @@ async function buildCache(
           if (options.strict) {
             failure = new DataError(
               `cannot decode image: ${reason} (label row at ${table.labelFile}:${table.lines[r]}); ` +
-                'without strict: true unreadable images are skipped',
+                `without ${options.strictName} unreadable images are skipped`,
               file,
             );
             return;

@@ -21,6 +21,10 @@ export interface OpenDataOptions {
   cacheDir?: string;
   onProgress?: (done: number, total: number) => void;
   onWarning?: (message: string) => void;
+  /** stop on the first unreadable image instead of skipping it (celeba, folder) */
+  strict?: boolean;
+  /** how messages name the strict switch (the CLI: '--strict') */
+  strictName?: string;
 }
 
 export interface OpenedData {
@@ -60,6 +64,8 @@ export async function openTrainingData(cfg: CcigConfig, o: OpenDataOptions = {})
     cacheDir: o.cacheDir,
     onProgress: o.onProgress,
     onWarning: o.onWarning,
+    strict: o.strict,
+    strictName: o.strictName,
   };
   const opened =
     kind === 'celeba'
