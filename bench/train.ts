@@ -53,7 +53,7 @@ function forwardFlops(cfg: CcigConfig): { e: number; g: number; d: number } {
 
 /** FLOPs per image of one training step: D step (E, G forward; D forward x2 + backward) and
  *  E+G step (E, G forward+backward; D forward x2 + input gradients). Backward ~ 2x forward. */
-function stepFlops(cfg: CcigConfig): number {
+export function stepFlops(cfg: CcigConfig): number {
   const { e, g, d } = forwardFlops(cfg);
   // cycle: a second G forward + backward on the detached z, E forward on it + its input gradients
   const cycle = cfg.train.lambdaCyc > 0 ? 3 * g + 2 * e : 0;
@@ -112,7 +112,7 @@ export default async function trainBench(): Promise<void> {
     `\ntraining-step benchmark — batch ${BATCH}, ${torch.getNumThreads()} threads, ${SECONDS} s per row; matmul 2048: ${matmul.toFixed(1)} GFLOPS\n`,
   );
   console.log('preset          ccig img/s  GFLOPS  PyTorch img/s  ccig / PyTorch');
-  for (const preset of ['pendulum-small', 'celeba-smile']) {
+  for (const preset of ['pendulum-small', 'celeba-smile-small', 'celeba-smile']) {
     const cfg = resolveConfig(preset);
     const rate = ours(cfg);
     // the FLOP count follows the plain conv stages; DEAR's networks get no figure

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { structurePenalty, updateDagSchedule } from '../src/causal/scm.ts';
+import { flipChoice, hflipRows } from '../src/data/augment.ts';
+import { CELEBA_PRESETS } from '../src/data/celeba.ts';
 import type { Batch, Dataset } from '../src/data/dataset.ts';
 import { generateWorldDataset, splitWorldDataset, worldByName } from '../src/data/world-dataset.ts';
 import { OptionError } from '../src/errors.ts';
@@ -255,4 +257,61 @@ test('configs: unknown keys and wrong types are rejected with their path', () =>
     /Expected one of pendulum-small, pendulum, .*celeba-smile-dear.* for preset but received 'nope'/,
   );
   assert.equal(resolveConfig('tiny', { train: { steps: 7 } }).train.steps, 7);
+});
+
+test('horizontal flips mirror the chosen rows only, the same choice on every run', () => {
+  const S = 4;
+  const images = Float32Array.from({ length: 2 * 3 * S * S }, (_, i) => i);
+  const flipped = images.slice();
+  hflipRows(flipped, 2, 3, S, (b) => b === 1);
+  assert.deepEqual(flipped.subarray(0, 3 * S * S), images.subarray(0, 3 * S * S));
+  for (let c = 0; c < 3; c++)
+    for (let y = 0; y < S; y++)
+      for (let x = 0; x < S; x++) {
+        const at = (b: number, xx: number) => ((b * 3 + c) * S + y) * S + xx;
+        assert.equal(flipped[at(1, x)], images[at(1, S - 1 - x)]);
+      }
+  const a = flipChoice(0, 5);
+  const b = flipChoice(0, 5);
+  const rows = Array.from({ length: 1000 }, (_, r) => a(r));
+  assert.deepEqual(
+    rows,
+    Array.from({ length: 1000 }, (_, r) => b(r)),
+  );
+  const share = rows.filter(Boolean).length / rows.length;
+  assert.ok(share > 0.45 && share < 0.55, `flipped share ${share}`);
+  assert.notDeepEqual(
+    rows.slice(0, 64),
+    Array.from({ length: 64 }, (_, r) => flipChoice(0, 6)(r)),
+  );
+});
+
+test('CPU face presets: SPEC super-graphs, 64 px, flips; flips change training, labels stay', async () => {
+  for (const [preset, graph] of [
+    ['celeba-smile-small', CELEBA_PRESETS.smile],
+    ['celeba-age-small', CELEBA_PRESETS.age],
+  ] as const) {
+    const cfg = resolveConfig(preset);
+    assert.equal(cfg.data.kind, 'celeba');
+    assert.equal(cfg.imageSize, 64);
+    assert.equal(cfg.train.flip, true);
+    assert.deepEqual(cfg.attributes, graph.attributes);
+    assert.deepEqual(cfg.scm.edges, graph.edges);
+  }
+  assert.equal(resolveConfig('celeba-smile').train.flip, false, 'the DEAR presets stay as DEAR');
+  assert.equal(resolveConfig('tiny', { imageSize: 32 }).imageSize, 32);
+  // the same seed with and without flips trains different weights
+  const weights = async (flip: boolean) => {
+    const out = tmp();
+    await train({
+      config: resolveConfig('tiny', { train: { steps: 2, flip } }),
+      data,
+      outDir: out,
+      grids: false,
+    });
+    return loadModel(join(out, 'checkpoint.safetensors'))
+      .model.stateDict()
+      ['encoder.conv0.weight'].toNumbers();
+  };
+  assert.notDeepEqual(await weights(true), await weights(false));
 });

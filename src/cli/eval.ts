@@ -8,9 +8,10 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Dataset } from '../data/dataset.ts';
-import { pngBytes, tileGrid, toRgbTiles } from '../data/grid.ts';
+import { pngBytes, tileGrid, toRgbTiles, writePng } from '../data/grid.ts';
 import { generateWorldDataset, type WorldDataset, worldByName } from '../data/world-dataset.ts';
 import { FileSystemError } from '../errors.ts';
+import { binaryEditSummary } from '../eval/binary-edits.ts';
 import { type EvalResult, evaluate } from '../eval/evaluate.ts';
 import { loadOracle, ORACLE_RECIPE, type Oracle, saveOracle, trainOracle } from '../eval/oracle.ts';
 import { type ReportData, type ReportImage, renderReport } from '../eval/report.ts';
@@ -52,7 +53,13 @@ export function oracleCachePath(model: Ccig, train: Dataset, steps: number): str
     cfg.data.kind === 'world' ? `world-${cfg.data.world}` : `${cfg.data.kind}-${cfg.attributes.join('+')}`;
   const source = oracleSource(model, train, 4);
   const hash = createHash('sha256').update(
-    JSON.stringify({ recipe: ORACLE_RECIPE, steps, seed: source.seed, attributes: source.data.attributes }),
+    JSON.stringify({
+      recipe: ORACLE_RECIPE,
+      steps,
+      seed: source.seed,
+      flip: source.flip,
+      attributes: source.data.attributes,
+    }),
   );
   const b = source.data.batch(Array.from({ length: Math.min(4, source.data.size) }, (_, i) => i));
   hash.update(new Uint8Array(b.images.buffer, b.images.byteOffset, b.images.byteLength));
@@ -65,7 +72,13 @@ export function oracleCachePath(model: Ccig, train: Dataset, steps: number): str
 function oracleSource(model: Ccig, train: Dataset, count = ORACLE_WORLD_COUNT) {
   const cfg = model.config;
   if (cfg.data.kind !== 'world')
-    return { data: train, seed: undefined, source: `${cfg.data.kind} training images` };
+    return {
+      data: train,
+      seed: undefined,
+      // faces are flipped like the model's training images; worlds are not symmetric
+      flip: cfg.train.flip,
+      source: `the ${train.size.toLocaleString('en')} ${cfg.data.kind} training images (class-balanced loss${cfg.train.flip ? ', flips' : ''})`,
+    };
   // example k depends only on (seed, k), so the first examples of a small set equal the big one's
   const data = generateWorldDataset(worldByName(cfg.data.world ?? 'pendulum'), {
     count,
@@ -75,6 +88,7 @@ function oracleSource(model: Ccig, train: Dataset, count = ORACLE_WORLD_COUNT) {
   return {
     data,
     seed: ORACLE_WORLD_SEED,
+    flip: false,
     source: `${count.toLocaleString('en')} exact renders of the ${cfg.data.world} world`,
   };
 }
@@ -88,9 +102,14 @@ export function getOracle(
 ): Oracle {
   const file = path ?? oracleCachePath(model, train, steps);
   if (existsSync(file)) return loadOracle(file);
-  const { data: oracleTrain, source } = oracleSource(model, train);
+  const { data: oracleTrain, source, flip } = oracleSource(model, train);
   const bar = progressBar('training the evaluation oracle', steps, { quiet });
-  const oracle = trainOracle(oracleTrain, test, { source, steps, onProgress: (s) => bar.update(s) });
+  const oracle = trainOracle(oracleTrain, test, {
+    source,
+    steps,
+    flip,
+    onProgress: (s) => bar.update(s),
+  });
   bar.stop();
   // the oracle is a cache: failing to keep it costs time next run, not this evaluation
   try {
@@ -167,8 +186,60 @@ async function reportImages(model: Ccig, test: Dataset): Promise<ReportImage[]> 
   return out;
 }
 
+/**
+ * Counterfactual rows for every binary attribute a, written as PNGs into `dir` (never into the
+ * report's JSON): per face, face | reconstruction | do(a = 1) | do(a = 0) | the non-causal edit
+ * to the other value than the face's label. Four faces labelled 0, then four labelled 1.
+ */
+async function writeEditGrids(model: Ccig, test: Dataset, dir: string): Promise<string[]> {
+  const S = model.config.imageSize;
+  const names = model.config.attributes;
+  const m = names.length;
+  const N = Math.min(test.size, 1000);
+  const labels = test.batch(Array.from({ length: N }, (_, i) => i)).labels;
+  const written: string[] = [];
+  makeFolder(dir, 'create the grid folder');
+  for (let i = 0; i < m; i++) {
+    if (model.attributes[i].kind !== 'binary') continue;
+    const pick = (v: number) =>
+      Array.from({ length: N }, (_, r) => r)
+        .filter((r) => labels[r * m + i] === v)
+        .slice(0, 4);
+    const idx = [...pick(0), ...pick(1)];
+    if (idx.length === 0) continue;
+    const b = test.batch(idx);
+    const tiles = torch.scope(() => {
+      const x = torch.tensor(b.images, { shape: [idx.length, 3, S, S] });
+      const up = counterfactual(model, x, { [names[i]]: 1 });
+      const down = counterfactual(model, x, { [names[i]]: 0 });
+      const t = (imgs: Tensor) => toRgbTiles(imgs.toFloat32Array(), idx.length, S);
+      const [face, recon, one, zero, ncUp, ncDown] = [
+        x,
+        up.factual,
+        up.causal,
+        down.causal,
+        up.nonCausal,
+        down.nonCausal,
+      ].map(t);
+      return idx.flatMap((_, r) => [
+        face[r],
+        recon[r],
+        one[r],
+        zero[r],
+        b.labels[r * m + i] > 0.5 ? ncDown[r] : ncUp[r],
+      ]);
+    });
+    const file = join(dir, `counterfactual-${names[i]}.png`);
+    await writePng(file, tileGrid(tiles, S, 5), 2, 'write the counterfactual grid');
+    written.push(file);
+  }
+  return written;
+}
+
 export interface EvalRun {
   result: EvalResult;
+  /** PNG grids of counterfactual rows written next to the report (labelled real data) */
+  grids: string[];
   html: string;
   jsonPath: string;
   htmlPath: string;
@@ -204,6 +275,7 @@ export async function runEvaluation(o: {
     steps: o.oracleSteps,
   });
   const result = evaluate(model, data.test, oracle, { n: o.n, world });
+  const grids = result.binaryEdits ? await writeEditGrids(model, data.test, join(o.out, 'grids')) : [];
   const images = await reportImages(model, data.test);
   const logPath = join(dirname(o.checkpoint), 'log.jsonl');
   const log = existsSync(logPath) ? readLog(logPath) : [];
@@ -217,16 +289,28 @@ export async function runEvaluation(o: {
     result,
     images,
     log,
+    grids,
   });
   const jsonPath = join(o.out, 'report.json');
   const htmlPath = join(o.out, 'report.html');
   writeFileAtomic(
     jsonPath,
-    `${JSON.stringify({ checkpoint: o.checkpoint, step: meta.step, config: meta.config, ...result }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        checkpoint: o.checkpoint,
+        step: meta.step,
+        config: meta.config,
+        data: data.description,
+        ...result,
+        grids,
+      },
+      null,
+      2,
+    )}\n`,
     'write the report',
   );
   writeFileAtomic(htmlPath, html, 'write the report');
-  return { result, html, jsonPath, htmlPath };
+  return { result, grids, html, jsonPath, htmlPath };
 }
 
 /**
@@ -258,11 +342,13 @@ export async function evalCommand(raw: Record<string, unknown>): Promise<void> {
   if (o.threads) torch.setNumThreads(o.threads);
   const run = await runEvaluation({ ...o, quiet: o.json });
   if (o.json) {
-    process.stdout.write(`${JSON.stringify(run.result)}\n`);
+    process.stdout.write(`${JSON.stringify({ ...run.result, grids: run.grids })}\n`);
     return;
   }
   const r = run.result;
   const s = r.interventions.summary;
+  const e = r.binaryEdits ? binaryEditSummary(r.binaryEdits) : null;
+  const f3 = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toFixed(3));
   process.stderr.write(
     `${[
       `graph: SHD ${r.graph.comparison.shd} vs ${r.graph.reference} (TPR ${r.graph.comparison.tpr.toFixed(2)}, FDR ${r.graph.comparison.fdr.toFixed(2)}), h(A) ${r.graph.h.toExponential(2)}`,
@@ -271,6 +357,12 @@ export async function evalCommand(raw: Record<string, unknown>): Promise<void> {
         ? `interventions (normalized error, causal vs non-causal): effectiveness ${s['causal.effectiveness']?.toFixed(3)} vs ${s['nonCausal.effectiveness']?.toFixed(3)}, descendants ${s['causal.descendants']?.toFixed(3)} vs ${s['nonCausal.descendants']?.toFixed(3)}, non-descendants ${s['causal.nonDescendants']?.toFixed(3)} vs ${s['nonCausal.nonDescendants']?.toFixed(3)}`
         : `interventions (causal vs non-causal): target reached (binary) ${s['causal.targetHit']?.toFixed(3) ?? '–'} vs ${s['nonCausal.targetHit']?.toFixed(3) ?? '–'}, target error (continuous) ${s['causal.targetError']?.toFixed(3) ?? '–'} vs ${s['nonCausal.targetError']?.toFixed(3) ?? '–'}, non-descendant shift ${s['causal.nonDescendantShift']?.toFixed(3) ?? '–'} vs ${s['nonCausal.nonDescendantShift']?.toFixed(3) ?? '–'}`,
       `axioms: composition pixel L1 ${r.axioms.composition.pixel.map((v, k) => `${r.axioms.composition.cycles[k]}x ${v?.mean.toFixed(2)}`).join(', ')}; reversibility pixel L1 ${r.axioms.reversibility.pixel.map((v, k) => `${r.axioms.reversibility.cycles[k]}x ${v?.mean.toFixed(2)}`).join(', ')}; minimality CLD (causal) ${r.axioms.minimality.map((m) => `${m.attribute} ${m.causal.cld?.mean.toFixed(3)}`).join(', ')}`,
+      ...(e
+        ? [
+            `edits of held-out faces (causal vs non-causal): success ${f3(e['causal.success'])} vs ${f3(e['nonCausal.success'])}, non-descendants kept ${f3(e['causal.nonDescendantAgreement'])} vs ${f3(e['nonCausal.nonDescendantAgreement'])}, SSIM to the face ${f3(e['causal.ssim'])} vs ${f3(e['nonCausal.ssim'])}; reconstructions keep every attribute in ${f3(e['reconstruction.allKept'])}`,
+            `counterfactual grids: ${run.grids.join(', ')}`,
+          ]
+        : []),
       `quality: reconstruction L1 ${r.quality.reconstructionL1.toFixed(4)}, oracle Frechet ${r.quality.oracleFrechet.toFixed(3)}, KID ${r.quality.oracleKid.toFixed(4)}`,
       `wrote ${run.jsonPath} and ${run.htmlPath} (open it in a browser: file://${resolve(run.htmlPath)})`,
     ].join('\n')}\n`,

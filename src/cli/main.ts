@@ -129,13 +129,16 @@ export function buildProgram(): Command {
     .command('counterfactual')
     .description('This image, had the attribute been different: encode, abduct, do(), decode')
     .requiredOption(...checkpointOpt)
-    .requiredOption('--image <file>', 'an image file (PNG/JPEG), preprocessed like the training data')
+    .requiredOption(
+      '--image <file>',
+      'an image file (PNG/JPEG), preprocessed like the training data (CelebA models: see below)',
+    )
     .option('--do <name=value>', 'an intervention, in label units (repeatable)', collect, [])
     .option('--out <file>', 'PNG file', 'counterfactual.png')
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
-      '\nExample:\n  ccig counterfactual --checkpoint ckpt.safetensors --image face.jpg --do Smiling=1',
+      "\nExample:\n  ccig counterfactual --checkpoint ckpt.safetensors --image face.jpg --do Smiling=1\n\nFaces (CelebA models) are cropped with CelebA's recipe: the centred square of 128/178 of the\nshorter side (128 x 128 of a 178 x 218 aligned CelebA image), resized to the model's size.\nGive a photo framed like img_align_celeba: one upright face, centred, filling about 3/4 of\nthe width. Output columns: input | reconstruction | counterfactual | non-causal edit.",
     )
     .action((o) => runCommand(() => counterfactualCommand(o)));
 

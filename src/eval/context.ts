@@ -252,6 +252,11 @@ export interface EditReadings {
   /** worlds: pixel L1 ([0, 1] units) and SSIM against the exactly re-rendered counterfactual [n] */
   pixelL1: Float64Array | null;
   ssim: Float64Array | null;
+  /**
+   * labelled data (no exact counterfactual): identity, the same two against the input image
+   * itself [n] (a counterfactual should stay the same face); null on worlds
+   */
+  identity: { pixelL1: Float64Array; ssim: Float64Array } | null;
 }
 
 /** The counterfactuals of every test image under do(attribute i = its target), as read. */
@@ -281,6 +286,7 @@ export function readCounterfactuals(ctx: EvalContext, i: number): AttributeCount
     features: new Float32Array(n * d),
     pixelL1: world ? new Float64Array(n) : null,
     ssim: world ? new Float64Array(n) : null,
+    identity: world ? null : { pixelL1: new Float64Array(n), ssim: new Float64Array(n) },
   });
   const out: AttributeCounterfactuals = {
     attribute: i,
@@ -302,19 +308,23 @@ export function readCounterfactuals(ctx: EvalContext, i: number): AttributeCount
             ),
           )
         : null;
+    const inputs = exact ? null : hwc01(ctx.x.slice(0, c.start, c.start + c.len));
     for (const kind of ['causal', 'nonCausal'] as const) {
       const images = c[kind]!;
       const r = oracle.read(images);
       out[kind].values.set(r.values.toFloat32Array(), c.start * m);
       out[kind].features.set(r.features.toFloat32Array(), c.start * d);
-      if (!exact) continue;
       const mine = hwc01(images);
+      // against the exact counterfactual (worlds), else against the input image (identity)
+      const l1 = exact ? out[kind].pixelL1! : out[kind].identity!.pixelL1;
+      const ss = exact ? out[kind].ssim! : out[kind].identity!.ssim;
       for (let k = 0; k < c.len; k++) {
         const img = mine.subarray(k * px, (k + 1) * px);
-        out[kind].pixelL1![c.start + k] = pixelL1(img, exact[k]);
-        out[kind].ssim![c.start + k] = ssim(
+        const ref = exact ? exact[k] : inputs!.subarray(k * px, (k + 1) * px);
+        l1[c.start + k] = pixelL1(img, ref);
+        ss[c.start + k] = ssim(
           { data: img, height: S, width: S, channels: 3 },
-          { data: exact[k], height: S, width: S, channels: 3 },
+          { data: ref, height: S, width: S, channels: 3 },
           { dataRange: 1 },
         );
       }

@@ -9,7 +9,10 @@
  *   edit, with bootstrap intervals (interventions.ts);
  * - axioms: composition, reversibility, effectiveness, minimality and CDM, as the field
  *   defines them (axioms.ts);
- * - image quality: reconstruction L1, and Frechet distance / KID on oracle features.
+ * - image quality: reconstruction L1, and Frechet distance / KID on oracle features;
+ * - binary edits (labelled real images, e.g. CelebA): the same counterfactuals split into
+ *   do(a = 1) / do(a = 0), per-attribute shifts by the learned graph, identity, reconstructions
+ *   (binary-edits.ts).
  */
 
 import { acyclicity, compareGraphs, type GraphComparison } from '../causal/graph.ts';
@@ -19,11 +22,12 @@ import type { Ccig } from '../model/ccig.ts';
 import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
 import { type AxiomResult, axiomSection } from './axioms.ts';
+import { type BinaryEditsResult, binaryEditSection } from './binary-edits.ts';
 import { createContext, type EvalContext, readCounterfactuals } from './context.ts';
 import { frechetDistance, kid } from './image-metrics.ts';
 import { type InterventionResult, interventionSection } from './interventions.ts';
 import { mine } from './mic.ts';
-import { batched, type Oracle } from './oracle.ts';
+import { batched, type Oracle, type OracleMeta } from './oracle.ts';
 import { linearProbeR2, spearman } from './stats.ts';
 
 export type { AxiomResult } from './axioms.ts';
@@ -64,7 +68,12 @@ export interface EvalResult {
   /** composition, reversibility, effectiveness, minimality, CDM (axioms.ts) */
   axioms: AxiomResult;
   quality: QualityResult;
-  oracle: { heldOutError: Record<string, number>; source: string };
+  /** counterfactual edits of labelled real images with binary attributes (CelebA); else null */
+  binaryEdits: BinaryEditsResult | null;
+  oracle: Pick<
+    OracleMeta,
+    'heldOutError' | 'source' | 'positiveRate' | 'heldOutAccuracy' | 'heldOutBalancedAccuracy'
+  >;
 }
 
 function column(v: Float32Array | number[], n: number, m: number, j: number): Float64Array {
@@ -182,7 +191,14 @@ export function evaluate(
       interventions: interventionSection(ctx, cfs),
       axioms: axiomSection(ctx, cfs),
       quality: qualitySection(ctx),
-      oracle: { heldOutError: oracle.meta.heldOutError, source: oracle.meta.source },
+      binaryEdits: binaryEditSection(ctx, cfs),
+      oracle: {
+        heldOutError: oracle.meta.heldOutError,
+        source: oracle.meta.source,
+        positiveRate: oracle.meta.positiveRate,
+        heldOutAccuracy: oracle.meta.heldOutAccuracy,
+        heldOutBalancedAccuracy: oracle.meta.heldOutBalancedAccuracy,
+      },
     };
   });
 }

@@ -4,6 +4,7 @@
  * curves from the run's log, and the metric tables. No external assets: it opens offline.
  */
 import type { CycleDistances } from './axioms.ts';
+import type { BinaryEditsResult } from './binary-edits.ts';
 import type { Interval, PairedInterval } from './bootstrap.ts';
 import type { EvalResult } from './evaluate.ts';
 
@@ -24,6 +25,8 @@ export interface ReportData {
   images: ReportImage[];
   /** rows of the run's log.jsonl */
   log: { step: number; losses: Record<string, number>; corr?: Record<string, number>; h?: number }[];
+  /** PNG grids written next to the report (named in the binary-edits section) */
+  grids?: string[];
 }
 
 const esc = (s: string) =>
@@ -268,6 +271,7 @@ ${worldTable}${labelTable}
 <div class="row">${d.images.map(img).join('')}</div>
 <h2>Counterfactual axioms</h2>
 ${axiomTables}
+${r.binaryEdits ? binaryEditsSection(r.binaryEdits, r.oracle, d.grids ?? []) : ''}
 <h2>Alignment of latents to factors</h2>
 <p class="note">Rows: encoder latent mu_c for each factor; columns: the true factor values. Read each matrix against the same statistic computed among the labels themselves (right), which shows how much two factors are related by the data alone.</p>
 ${(['spearman', 'mic', 'r2'] as const)
@@ -288,4 +292,40 @@ ${(['spearman', 'mic', 'r2'] as const)
 <h2>Training</h2>
 <div class="row">${curves || '<p class="note">no training log found next to the checkpoint</p>'}</div>
 </body></html>`;
+}
+
+/**
+ * The report's section on counterfactual edits of real faces: per attribute and direction the
+ * success, each other attribute's shift and identity, causal beside non-causal; then the
+ * oracle's own held-out scores and what reconstructions keep.
+ */
+function binaryEditsSection(e: BinaryEditsResult, oracle: EvalResult['oracle'], grids: string[]): string {
+  const attrs = Object.keys(e.reconstruction.kept);
+  const effectRows = (r: BinaryEditsResult['rows'][number], names: string[], role: string) =>
+    names.map(
+      (o) =>
+        `<tr><td></td><td>${role}: ${esc(o)} <small>(model ${fmt(r.intended[o], 2)})</small></td><td>${fmtInterval(r.effects[o].causal)}</td><td>${fmtInterval(r.effects[o].nonCausal)}</td><td>${fmtDifference(r.effects[o].difference)}</td><td>${fmt(r.effects[o].keptCausal)} / ${fmt(r.effects[o].keptNonCausal)}</td></tr>`,
+    );
+  const rows = e.rows
+    .map((r) =>
+      [
+        `<tr><td><b>do(${esc(r.attribute)} = ${r.target})</b><br><small>${r.n} faces labelled ${1 - r.target}</small></td><td>success ↑</td><td>${fmtInterval(r.success.causal)}</td><td>${fmtInterval(r.success.nonCausal)}</td><td>${fmtDifference(r.success.difference)}</td><td></td></tr>`,
+        ...effectRows(r, r.descendants, 'descendant'),
+        ...effectRows(r, r.nonDescendants, 'non-descendant'),
+        `<tr><td></td><td>identity: L1 ↓ / SSIM ↑ to the face; non-descendants kept ↑</td><td>${fmtInterval(r.identity.causal.pixelL1)} / ${fmtInterval(r.identity.causal.ssim)}; ${fmt(r.identity.causal.nonDescendantAgreement)}</td><td>${fmtInterval(r.identity.nonCausal.pixelL1)} / ${fmtInterval(r.identity.nonCausal.ssim)}; ${fmt(r.identity.nonCausal.nonDescendantAgreement)}</td><td></td><td></td></tr>`,
+      ].join(''),
+    )
+    .join('');
+  const oracleRows = attrs
+    .map(
+      (a) =>
+        `<tr><th>${esc(a)}</th><td>${fmt(oracle.positiveRate?.[a])}</td><td>${fmt(oracle.heldOutAccuracy?.[a])}</td><td>${fmt(oracle.heldOutBalancedAccuracy?.[a])}</td><td>${fmt(e.reconstruction.kept[a])}</td></tr>`,
+    )
+    .join('');
+  return `<h2>Counterfactual edits of held-out faces</h2>
+<p class="note">${e.n} held-out faces; each gets do(a = 1 − its label) for every attribute a: do(a = 1) on the faces labelled 0, do(a = 0) on those labelled 1. Success: the oracle reads the target. Shifts: the oracle's probability on the edit minus on the reconstruction G(E(x)), for each other attribute; descendants follow the learned graph (|A| &gt; ${e.edgeThreshold}); "model" is the shift the model's own latents make under the causal edit, the direction of the learned edges. Kept: share of faces whose oracle reading (at 0.5) stays the face's own (causal / non-causal). 95% bootstrap intervals; the difference is causal − non-causal on the same faces, bold when its interval excludes 0.</p>
+<table><tr><th>edit</th><th>figure</th><th>causal edit</th><th>non-causal edit</th><th>difference</th><th>kept</th></tr>${rows}</table>
+<h3>Oracle and reconstruction</h3>
+<table><tr><th>attribute</th><th>train share of 1s</th><th>oracle accuracy</th><th>oracle balanced acc.</th><th>kept by reconstruction ↑</th></tr>${oracleRows}</table>
+<p class="note">Reconstructions keep every attribute in ${fmt(e.reconstruction.allKept)} of faces. The oracle is trained on the data's train split with a class-balanced loss; its balanced accuracy is the floor under every reading above. Composition (the null intervention returns the face) is in the axioms section. Grids of counterfactual rows (face | reconstruction | do(a = 1) | do(a = 0) | non-causal edit to the other value) are next to this report, not in it: ${grids.map((g) => `<code>${esc(g)}</code>`).join(', ') || 'none'}.</p>`;
 }

@@ -14,6 +14,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type DagSchedule, STRUCTURE_PARAMS, structurePenalty, updateDagSchedule } from '../causal/scm.ts';
+import { flipChoice, hflipRows } from '../data/augment.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { tileGrid, toRgbTiles, writePng } from '../data/grid.ts';
 import { mix32, Rng } from '../data/rng.ts';
@@ -246,6 +247,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   while (step < until) {
     const indices = Array.from({ length: B }, () => dataRng.int(trainSet.size));
     const batch = trainSet.batch(indices);
+    if (t.flip) hflipRows(batch.images, B, 3, cfg.imageSize, flipChoice(t.seed, step));
     const losses = torch.scope(() => {
       const x = torch.tensor(batch.images, { shape: [B, 3, cfg.imageSize, cfg.imageSize] }); // [B, 3, S, S]
       const y = torch.tensor(batch.labels, { shape: [B, model.m] }); // [B, m]
