@@ -407,6 +407,8 @@ test('a real full disk (tmpfs): grids warned once, checkpoint stops the run, res
     ).exec(r.err);
     assert.ok(m, r.err);
     const kept = Number(m[2]);
+    // the run said the disk was filling up while the last checkpoint could still be written
+    assert.match(r.err, new RegExp(`warning: the disk of ${out} is nearly full: .* free`));
     assert.equal(loadCheckpoint(join(out, 'checkpoint.safetensors')).step, kept);
     assert.deepEqual(temps(out), []);
     assert.deepEqual(temps(join(out, 'samples')), []);

@@ -19,7 +19,15 @@ import type { Dataset } from '../data/dataset.ts';
 import { tileGrid, toRgbTiles, writePng } from '../data/grid.ts';
 import { mix32, Rng } from '../data/rng.ts';
 import { FileSystemError, OptionError } from '../errors.ts';
-import { appendLine, describeCode, TRANSIENT_CODES, toFileSystemError, writeFileAtomic } from '../files.ts';
+import {
+  appendLine,
+  describeCode,
+  formatBytes,
+  freeBytes,
+  TRANSIENT_CODES,
+  toFileSystemError,
+  writeFileAtomic,
+} from '../files.ts';
 import { Ccig } from '../model/ccig.ts';
 import type { CcigConfig } from '../model/config.ts';
 import { Encoder } from '../model/encoder.ts';
@@ -201,6 +209,20 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       },
     );
   /**
+   * After a checkpoint: when the disk could not hold the next one next to it (plus the grids and
+   * log lines until then), say so once, while there is time to free space.
+   */
+  const warnIfNearlyFull = () => {
+    if (warned.has('space')) return;
+    const need = spaceNeeded(cfg, model, o.outDir, o.grids ?? true);
+    const free = freeBytes(o.outDir);
+    if (free === undefined || free >= need.total - need.checkpointBytes) return;
+    warned.add('space');
+    warn(
+      `the disk of ${o.outDir} is nearly full: ${formatBytes(free)} free, and the next checkpoint with the grids and log lines before it needs about ${formatBytes(need.total - need.checkpointBytes)}; free some space, or the run stops at a coming checkpoint (the last one stays intact)`,
+    );
+  };
+  /**
    * Writes the checkpoint, retrying faults that may clear up (a full disk, too many open files);
    * a failed write leaves the previous checkpoint intact, so when all tries fail the run stops
    * with the step that checkpoint holds.
@@ -212,6 +234,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       try {
         save(metrics);
         savedStep = step;
+        warnIfNearlyFull();
         return;
       } catch (e) {
         if (!(e instanceof FileSystemError)) throw e;
