@@ -75,10 +75,11 @@ export function buildProgram(): Command {
     .option('--sup-prop <x>', 'fraction of labelled examples')
     .option('--strict', 'stop on the first unreadable image instead of skipping it (CelebA, folders)')
     .option('--threads <n>', 'CPU threads (default all cores)')
+    .option('--nproc <n>', 'data-parallel processes on this machine (threads divided among them)')
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  ccig train --preset pendulum-small --structure learned\n  ccig train --preset celeba-smile --data ~/celeba --steps 2000\n  ccig train --preset pendulum-small --config my.json --out runs/mine',
+      '\nData-parallel: --nproc N on one machine; across machines, start one process per rank with\nMASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK set (torchrun convention, srun, Kubernetes).\n\nExamples:\n  ccig train --preset pendulum-small --structure learned\n  ccig train --preset pendulum-small --nproc 2\n  ccig train --preset celeba-smile --data ~/celeba --steps 2000\n  ccig train --preset pendulum-small --config my.json --out runs/mine',
     )
     .action((o) => runCommand(() => trainCommand(o, false)));
 
@@ -90,6 +91,10 @@ export function buildProgram(): Command {
     .option('--data <dir>', 'dataset root, if it moved')
     .option('--strict', 'stop on the first unreadable image instead of skipping it (CelebA, folders)')
     .option('--threads <n>', 'CPU threads')
+    .option(
+      '--nproc <n>',
+      'data-parallel processes on this machine (any number: checkpoints do not depend on it)',
+    )
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExample:\n  ccig resume --out runs/pendulum-small-given --steps 8000')
     .action((o) => runCommand(() => trainCommand(o, true)));

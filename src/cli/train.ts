@@ -11,10 +11,12 @@ import { MECHANISMS, PARENT_MODELS, STRUCTURE_MODES } from '../causal/scm.ts';
 import { OptionError } from '../errors.ts';
 import { type CcigConfig, mergeConfig, PRESET_NAMES, parseConfig, resolveConfig } from '../model/config.ts';
 import { expectOneOf } from '../options.ts';
-import { setNumThreads } from '../torch/index.ts';
+import { dist, setNumThreads } from '../torch/index.ts';
 import { openTrainingData } from '../train/data.ts';
+import { DataParallel } from '../train/ddp.ts';
 import { prepareRunFolder, runPaths } from '../train/run-folder.ts';
 import { train } from '../train/train.ts';
+import { launchLocalRanks } from './launch.ts';
 import { formatSeconds, num, parseOptions, posInt, progressBar, readJsonFile } from './util.ts';
 
 export const TrainFlags = z.strictObject({
@@ -31,6 +33,7 @@ export const TrainFlags = z.strictObject({
   lambdaScm: num.min(0).optional(),
   supProp: num.min(0).max(1).optional(),
   threads: posInt.optional(),
+  nproc: posInt.optional(),
   strict: z.boolean().default(false),
   json: z.boolean().default(false),
 });
@@ -55,6 +58,31 @@ export function configFromFlags(f: z.infer<typeof TrainFlags>): CcigConfig {
 }
 
 export async function trainCommand(raw: Record<string, unknown>, resume: boolean): Promise<void> {
+  // --nproc N: this process only launches the N ranks (unless it is one of them already)
+  const rankEnv = dist.optionsFromEnv();
+  const nproc = posInt.optional().parse(raw.nproc);
+  if (nproc !== undefined && nproc > 1 && rankEnv === undefined) {
+    const threads = posInt.optional().parse(raw.threads);
+    process.exitCode = await launchLocalRanks(nproc, threads);
+    return;
+  }
+  let dp: DataParallel | undefined;
+  if (rankEnv && rankEnv.worldSize > 1) {
+    dist.init({ ...rankEnv, backend: 'gloo' });
+    dp = new DataParallel(rankEnv);
+  }
+  try {
+    await trainRank(raw, resume, dp);
+  } finally {
+    if (dp) dist.destroy();
+  }
+}
+
+async function trainRank(
+  raw: Record<string, unknown>,
+  resume: boolean,
+  dp: DataParallel | undefined,
+): Promise<void> {
   let cfg: CcigConfig;
   let outDir: string;
   let json: boolean;
@@ -67,6 +95,7 @@ export async function trainCommand(raw: Record<string, unknown>, resume: boolean
         steps: posInt.optional(),
         data: z.string().optional(),
         threads: posInt.optional(),
+        nproc: posInt.optional(),
         strict: z.boolean().default(false),
         json: z.boolean().default(false),
       }),
@@ -81,14 +110,14 @@ export async function trainCommand(raw: Record<string, unknown>, resume: boolean
     if (f.data) cfg.data.path = f.data;
     untilStep = f.steps;
     if (untilStep !== undefined) cfg.train.steps = untilStep;
-    json = f.json;
+    json = f.json || (dp !== undefined && dp.rank > 0);
     strict = f.strict;
     if (f.threads) setNumThreads(f.threads);
   } else {
     const f = parseOptions(TrainFlags, raw, 'train');
     cfg = configFromFlags(f);
     outDir = f.out ?? join('runs', `${cfg.preset}-${cfg.scm.structure}`);
-    json = f.json;
+    json = f.json || (dp !== undefined && dp.rank > 0); // ranks other than 0 stay quiet
     strict = f.strict;
     if (f.threads) setNumThreads(f.threads);
   }
@@ -144,6 +173,7 @@ export async function trainCommand(raw: Record<string, unknown>, resume: boolean
     resume,
     untilStep,
     signal: abort.signal,
+    dataParallel: dp,
     // on a terminal the progress bar owns the line: start the warning on a fresh one
     onWarning: (m) => process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}ccig: warning: ${m}\n`),
     onProgress: (p) =>

@@ -83,6 +83,20 @@ export class DataParallel {
     });
   }
 
+  /**
+   * How far this rank's parameters are from the ranks' average (max over parameters of the
+   * difference of their sums): 0 while the ranks are in step, as they must be.
+   */
+  parameterDrift(m: nn.Module): number {
+    return torch.scope(() =>
+      torch.noGrad(() => {
+        const own = m.parameters().map((p) => p.to('float64').sum().item());
+        const avg = this.averageNumbers(own);
+        return Math.max(0, ...own.map((v, i) => Math.abs(v - avg[i])));
+      }),
+    );
+  }
+
   /** Gradients grouped in order into buckets of at most bucketBytes (a larger tensor gets its own). */
   private buckets(grads: Tensor[]): Tensor[][] {
     const out: Tensor[][] = [];

@@ -34,6 +34,7 @@ import { Encoder } from '../model/encoder.ts';
 import * as torch from '../torch/index.ts';
 import { optim, type Tensor } from '../torch/index.ts';
 import { disposeCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import type { DataParallel } from './ddp.ts';
 import { checkFreeSpace, prepareRunFolder, runPaths, spaceNeeded } from './run-folder.ts';
 
 export class TrainingDivergedError extends Error {
@@ -80,6 +81,11 @@ export interface TrainOptions {
   checkpointRetryMs?: number;
   /** check free space before starting (default true) */
   checkSpace?: boolean;
+  /**
+   * train as one rank of a data-parallel run (torch.dist initialized): each rank trains on its
+   * shard of every global batch, gradients are averaged (train/ddp.ts), rank 0 alone writes
+   */
+  dataParallel?: DataParallel;
 }
 
 export interface Losses {
@@ -126,7 +132,12 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
 
   // ---- model, optimizers, state: fresh or resumed
   torch.manualSeed(t.seed);
-  const trainer = createTrainer(cfg, trainSet.attributes);
+  const dp = o.dataParallel;
+  /** the rank that writes checkpoints, logs and grids */
+  const writer = !dp || dp.rank === 0;
+  const trainer = createTrainer(cfg, trainSet.attributes, {
+    syncGradients: dp && ((params) => dp.averageGradients(params)),
+  });
   const { model, optD, optEG } = trainer;
   let step = 0;
   /** step of the last checkpoint known to be on disk, intact */
@@ -160,9 +171,13 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     }
   }
   try {
-    if (o.checkSpace ?? true) checkFreeSpace(o.outDir, spaceNeeded(cfg, model, o.outDir, o.grids ?? true));
-    if (!o.resume) writeFileAtomic(logPath, '', 'start the log');
-    writeFileAtomic(paths.config, `${JSON.stringify(cfg, null, 2)}\n`, 'write the run config');
+    if (writer) {
+      if (o.checkSpace ?? true) checkFreeSpace(o.outDir, spaceNeeded(cfg, model, o.outDir, o.grids ?? true));
+      if (!o.resume) writeFileAtomic(logPath, '', 'start the log');
+      writeFileAtomic(paths.config, `${JSON.stringify(cfg, null, 2)}\n`, 'write the run config');
+    }
+    // every rank starts from rank 0's parameters and buffers (DDP)
+    if (dp) dp.broadcastModule(model);
   } catch (e) {
     model.dispose();
     throw e;
@@ -268,15 +283,25 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
 
   // ---- the loop
   while (step < until) {
-    const indices = Array.from({ length: B }, () => dataRng.int(trainSet.size));
+    // one global batch from the seeded sampler; a data-parallel rank trains on its shard of it
+    const global = Array.from({ length: B }, () => dataRng.int(trainSet.size));
+    const indices = dp ? dp.shard(global) : global;
+    const n = indices.length;
     const batch = trainSet.batch(indices);
-    if (t.flip) hflipRows(batch.images, B, 3, cfg.imageSize, flipChoice(t.seed, step));
-    const losses = torch.scope(() => {
-      const x = torch.tensor(batch.images, { shape: [B, 3, cfg.imageSize, cfg.imageSize] }); // [B, 3, S, S]
-      const y = torch.tensor(batch.labels, { shape: [B, model.m] }); // [B, m]
-      const supMask = torch.tensor(Float32Array.from(indices, labelled)).unsqueeze(1); // [B, 1]
+    if (t.flip) {
+      // the flip of a row depends on its place in the global batch, whichever rank trains it
+      const flip = flipChoice(t.seed, step);
+      const offset = dp ? dp.rank * n : 0;
+      hflipRows(batch.images, n, 3, cfg.imageSize, (row) => flip(offset + row));
+    }
+    if (dp) dp.broadcastBuffers(model);
+    let losses = torch.scope(() => {
+      const x = torch.tensor(batch.images, { shape: [n, 3, cfg.imageSize, cfg.imageSize] }); // [n, 3, S, S]
+      const y = torch.tensor(batch.labels, { shape: [n, model.m] }); // [n, m]
+      const supMask = torch.tensor(Float32Array.from(indices, labelled)).unsqueeze(1); // [n, 1]
       return trainer.step(x, y, supMask, dag);
     });
+    if (dp) losses = averageLosses(dp, losses);
     step++;
     windowSteps++;
 
@@ -307,24 +332,31 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     });
 
     const finished = step >= until;
-    const interrupted = o.signal?.aborted ?? false;
+    // a signal that reached any rank stops every rank after this same step
+    const interrupted = dp
+      ? dp.averageNumbers([o.signal?.aborted ? 1 : 0])[0] > 0
+      : (o.signal?.aborted ?? false);
     let metrics: Record<string, unknown> | undefined;
-    if (step % t.logEvery === 0 || finished || interrupted) {
+    // every rank must hold the same parameters; checked at each log line (a collective: all ranks)
+    const drift =
+      dp && (step % t.logEvery === 0 || finished || interrupted) ? dp.parameterDrift(model) : undefined;
+    if (writer && (step % t.logEvery === 0 || finished || interrupted)) {
       metrics = logMetrics(model, heldX, heldY, step, losses, dag, rate);
+      if (drift !== undefined) metrics.ddp = { worldSize: dp?.worldSize, parameterDrift: drift };
       try {
         appendLine(logPath, JSON.stringify(metrics), 'write to the log');
       } catch (e) {
         warnOnce('log', e);
       }
     }
-    if ((o.grids ?? true) && (step % t.sampleEvery === 0 || finished)) {
+    if (writer && (o.grids ?? true) && (step % t.sampleEvery === 0 || finished)) {
       try {
         await writeGrids(model, gridEps, heldX, paths.samples, step);
       } catch (e) {
         warnOnce('sample grid', e);
       }
     }
-    if (step % t.checkpointEvery === 0 || finished || interrupted)
+    if (writer && (step % t.checkpointEvery === 0 || finished || interrupted))
       await checkpoint(metrics ?? { step, losses });
     if (interrupted) {
       cleanup();
@@ -340,6 +372,12 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     for (const x of [gridEps, heldX, heldY]) x.dispose();
     model.dispose();
   }
+}
+
+/** Losses averaged over the ranks of a data-parallel run (each rank saw its own shard). */
+function averageLosses(dp: DataParallel, l: Losses): Losses {
+  const [d, e, g, sup, scm, cyc, h] = dp.averageNumbers([l.d, l.e, l.g, l.sup, l.scm, l.cyc, l.h]);
+  return { d, e, g, sup, scm, cyc, h };
 }
 
 /**
@@ -377,7 +415,16 @@ export interface Trainer {
 }
 
 /** The model, its optimizers (DEAR's groups) and the step of SPEC.md section 3. */
-export function createTrainer(cfg: CcigConfig, attributes: Dataset['attributes']): Trainer {
+export interface TrainerOptions {
+  /** called after each backward with the parameters its optimizer will step (data parallelism) */
+  syncGradients?: (params: Tensor[]) => void;
+}
+
+export function createTrainer(
+  cfg: CcigConfig,
+  attributes: Dataset['attributes'],
+  options: TrainerOptions = {},
+): Trainer {
   const t = cfg.train;
   const model = new Ccig(cfg, attributes);
   const optD = new optim.Adam(model.discriminator.parameters(), { lr: t.lrD, betas: t.betas });
@@ -397,6 +444,12 @@ export function createTrainer(cfg: CcigConfig, attributes: Dataset['attributes']
     { betas: t.betas },
   );
   const D = model.discriminator;
+  const dParams = D.parameters();
+  const egParams = [
+    ...model.encoder.parameters(),
+    ...model.generator.parameters(),
+    ...model.prior.parameters(),
+  ];
 
   function discriminatorStep(x: Tensor): Tensor {
     const B = x.shape[0];
@@ -409,6 +462,7 @@ export function createTrainer(cfg: CcigConfig, attributes: Dataset['attributes']
     const lossD = D.forward(xFake, zFake).softplus().mean().add(D.forward(x, zReal).neg().softplus().mean());
     optD.zeroGrad();
     lossD.backward();
+    options.syncGradients?.(dParams);
     optD.step();
     return lossD;
   }
@@ -426,6 +480,7 @@ export function createTrainer(cfg: CcigConfig, attributes: Dataset['attributes']
         .add(terms.structure);
       optEG.zeroGrad();
       total.backward();
+      options.syncGradients?.(egParams);
       optEG.step();
       return terms;
     } finally {

@@ -1,0 +1,60 @@
+/**
+ * `ccig train --nproc N` on one machine: starts N copies of the same command as the ranks of a
+ * data-parallel run, with the torchrun environment (RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR,
+ * MASTER_PORT) and the CPU threads divided among them. Rank 0 keeps the terminal; the others'
+ * output is dropped except their errors. Signals are passed on, so Ctrl-C stops every rank after
+ * the same step with one checkpoint (the ranks run in their own process group, so a terminal's
+ * Ctrl-C reaches them once, through this process). Across machines, start the ranks with any launcher that sets
+ * that environment (torchrun-style scripts, Slurm's srun, a Kubernetes job) instead.
+ */
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+      .once('error', reject)
+      .listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as { port: number };
+        s.close(() => resolve(port));
+      });
+  });
+}
+
+/** Runs `argv` (this process's own command line) as `nproc` ranks; resolves with the exit code. */
+export async function launchLocalRanks(nproc: number, threads: number | undefined): Promise<number> {
+  const port = Number(process.env.MASTER_PORT) || (await freePort());
+  const perRank = Math.max(1, Math.floor((threads ?? availableParallelism()) / nproc));
+  const args = [...process.execArgv, ...process.argv.slice(1), '--threads', String(perRank)];
+  process.stderr.write(
+    `ccig train: starting ${nproc} processes (${perRank} thread${perRank > 1 ? 's' : ''} each) on 127.0.0.1:${port}\n`,
+  );
+  const children = Array.from({ length: nproc }, (_, rank) =>
+    spawn(process.execPath, args, {
+      env: {
+        ...process.env,
+        RANK: String(rank),
+        LOCAL_RANK: String(rank),
+        WORLD_SIZE: String(nproc),
+        MASTER_ADDR: '127.0.0.1',
+        MASTER_PORT: String(port),
+      },
+      stdio: rank === 0 ? 'inherit' : ['ignore', 'ignore', 'inherit'],
+      detached: true,
+    }),
+  );
+  const forward = (signal: NodeJS.Signals) => {
+    for (const c of children) c.kill(signal);
+  };
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  const codes = await Promise.all(
+    children.map(
+      (c) => new Promise<number>((resolve) => c.on('exit', (code, sig) => resolve(code ?? (sig ? 1 : 0)))),
+    ),
+  );
+  process.off('SIGINT', forward);
+  process.off('SIGTERM', forward);
+  return codes.find((c) => c !== 0) ?? 0;
+}
