@@ -4,14 +4,33 @@ import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { pendulum } from '../src/data/pendulum.ts';
+import { latentInterventions, nonCausalEdit } from '../src/model/edit.ts';
+import * as torch from '../src/torch/index.ts';
+import { loadModel } from '../src/train/checkpoint.ts';
 import { tinyServer } from './helpers/tiny-server.ts';
 
 let app: FastifyInstance;
 let base: string;
+let checkpoint: string;
 
 before(async () => {
-  ({ app, base } = await tinyServer());
+  ({ app, base, checkpoint } = await tinyServer());
 });
+
+/** A served data: URL PNG (upscaled by nearest neighbour) as the model's S x S pixels in [-1, 1], CHW. */
+async function pixels(dataUrl: string, S = 64): Promise<Float32Array> {
+  const png = Buffer.from(dataUrl.replace(/^data:image\/png;base64,/, ''), 'base64');
+  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+  const scale = info.width / S;
+  const out = new Float32Array(3 * S * S);
+  for (let y = 0; y < S; y++)
+    for (let x = 0; x < S; x++) {
+      // the centre of each scale x scale block
+      const at = (Math.floor((y + 0.5) * scale) * info.width + Math.floor((x + 0.5) * scale)) * info.channels;
+      for (let c = 0; c < 3; c++) out[c * S * S + y * S + x] = (data[at + c] / 255) * 2 - 1;
+    }
+  return out;
+}
 after(async () => {
   await app.close();
 });
@@ -43,6 +62,34 @@ test('info, sample and intervene answer', async () => {
     await post('/api/intervene', { context, interventions: { light_angle: 120 }, mode: 'noncausal' })
   ).json();
   assert.ok(Math.abs(nc.labels.edited.light_angle - 120) < 1);
+  // the images are the model's edits of this context, pixel for pixel (up to 8-bit rounding)
+  const { model } = loadModel(checkpoint);
+  const expected = torch.scope(() =>
+    torch.noGrad(() => {
+      const eps = torch.tensor([context.eps]);
+      const zr = torch.tensor([context.zr]);
+      const latent = latentInterventions(model, { light_angle: 120 });
+      const factualZc = model.prior.f(model.prior.solve(eps));
+      const draw = (zc: torch.Tensor) => model.decode(model.join(zc, zr)).toFloat32Array();
+      return {
+        factual: draw(factualZc),
+        causal: draw(model.prior.intervene(eps, latent)),
+        nonCausal: draw(nonCausalEdit(model, factualZc, latent)),
+      };
+    }),
+  );
+  model.dispose();
+  for (const [served, want, what] of [
+    [j.factual, expected.factual, 'factual'],
+    [j.image, expected.causal, 'causal'],
+    [nc.image, expected.nonCausal, 'non-causal'],
+  ] as const) {
+    const got = await pixels(served);
+    const worst = got.reduce((w, v, k) => Math.max(w, Math.abs(v - want[k])), 0);
+    assert.ok(worst <= 2 / 255 + 1e-6, `${what} image differs from the model's edit by ${worst}`);
+  }
+  const changed = expected.causal.filter((v, k) => Math.abs(v - expected.factual[k]) > 4 / 255).length;
+  assert.ok(changed > 0, 'the edit changed no pixel');
   const page = await fetch(`${base}/`);
   assert.equal(page.status, 200);
   assert.match(await page.text(), /causal image editor/);

@@ -7,7 +7,7 @@ import type { Ccig } from '../src/model/ccig.ts';
 import { type CcigConfig, resolveConfig } from '../src/model/config.ts';
 import type { Tensor } from '../src/torch/index.ts';
 import * as torch from '../src/torch/index.ts';
-import { createTrainer, type EgTerms, encoderGeneratorTerms } from '../src/train/train.ts';
+import { createTrainer, type EgTerms, encoderGeneratorTerms, isLabelled } from '../src/train/train.ts';
 
 const world = generateWorldDataset(worldByName('pendulum'), { count: 16, imageSize: 64, seed: 5 });
 const B = 8;
@@ -129,5 +129,47 @@ test('the E + G/prior step leaves D unchanged and D trainable afterwards', () =>
   );
   assert.ok(parts(model).discriminator.every(([, p]) => p.requiresGrad));
   assert.notDeepEqual(snapshot(parts(model).generator), g0, 'G did not learn');
+  model.dispose();
+});
+
+test('supProp: a fixed share of examples is labelled, and the supervised term reads only those', () => {
+  const share = (p: number) => {
+    let k = 0;
+    for (let i = 0; i < 20000; i++) if (isLabelled(i, p, 7)) k++;
+    return k / 20000;
+  };
+  assert.equal(share(1), 1);
+  assert.equal(share(0), 0);
+  assert.ok(Math.abs(share(0.3) - 0.3) < 0.02, `share ${share(0.3)}`);
+  assert.equal(isLabelled(123, 0.3, 7), isLabelled(123, 0.3, 7), 'the choice must not change between steps');
+  assert.notDeepEqual(
+    Array.from({ length: 64 }, (_, i) => isLabelled(i, 0.5, 1)),
+    Array.from({ length: 64 }, (_, i) => isLabelled(i, 0.5, 2)),
+    'the seed picks the labelled examples',
+  );
+
+  const cfg = resolveConfig('tiny');
+  torch.manualSeed(0);
+  const { model } = createTrainer(cfg, world.attributes);
+  model.eval(); // fixed batch-norm statistics: the same images give the same mu
+  torch.scope(() => {
+    const { x, y } = batch(model);
+    const mask = torch.tensor(Float32Array.from({ length: B }, (_, i) => (i % 2 === 0 ? 1 : 0))).unsqueeze(1);
+    const dag = { alpha: 0, rho: 1, lastH: 1 };
+    const sup = (labels: Tensor, m: Tensor) =>
+      torch.noGrad(() => encoderGeneratorTerms(model, cfg.train, x, labels, m, dag).sup.item());
+    // changing the labels of unlabelled examples changes nothing
+    const scrambled = y.add(
+      torch.tensor(Float32Array.from({ length: B }, (_, i) => (i % 2 === 0 ? 0 : 37))).unsqueeze(1),
+    );
+    assert.equal(sup(scrambled, mask), sup(y, mask));
+    // it is the mean BCE over the labelled rows only
+    const muC = torch.noGrad(() => model.encode(x).mu.slice(1, 0, model.m));
+    const bce = torch.bceWithLogits(muC, model.labelTargets(y), { reduction: 'none' }).toNumbers();
+    const rowsKept = bce.filter((_, k) => Math.floor(k / model.m) % 2 === 0);
+    const want = rowsKept.reduce((a, b) => a + b, 0) / rowsKept.length;
+    assert.ok(Math.abs(sup(y, mask) - want) < 1e-5, `${sup(y, mask)} vs ${want}`);
+    assert.equal(sup(y, torch.zeros([B, 1])), 0);
+  });
   model.dispose();
 });

@@ -202,8 +202,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
 
   const until = o.untilStep ?? t.steps;
   const B = t.batchSize;
-  const labelled = (i: number) =>
-    t.supProp >= 1 ? 1 : mix32(i ^ (t.seed * 0x9e3779b1)) / 2 ** 32 < t.supProp ? 1 : 0;
+  const labelled = (i: number) => (isLabelled(i, t.supProp, t.seed) ? 1 : 0);
   let last: Losses = { d: 0, e: 0, g: 0, sup: 0, scm: 0, cyc: 0, h: 0 };
   let windowStart = performance.now();
   let windowSteps = 0;
@@ -378,6 +377,14 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
 function averageLosses(dp: DataParallel, l: Losses): Losses {
   const [d, e, g, sup, scm, cyc, h] = dp.averageNumbers([l.d, l.e, l.g, l.sup, l.scm, l.cyc, l.h]);
   return { d, e, g, sup, scm, cyc, h };
+}
+
+/**
+ * Whether training example i uses its label (train.supProp < 1): a fixed pseudo-random choice of
+ * about supProp of the examples, the same at every step and on resume.
+ */
+export function isLabelled(i: number, supProp: number, seed: number): boolean {
+  return supProp >= 1 || mix32(i ^ (seed * 0x9e3779b1)) / 2 ** 32 < supProp;
 }
 
 /**
@@ -559,13 +566,14 @@ export function encoderGeneratorTerms(
   if (t.lambdaCyc > 0) {
     const zFixed = z.detach();
     const xCyc = model.decode(zFixed);
+    const wasTraining = model.encoder.training;
     model.encoder.eval();
     model.encoder.setTrainable(false);
     try {
       cyc = torch.mseLoss(model.encode(xCyc).mu.slice(1, 0, m), zFixed.slice(1, 0, m));
     } finally {
       model.encoder.setTrainable(true);
-      model.encoder.train();
+      if (wasTraining) model.encoder.train();
     }
   }
   return { advE, sup, scm, g, cyc, structure: structurePenalty(model.prior, dag, t.l1A) };
