@@ -300,6 +300,24 @@ export function checkWritable(dir: string, operation = 'write into'): void {
   ignoreErrors(() => unlinkSync(join(dir, `.ccig-write-test-${process.pid}`)));
 }
 
+/**
+ * After a file failed to load (a decoder's error says only "cannot open"): opens it again to
+ * learn whether the machine is at fault (too many open files, an I/O error), as a
+ * FileSystemError, or undefined when the file opens (the content is bad) or the fault is the
+ * file's own (missing, no permission).
+ */
+export function machineFault(path: string): FileSystemError | undefined {
+  try {
+    before('open', path);
+    closeSync(openSync(path, 'r'));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== undefined && TRANSIENT_CODES.has(code))
+      return toFileSystemError(e, 'read the image', path) as FileSystemError;
+  }
+  return undefined;
+}
+
 /** Bytes free for this user in the file system holding `dir`, or undefined where unknown. */
 export function freeBytes(dir: string): number | undefined {
   try {

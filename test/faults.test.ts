@@ -18,7 +18,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { describeFailure, EXIT } from '../src/cli/util.ts';
-import { generateWorldDataset, splitWorldDataset, worldByName } from '../src/data/world-dataset.ts';
+import { openFolder } from '../src/data/folder.ts';
+import {
+  generateWorldDataset,
+  splitWorldDataset,
+  worldByName,
+  writeWorldToDisk,
+} from '../src/data/world-dataset.ts';
 import { FileSystemError } from '../src/errors.ts';
 import {
   errnoError,
@@ -37,7 +43,7 @@ import { train } from '../src/train/train.ts';
 const world = generateWorldDataset(worldByName('pendulum'), { count: 64, imageSize: 64, seed: 3 });
 const data = splitWorldDataset(world, { testFraction: 0.25, seed: 0 });
 const tmp = () => mkdtempSync(join(tmpdir(), 'ccig-faults-'));
-const temps = (dir: string) => readdirSync(dir).filter((n) => n.includes('.tmp-'));
+const temps = (dir: string) => readdirSync(dir).filter((n) => /\.tmp(-|$)/.test(n));
 const noStack = /\n\s+at /;
 
 after(() => setFileFaultInjector(undefined));
@@ -217,6 +223,28 @@ test('preflight: refuses a run whose disk cannot hold two checkpoints and an int
         `^cannot start training in ${out}: only .* free on its disk, and a run needs at least .*; free some space or use --out on another disk$`,
       ).test(e.message),
   );
+});
+
+test('building a data cache: too many open files stops the build instead of skipping images', async () => {
+  const dir = tmp();
+  const small = generateWorldDataset(worldByName('pendulum'), { count: 6, imageSize: 16, seed: 1 });
+  await writeWorldToDisk(dir, small);
+  // an image the decoder cannot open: bad bytes are skipped, as before...
+  writeFileSync(join(dir, 'images', '000003.png'), 'not a png');
+  const skipped = await openFolder({ dir, imageSize: 16, cacheDir: join(dir, 'cache-a') });
+  assert.equal(skipped.skipped.length, 1);
+  // ...but when the machine is out of file handles, the build stops and says so
+  inject('open', '000003.png', 'EMFILE');
+  await assert.rejects(openFolder({ dir, imageSize: 16, cacheDir: join(dir, 'cache-b') }), (e: unknown) => {
+    assert.ok(e instanceof FileSystemError, String(e));
+    assert.match(
+      e.message,
+      /^cannot read the image .*000003\.png: too many open files in this process \(EMFILE\); raise the open-file limit/,
+    );
+    return true;
+  });
+  setFileFaultInjector(undefined);
+  assert.deepEqual(existsSync(join(dir, 'cache-b')) ? temps(join(dir, 'cache-b')) : [], []);
 });
 
 test('temp files of dead processes are removed, live ones kept', () => {

@@ -38,7 +38,7 @@ import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { availableParallelism, homedir, totalmem } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { DataError, OptionError } from '../errors.ts';
-import { makeFolder, toFileSystemError } from '../files.ts';
+import { machineFault, makeFolder, toFileSystemError } from '../files.ts';
 import { fmt, listSome, nearest } from '../options.ts';
 import type { AttributeInfo, Batch, Dataset } from './dataset.ts';
 import { checkImageSize, makeRecipe, preprocessImage, type Recipe } from './preprocess.ts';
@@ -501,6 +501,12 @@ async function buildCache(
         try {
           pixels = (await preprocessImage(file, recipe)).pixels;
         } catch (e) {
+          // the machine, not the image (too many open files, an I/O error): stop, don't skip
+          const fault = machineFault(file);
+          if (fault) {
+            failure = fault;
+            return;
+          }
           const reason = decodeReason(e);
           if (options.strict) {
             failure = new DataError(
