@@ -227,6 +227,7 @@ test('NaN in a loss stops training with a message and keeps the last good checkp
       return { ...b, labels: b.labels.map(() => Number.NaN) };
     },
   };
+  const live = torch.liveTensors();
   await assert.rejects(
     train({
       config: cfg,
@@ -238,6 +239,7 @@ test('NaN in a loss stops training with a message and keeps the last good checkp
     (e: unknown) =>
       e instanceof TrainingDivergedError && /training diverged at step 3/.test((e as Error).message),
   );
+  assert.equal(torch.liveTensors(), live, 'a diverged run must free its model and buffers');
   assert.equal(statSync(join(out, 'checkpoint.safetensors')).mtimeMs, before);
   assert.equal(loadCheckpoint(join(out, 'checkpoint.safetensors')).step, 2);
 });

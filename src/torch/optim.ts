@@ -59,6 +59,8 @@ abstract class Optimizer<O extends object> {
 
   protected abstract validate(o: Required<O>): void;
   abstract step(): void;
+  /** Frees the optimizer's state tensors (moments, momentum buffers); it starts afresh if used again. */
+  abstract dispose(): void;
   abstract stateDict(): OptimizerState;
   abstract loadStateDict(s: OptimizerState): void;
 
@@ -135,6 +137,16 @@ export class Adam extends Optimizer<AdamOptions> {
         }
       });
     });
+  }
+
+  dispose(): void {
+    for (const store of [this.m, this.v])
+      for (const row of store)
+        row.forEach((t, pi) => {
+          t?.dispose();
+          row[pi] = undefined;
+        });
+    for (const row of this.steps) row.fill(0);
   }
 
   stateDict(): OptimizerState {
@@ -228,6 +240,14 @@ export class SGD extends Optimizer<SGDOptions> {
         }
       });
     });
+  }
+
+  dispose(): void {
+    for (const row of this.buf)
+      row.forEach((t, pi) => {
+        t?.dispose();
+        row[pi] = undefined;
+      });
   }
 
   stateDict(): OptimizerState {

@@ -370,6 +370,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   function cleanup() {
     for (const x of [gridEps, heldX, heldY]) x.dispose();
     model.dispose();
+    optD.dispose();
+    optEG.dispose();
   }
 }
 
