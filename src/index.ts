@@ -35,4 +35,5 @@ export { createServer } from './server/server.ts';
 export * as torch from './torch/index.ts';
 export { loadCheckpoint, loadModel, saveCheckpoint } from './train/checkpoint.ts';
 export { openTrainingData } from './train/data.ts';
+export { DataParallel } from './train/ddp.ts';
 export { createTrainer, type TrainOptions, type TrainResult, train } from './train/train.ts';
