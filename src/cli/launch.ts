@@ -49,12 +49,28 @@ export async function launchLocalRanks(nproc: number, threads: number | undefine
   };
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
-  const codes = await Promise.all(
+  // a rank that fails (a checkpoint rank 0 cannot write, a full disk at the start) leaves the
+  // others waiting in a collective for ever: stop them. Only rank 0 writes files, and it has
+  // exited, so killing the rest loses nothing; its message says which checkpoint is intact.
+  let firstFailure: number | undefined;
+  await Promise.all(
     children.map(
-      (c) => new Promise<number>((resolve) => c.on('exit', (code, sig) => resolve(code ?? (sig ? 1 : 0)))),
+      (c) =>
+        new Promise<number>((resolve) =>
+          c.on('exit', (code, sig) => {
+            const result = code ?? (sig ? 1 : 0);
+            if (result !== 0 && firstFailure === undefined) {
+              firstFailure = result;
+              for (const other of children)
+                if (other !== c && other.exitCode === null && other.signalCode === null)
+                  other.kill('SIGKILL');
+            }
+            resolve(result);
+          }),
+        ),
     ),
   );
   process.off('SIGINT', forward);
   process.off('SIGTERM', forward);
-  return codes.find((c) => c !== 0) ?? 0;
+  return firstFailure ?? 0;
 }

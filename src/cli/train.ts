@@ -63,7 +63,9 @@ export async function trainCommand(raw: Record<string, unknown>, resume: boolean
   const nproc = posInt.optional().parse(raw.nproc);
   if (nproc !== undefined && nproc > 1 && rankEnv === undefined) {
     const threads = posInt.optional().parse(raw.threads);
-    process.exitCode = await launchLocalRanks(nproc, threads);
+    // the ranks printed their own messages; their exit code is the run's (runCommand would say 0)
+    const code = await launchLocalRanks(nproc, threads);
+    if (code !== 0) process.exit(code);
     return;
   }
   let dp: DataParallel | undefined;
