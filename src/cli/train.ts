@@ -15,7 +15,16 @@ import { setNumThreads } from '../torch/index.ts';
 import { openTrainingData } from '../train/data.ts';
 import { prepareRunFolder, runPaths } from '../train/run-folder.ts';
 import { train } from '../train/train.ts';
-import { formatSeconds, num, parseOptions, posInt, progressBar, readJsonFile } from './util.ts';
+import {
+  deviceFlag,
+  formatSeconds,
+  num,
+  parseOptions,
+  posInt,
+  progressBar,
+  readJsonFile,
+  useDevice,
+} from './util.ts';
 
 export const TrainFlags = z.strictObject({
   preset: z.string().default('pendulum-small'),
@@ -32,6 +41,7 @@ export const TrainFlags = z.strictObject({
   supProp: num.min(0).max(1).optional(),
   threads: posInt.optional(),
   strict: z.boolean().default(false),
+  device: deviceFlag,
   json: z.boolean().default(false),
 });
 
@@ -60,6 +70,7 @@ export async function trainCommand(raw: Record<string, unknown>, resume: boolean
   let json: boolean;
   let untilStep: number | undefined;
   let strict: boolean;
+  let device: string | undefined;
   if (resume) {
     const f = parseOptions(
       z.strictObject({
@@ -68,11 +79,13 @@ export async function trainCommand(raw: Record<string, unknown>, resume: boolean
         data: z.string().optional(),
         threads: posInt.optional(),
         strict: z.boolean().default(false),
+        device: deviceFlag,
         json: z.boolean().default(false),
       }),
       raw,
       'resume',
     );
+    device = f.device;
     outDir = f.out;
     const cfgPath = join(outDir, 'config.json');
     if (!existsSync(join(outDir, 'checkpoint.safetensors')))
@@ -91,7 +104,9 @@ export async function trainCommand(raw: Record<string, unknown>, resume: boolean
     json = f.json;
     strict = f.strict;
     if (f.threads) setNumThreads(f.threads);
+    device = f.device;
   }
+  const dev = useDevice(device);
 
   // a folder that cannot be written is found before the data is loaded (which can take minutes)
   prepareRunFolder(outDir);
@@ -130,7 +145,9 @@ export async function trainCommand(raw: Record<string, unknown>, resume: boolean
   });
   cacheBar.stop();
   if (!json) {
-    process.stderr.write(`ccig train: ${cfg.preset}, structure ${cfg.scm.structure}, ${data.description}\n`);
+    process.stderr.write(
+      `ccig train: ${cfg.preset}, structure ${cfg.scm.structure}, batch ${cfg.train.batchSize} on ${dev}, ${data.description}\n`,
+    );
     process.stderr.write(
       `ccig train: writing to ${outDir} (Ctrl-C saves a checkpoint and stops; ccig resume --out ${outDir} continues)\n`,
     );

@@ -18,13 +18,13 @@ import { flipChoice, hflipRows } from '../data/augment.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { tileGrid, toRgbTiles, writePng } from '../data/grid.ts';
 import { mix32, Rng } from '../data/rng.ts';
-import { FileSystemError, OptionError } from '../errors.ts';
+import { FileSystemError, OptionError, OutOfMemoryError } from '../errors.ts';
 import { appendLine, describeCode, TRANSIENT_CODES, toFileSystemError, writeFileAtomic } from '../files.ts';
 import { Ccig } from '../model/ccig.ts';
 import type { CcigConfig } from '../model/config.ts';
 import { Encoder } from '../model/encoder.ts';
 import * as torch from '../torch/index.ts';
-import { optim, type Tensor } from '../torch/index.ts';
+import { type Device, optim, type Tensor } from '../torch/index.ts';
 import { disposeCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { checkFreeSpace, prepareRunFolder, runPaths, spaceNeeded } from './run-folder.ts';
 
@@ -72,6 +72,11 @@ export interface TrainOptions {
   checkpointRetryMs?: number;
   /** check free space before starting (default true) */
   checkSpace?: boolean;
+  /**
+   * where the model, optimizers and batches live (default: the current default device, see
+   * torch.setDefaultDevice); set as the default device for the run and restored after it
+   */
+  device?: Device;
 }
 
 export interface Losses {
@@ -93,6 +98,16 @@ export interface TrainResult {
 
 /** Runs (or resumes) training; resolves when done or interrupted, with a checkpoint written. */
 export async function train(o: TrainOptions): Promise<TrainResult> {
+  const prevDevice = o.device ? torch.setDefaultDevice(o.device) : undefined;
+  try {
+    return await trainOnDevice(o);
+  } finally {
+    if (prevDevice) torch.setDefaultDevice(prevDevice);
+  }
+}
+
+async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
+  const device = torch.getDefaultDevice();
   const cfg = o.config;
   const t = cfg.train;
   const { train: trainSet, test: testSet } = o.data;
@@ -139,6 +154,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         optD.loadStateDict(c.optimizers.d);
         optEG.loadStateDict(c.optimizers.eg);
         if (c.rng) torch.setRngState(c.rng);
+        // the CUDA generator's state only means something to a GPU run
+        if (c.rngCuda && device.startsWith('cuda')) torch.setRngState(c.rngCuda, device);
         step = c.step;
         savedStep = c.step;
         dag = c.dag;
@@ -248,12 +265,25 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     const indices = Array.from({ length: B }, () => dataRng.int(trainSet.size));
     const batch = trainSet.batch(indices);
     if (t.flip) hflipRows(batch.images, B, 3, cfg.imageSize, flipChoice(t.seed, step));
-    const losses = torch.scope(() => {
-      const x = torch.tensor(batch.images, { shape: [B, 3, cfg.imageSize, cfg.imageSize] }); // [B, 3, S, S]
-      const y = torch.tensor(batch.labels, { shape: [B, model.m] }); // [B, m]
-      const supMask = torch.tensor(Float32Array.from(indices, labelled)).unsqueeze(1); // [B, 1]
-      return trainer.step(x, y, supMask, dag);
-    });
+    let losses: Losses;
+    try {
+      losses = torch.scope(() => {
+        // batches go to the device through pinned memory (torch.tensor on a CUDA default device)
+        const x = torch.tensor(batch.images, { shape: [B, 3, cfg.imageSize, cfg.imageSize] }); // [B, 3, S, S]
+        const y = torch.tensor(batch.labels, { shape: [B, model.m] }); // [B, m]
+        const supMask = torch.tensor(Float32Array.from(indices, labelled)).unsqueeze(1); // [B, 1]
+        return trainer.step(x, y, supMask, dag);
+      });
+    } catch (e) {
+      if (e instanceof OutOfMemoryError) {
+        cleanup();
+        throw new OutOfMemoryError(
+          `${device} ran out of memory at batch size ${B} (preset ${cfg.preset}, step ${step + 1}); ` +
+            `try --batch-size ${Math.max(1, Math.floor(B / 2))}${device === 'cpu' ? '' : ' or --device cpu'}. libtorch said: ${e.message}`,
+        );
+      }
+      throw e;
+    }
     step++;
     windowSteps++;
 
@@ -287,7 +317,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     const interrupted = o.signal?.aborted ?? false;
     let metrics: Record<string, unknown> | undefined;
     if (step % t.logEvery === 0 || finished || interrupted) {
-      metrics = logMetrics(model, heldX, heldY, step, losses, dag, rate);
+      metrics = logMetrics(model, heldX, heldY, step, losses, dag, rate, device);
       try {
         appendLine(logPath, JSON.stringify(metrics), 'write to the log');
       } catch (e) {
@@ -502,6 +532,7 @@ function logMetrics(
   losses: Losses,
   dag: DagSchedule,
   rate: number,
+  device: Device,
 ) {
   const corr = torch.scope(() =>
     torch.noGrad(() => {
@@ -517,10 +548,13 @@ function logMetrics(
         .toNumbers();
     }),
   );
+  const gpuBytes = device.startsWith('cuda') ? torch.cudaMemoryUsed() : undefined;
   return {
     step,
     time: new Date().toISOString(),
     imagesPerSecond: Math.round(rate * 10) / 10,
+    device,
+    ...(gpuBytes !== undefined ? { gpuMemoryMiB: Math.round(gpuBytes / 2 ** 20) } : {}),
     losses,
     h: losses.h,
     dag: { alpha: dag.alpha, rho: dag.rho },
