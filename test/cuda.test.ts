@@ -9,6 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { runEvaluation } from '../src/cli/eval.ts';
 import { generateWorldDataset, splitWorldDataset, worldByName } from '../src/data/world-dataset.ts';
 import { OutOfMemoryError } from '../src/errors.ts';
 import { resolveConfig } from '../src/model/config.ts';
@@ -193,6 +194,31 @@ test(`checkpoints travel ${device} -> cpu -> ${device}, with the generator state
     const state = torch.tensor(Uint8Array.from(savedCuda));
     torch.setRngState(state, device);
     assert.deepEqual(torch.getRngState(device).toNumbers(), savedCuda);
+  }
+});
+
+test(`evaluation on ${device}: the oracle trains there and every metric is a number`, { skip }, async () => {
+  const cfg = resolveConfig('tiny', {
+    train: { steps: 2, logEvery: 1, sampleEvery: 100, checkpointEvery: 2 },
+  });
+  const dir = tmp();
+  await train({ config: cfg, data, outDir: dir, grids: false, device });
+  const prev = torch.setDefaultDevice(device);
+  try {
+    const run = await runEvaluation({
+      checkpoint: join(dir, 'checkpoint.safetensors'),
+      out: join(dir, 'report'),
+      n: 16,
+      oracle: join(dir, 'oracle.safetensors'),
+      oracleSteps: 4,
+      quiet: true,
+    });
+    const r = run.result;
+    assert.ok(Number.isFinite(r.quality.reconstructionL1), 'reconstruction L1');
+    assert.ok(Number.isFinite(r.graph.h), 'h(A)');
+    assert.ok(r.alignment.spearman.latents.flat().every(Number.isFinite), 'alignment');
+  } finally {
+    torch.setDefaultDevice(prev);
   }
 });
 
