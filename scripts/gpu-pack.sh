@@ -56,14 +56,16 @@ fi
 
 # ---- runtime node_modules: production dependencies + tsx (TypeScript at run time)
 echo "gpu-pack: collecting the runtime node_modules"
-npm query '.prod, #tsx, #tsx *' |
+# the project that owns node_modules (a worktree may link to another checkout's)
+modroot=$(dirname "$(readlink -f node_modules)")
+(cd "$modroot" && npm query '.prod, #tsx, #tsx *') |
   node -e 'const a = JSON.parse(require("fs").readFileSync(0, "utf8"));
     for (const l of new Set(a.map((x) => x.location))) if (l && !l.includes("/@types/")) console.log(l);' \
     >"$tmp/packages.txt"
 mkdir -p "$tmp/mods"
 while read -r loc; do
   mkdir -p "$tmp/mods/$(dirname "$loc")"
-  cp -a "$loc" "$tmp/mods/$loc"
+  cp -a "$modroot/$loc" "$tmp/mods/$loc"
 done <"$tmp/packages.txt"
 # nested node_modules are copied with their parent; drop what nothing needs at run time
 find "$tmp/mods" -depth \( \
@@ -71,7 +73,8 @@ find "$tmp/mods" -depth \( \
   -o -name '*.map' -o -name '*.ts' -o -name '*.flow' -o -name 'CHANGELOG*' -o -name '.github' \
   -o \( -type d \( -name test -o -name tests -o -name __tests__ -o -name docs -o -name example -o -name examples -o -name benchmark -o -name bench \) \) \
   \) -exec rm -rf {} +
-du -sh "$tmp/mods/node_modules" | sed 's/^/gpu-pack: node_modules to pack: /'
+du -sh "$tmp/mods/node_modules" | sed "s/^/gpu-pack: node_modules to pack: /"
+du -s "$tmp/mods/node_modules"/* "$tmp/mods/node_modules"/@*/* 2>/dev/null | sort -n | tail -6 | sed "s/^/gpu-pack:   /"
 tar -C "$tmp/mods" -cf - node_modules | xz -T0 -6 >"$out/node_modules.tar.xz.tmp"
 mv "$out/node_modules.tar.xz.tmp" "$out/node_modules.tar.xz"
 
@@ -80,7 +83,7 @@ if [ -n "$celeba_src" ]; then
   [ -f "$celeba_src/list_attr_celeba.txt" ] || { echo "gpu-pack: $celeba_src has no list_attr_celeba.txt" >&2; exit 2; }
   rm -rf "$out/celeba"
   mkdir -p "$out/celeba/img_align_celeba"
-  rows=$(tail -n +3 "$celeba_src/list_attr_celeba.txt" | head -n "$celeba_count")
+  rows=$(sed -n "3,$((celeba_count + 2))p" "$celeba_src/list_attr_celeba.txt")
   n=$(printf '%s\n' "$rows" | wc -l)
   { echo "$n"; sed -n 2p "$celeba_src/list_attr_celeba.txt"; printf '%s\n' "$rows"; } >"$out/celeba/list_attr_celeba.txt"
   printf '%s\n' "$rows" | awk '{print $1}' | while read -r f; do
