@@ -122,9 +122,20 @@ Then run: npm rebuild ccig   (or npm run build in a checkout)`);
   process.exit(1);
 }
 
-/** Whether gloo's headers are beside libtorch's or in the system include folder. */
+/**
+ * Whether gloo's headers are beside libtorch's, or in the system include folder for the system
+ * libtorch (Debian's libgloo-dev matches Debian's libtorch, not a pip torch; pip wheels ship no
+ * gloo headers, so a pip torch builds without c10d).
+ */
 export function hasGloo(found) {
-  return [...found.includes, '/usr/include'].some((d) => existsSync(join(d, 'gloo/context.h')));
+  const dirs = found.source === 'system' ? [...found.includes, '/usr/include'] : found.includes;
+  return dirs.some((d) => existsSync(join(d, 'gloo/context.h')));
+}
+
+/** CUDA's own headers (ProcessGroupNCCL.hpp includes cuda.h, which libtorch does not ship). */
+function cudaInclude() {
+  const dirs = [process.env.CUDA_HOME && join(process.env.CUDA_HOME, 'include'), '/usr/local/cuda/include'];
+  return dirs.find((d) => d && existsSync(join(d, 'cuda.h')));
 }
 
 export function findLibtorch() {
@@ -141,7 +152,10 @@ if (isMain) {
   } else {
     const key = arg.slice(6);
     const values = {
-      includes: found.includes,
+      includes: [
+        ...found.includes,
+        ...(found.cuda && hasGloo(found) && cudaInclude() ? [cudaInclude()] : []),
+      ],
       libs: found.libs.map((l) => `-l${l}`),
       ldflags: [`-L${found.libDir}`, `-Wl,-rpath,${found.libDir}`, '-Wl,--no-as-needed'],
       std: [`-std=${found.std}`],
@@ -151,7 +165,7 @@ if (isMain) {
         // c10d: Gloo needs gloo's headers (Debian: libgloo-dev; pip torch ships them); NCCL comes
         // with CUDA builds (ProcessGroupNCCL.hpp is empty unless USE_C10D_NCCL is defined)
         ...(hasGloo(found) ? ['CCIG_DIST=1', 'USE_C10D_GLOO=1'] : []),
-        ...(found.cuda && hasGloo(found) ? ['CCIG_NCCL=1', 'USE_C10D_NCCL=1'] : []),
+        ...(found.cuda && hasGloo(found) && cudaInclude() ? ['CCIG_NCCL=1', 'USE_C10D_NCCL=1'] : []),
       ],
     }[key];
     if (!values) fail(`unknown --gyp key ${key}`);

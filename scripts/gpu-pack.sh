@@ -67,6 +67,10 @@ while read -r loc; do
   mkdir -p "$tmp/mods/$(dirname "$loc")"
   cp -a "$modroot/$loc" "$tmp/mods/$loc"
 done <"$tmp/packages.txt"
+# esbuild's installer hard-links the platform binary into esbuild/bin; keep it one file in the tar
+if cmp -s "$tmp/mods/node_modules/esbuild/bin/esbuild" "$tmp/mods/node_modules/@esbuild/linux-x64/bin/esbuild"; then
+  ln -f "$tmp/mods/node_modules/@esbuild/linux-x64/bin/esbuild" "$tmp/mods/node_modules/esbuild/bin/esbuild"
+fi
 # nested node_modules are copied with their parent; drop what nothing needs at run time
 find "$tmp/mods" -depth \( \
   -name '*.md' -o -name '*.markdown' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \
@@ -74,7 +78,7 @@ find "$tmp/mods" -depth \( \
   -o \( -type d \( -name test -o -name tests -o -name __tests__ -o -name docs -o -name example -o -name examples -o -name benchmark -o -name bench \) \) \
   \) -exec rm -rf {} +
 du -sh "$tmp/mods/node_modules" | sed "s/^/gpu-pack: node_modules to pack: /"
-du -s "$tmp/mods/node_modules"/* "$tmp/mods/node_modules"/@*/* 2>/dev/null | sort -n | tail -6 | sed "s/^/gpu-pack:   /"
+{ du -s "$tmp/mods/node_modules"/* "$tmp/mods/node_modules"/@*/* 2>/dev/null || true; } | sort -n | tail -5 | sed "s/^/gpu-pack:   /"
 tar -C "$tmp/mods" -cf - node_modules | xz -T0 -6 >"$out/node_modules.tar.xz.tmp"
 mv "$out/node_modules.tar.xz.tmp" "$out/node_modules.tar.xz"
 
