@@ -4,9 +4,11 @@
 // point runs inside guard(), which turns c10::Error (without its C++ backtrace) and
 // std::exception into a JS Error, so the process never aborts. Ops are rows of tables
 // (name -> lambda); the TypeScript layer (src/torch/) validates user-facing arguments.
+#include <dlfcn.h>
 #include <malloc.h>
 #include <napi.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 
 // c10d process groups: Gloo where its headers are found (Debian: libgloo-dev), NCCL with a CUDA
 // libtorch; binding.gyp defines CCIG_DIST / CCIG_NCCL (scripts/find-libtorch.mjs).
@@ -24,6 +26,11 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+// One source for libtorch 1.13 (Debian) and 2.x (pip torch, CUDA): where the C++ API differs,
+// CCIG_TORCH_AT_LEAST picks the spelling. torch/version.h defines the numbers in both.
+#define CCIG_TORCH_AT_LEAST(major, minor) \
+  (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
 
 namespace {
 
@@ -165,13 +172,16 @@ int dtypeCode(at::ScalarType t) {
 }
 
 // ---- the guard around every entry -----------------------------------------------------------
-// The JS class native errors are made of (NativeError from src/errors.ts, set at load).
-// Deliberately leaked: destroying a reference after its environment is gone would crash at exit.
+// The JS classes native errors are made of (NativeError and OutOfMemoryError from
+// src/errors.ts, set at load). Deliberately leaked: destroying a reference after its
+// environment is gone would crash at exit.
 thread_local Napi::FunctionReference* errorClass = nullptr;
+thread_local Napi::FunctionReference* oomClass = nullptr;
 
-Napi::Error nativeError(Napi::Env env, const std::string& message) {
-  if (!errorClass) return Napi::Error::New(env, message);
-  return Napi::Error(env, errorClass->New({Napi::String::New(env, message)}));
+Napi::Error nativeError(Napi::Env env, const std::string& message, Napi::FunctionReference* cls = nullptr) {
+  if (!cls) cls = errorClass;
+  if (!cls) return Napi::Error::New(env, message);
+  return Napi::Error(env, cls->New({Napi::String::New(env, message)}));
 }
 
 template <class F>
@@ -180,8 +190,15 @@ Napi::Value guard(const Napi::CallbackInfo& info, const char* op, F&& f) {
     return f();
   } catch (const Napi::Error&) {
     throw;
+  } catch (const c10::OutOfMemoryError& e) {
+    // a CUDA (or CPU) allocation failed: a distinct class, so callers can name the batch size
+    throw nativeError(info.Env(), std::string(op) + ": " + e.what_without_backtrace(), oomClass);
   } catch (const c10::Error& e) {
-    throw nativeError(info.Env(), std::string(op) + ": " + e.what_without_backtrace());
+    // libtorch 1.13's CPU allocator reports a failed allocation as a plain c10::Error
+    const std::string msg = e.what_without_backtrace();
+    const bool oom = msg.find("out of memory") != std::string::npos ||
+                     msg.find("can't allocate memory") != std::string::npos;
+    throw nativeError(info.Env(), std::string(op) + ": " + msg, oom ? oomClass : nullptr);
   } catch (const std::exception& e) {
     throw nativeError(info.Env(), std::string(op) + ": " + e.what());
   } catch (...) {
@@ -189,11 +206,16 @@ Napi::Value guard(const Napi::CallbackInfo& info, const char* op, F&& f) {
   }
 }
 
+// set_error_class(NativeError, OutOfMemoryError)
 Napi::Value setErrorClass(const Napi::CallbackInfo& info) {
-  if (info.Length() > 0 && info[0].IsFunction()) {
-    errorClass = new Napi::FunctionReference(Napi::Persistent(info[0].As<Napi::Function>()));
-    errorClass->SuppressDestruct();
-  }
+  auto keep = [&](size_t i) -> Napi::FunctionReference* {
+    if (info.Length() <= i || !info[i].IsFunction()) return nullptr;
+    auto* ref = new Napi::FunctionReference(Napi::Persistent(info[i].As<Napi::Function>()));
+    ref->SuppressDestruct();
+    return ref;
+  };
+  errorClass = keep(0);
+  oomClass = keep(1);
   return info.Env().Undefined();
 }
 
@@ -556,13 +578,18 @@ Napi::Value toBuffer(const Napi::CallbackInfo& info) {
   });
 }
 
-// from_buffer(typedArray, shape, dtypeCode): copies the array's bytes into a new CPU tensor.
+// from_buffer(typedArray, shape, dtypeCode, device?): copies the array's bytes into a new
+// tensor on device (default CPU). For a CUDA device the bytes go through page-locked (pinned)
+// host memory and an asynchronous copy, as a DataLoader with pin_memory=True does; the caching
+// host allocator keeps the pinned block until the copy has finished.
 Napi::Value fromBuffer(const Napi::CallbackInfo& info) {
   return guard(info, "from_buffer", [&]() -> Napi::Value {
     Args a{info, "from_buffer"};
     if (!info[0].IsTypedArray()) a.bad(0, "a typed array");
     auto arr = info[0].As<Napi::TypedArray>();
-    at::Tensor t = at::empty(a.ints(1), at::TensorOptions().dtype(a.dtype(2)));
+    const at::Device device = a.device(3);
+    const bool pin = device.is_cuda();
+    at::Tensor t = at::empty(a.ints(1), at::TensorOptions().dtype(a.dtype(2)).pinned_memory(pin));
     const size_t want = t.numel() * t.element_size();
     if (want != arr.ByteLength()) {
       throw std::invalid_argument("the array holds " + std::to_string(arr.ByteLength()) + " bytes but shape " +
@@ -570,6 +597,7 @@ Napi::Value fromBuffer(const Napi::CallbackInfo& info) {
     }
     const uint8_t* src = static_cast<const uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
     if (want) std::memcpy(t.data_ptr(), src, want);
+    if (!device.is_cpu()) t = t.to(device, /*non_blocking=*/pin);
     return Napi::Number::New(info.Env(), put(info.Env(), t));
   });
 }
@@ -626,21 +654,27 @@ Napi::Value manualSeed(const Napi::CallbackInfo& info) {
   });
 }
 
-// The CPU generator's full state as a uint8 tensor handle (saved in checkpoints).
+// get_rng_state(device?): the default generator's full state for a device (CPU unless given;
+// 'cuda' is the current CUDA device) as a CPU uint8 tensor handle (saved in checkpoints).
+// Context::defaultGenerator is device-generic, so no CUDA header is needed here.
 Napi::Value getRngState(const Napi::CallbackInfo& info) {
   return guard(info, "get_rng_state", [&]() -> Napi::Value {
-    auto gen = at::detail::getDefaultCPUGenerator();
+    Args a{info, "get_rng_state"};
+    auto gen = at::globalContext().defaultGenerator(a.device(0));
     std::lock_guard<std::mutex> lock(gen.mutex());
     return Napi::Number::New(info.Env(), put(info.Env(), gen.get_state()));
   });
 }
 
+// set_rng_state(state, device?): the state may live on any device (a loaded checkpoint's
+// tensors follow the default device); generators take a CPU byte tensor.
 Napi::Value setRngState(const Napi::CallbackInfo& info) {
   return guard(info, "set_rng_state", [&]() -> Napi::Value {
     Args a{info, "set_rng_state"};
-    auto gen = at::detail::getDefaultCPUGenerator();
+    at::Tensor state = a.t(0).to(at::kCPU).contiguous();
+    auto gen = at::globalContext().defaultGenerator(a.device(1));
     std::lock_guard<std::mutex> lock(gen.mutex());
-    gen.set_state(a.t(0));
+    gen.set_state(state);
     return info.Env().Undefined();
   });
 }
@@ -648,6 +682,87 @@ Napi::Value setRngState(const Napi::CallbackInfo& info) {
 Napi::Value cudaDeviceCount(const Napi::CallbackInfo& info) {
   return guard(info, "cuda_device_count", [&]() -> Napi::Value {
     return Napi::Number::New(info.Env(), double(torch::cuda::is_available() ? torch::cuda::device_count() : 0));
+  });
+}
+
+// Waits for the work queued on the current CUDA device (for timings); a no-op without CUDA.
+Napi::Value cudaSynchronize(const Napi::CallbackInfo& info) {
+  return guard(info, "cuda_synchronize", [&]() -> Napi::Value {
+    if (torch::cuda::is_available()) torch::cuda::synchronize();
+    return info.Env().Undefined();
+  });
+}
+
+// The CUDA driver API (libcuda.so.1, stable C ABI) answers what the GPUs are without CUDA's
+// headers, which pip's torch does not ship: names, total and free memory, driver version.
+struct CudaDriver {
+  using GetCount = int (*)(int*);
+  using GetName = int (*)(char*, int, int);
+  using TotalMem = int (*)(size_t*, int);
+  using MemInfo = int (*)(size_t*, size_t*);
+  using DriverVersion = int (*)(int*);
+  GetCount deviceGetCount = nullptr;
+  GetName deviceGetName = nullptr;
+  TotalMem deviceTotalMem = nullptr;
+  MemInfo memGetInfo = nullptr;
+  DriverVersion driverGetVersion = nullptr;
+  bool ok = false;
+
+  static const CudaDriver& get() {
+    static CudaDriver d = [] {
+      CudaDriver d;
+      void* lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+      if (!lib) return d;
+      auto init = reinterpret_cast<int (*)(unsigned)>(dlsym(lib, "cuInit"));
+      d.deviceGetCount = reinterpret_cast<GetCount>(dlsym(lib, "cuDeviceGetCount"));
+      d.deviceGetName = reinterpret_cast<GetName>(dlsym(lib, "cuDeviceGetName"));
+      d.deviceTotalMem = reinterpret_cast<TotalMem>(dlsym(lib, "cuDeviceTotalMem_v2"));
+      d.memGetInfo = reinterpret_cast<MemInfo>(dlsym(lib, "cuMemGetInfo_v2"));
+      d.driverGetVersion = reinterpret_cast<DriverVersion>(dlsym(lib, "cuDriverGetVersion"));
+      d.ok = init && d.deviceGetCount && d.deviceGetName && d.deviceTotalMem && init(0) == 0;
+      return d;
+    }();
+    return d;
+  }
+};
+
+// cuda_devices(): [{index, name, totalBytes}] for the GPUs libtorch can use, plus the driver's
+// CUDA version as a property of the array ("driver", e.g. 13000).
+Napi::Value cudaDevices(const Napi::CallbackInfo& info) {
+  return guard(info, "cuda_devices", [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    auto out = Napi::Array::New(env);
+    const int usable = torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+    const CudaDriver& d = CudaDriver::get();
+    if (d.ok && d.driverGetVersion) {
+      int v = 0;
+      if (d.driverGetVersion(&v) == 0) out.Set("driver", Napi::Number::New(env, v));
+    }
+    for (int i = 0; i < usable; i++) {
+      auto dev = Napi::Object::New(env);
+      dev.Set("index", Napi::Number::New(env, i));
+      char name[256] = "unknown";
+      size_t total = 0;
+      if (d.ok) {
+        d.deviceGetName(name, sizeof(name), i);
+        d.deviceTotalMem(&total, i);
+      }
+      dev.Set("name", Napi::String::New(env, name));
+      dev.Set("totalBytes", Napi::Number::New(env, double(total)));
+      out.Set(static_cast<uint32_t>(i), dev);
+    }
+    return out;
+  });
+}
+
+// Bytes in use on the current CUDA device, as the driver sees it (libtorch's caching allocator
+// keeps freed blocks reserved, so this tracks the peak of what training needed); -1 if unknown.
+Napi::Value cudaMemoryUsed(const Napi::CallbackInfo& info) {
+  return guard(info, "cuda_memory_used", [&]() -> Napi::Value {
+    const CudaDriver& d = CudaDriver::get();
+    size_t free = 0, total = 0;
+    if (!d.ok || !d.memGetInfo || d.memGetInfo(&free, &total) != 0) return Napi::Number::New(info.Env(), -1);
+    return Napi::Number::New(info.Env(), double(total - free));
   });
 }
 
@@ -843,6 +958,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("get_rng_state", Napi::Function::New(env, getRngState));
   exports.Set("set_rng_state", Napi::Function::New(env, setRngState));
   exports.Set("cuda_device_count", Napi::Function::New(env, cudaDeviceCount));
+  exports.Set("cuda_devices", Napi::Function::New(env, cudaDevices));
+  exports.Set("cuda_memory_used", Napi::Function::New(env, cudaMemoryUsed));
+  exports.Set("cuda_synchronize", Napi::Function::New(env, cudaSynchronize));
   exports.Set("version", Napi::Function::New(env, version));
   exports.Set("config", Napi::Function::New(env, configInfo));
   exports.Set("bench_native_add", Napi::Function::New(env, benchNativeAdd));

@@ -24,7 +24,9 @@ if (!found) {
   spawnSync(process.execPath, [join(root, 'scripts/find-libtorch.mjs')], { stdio: 'inherit' });
   giveUp(1);
 }
-console.log(`ccig: building the native addon against libtorch from ${found.source} (${found.root})`);
+console.log(
+  `ccig: building the native addon against libtorch ${found.version}${found.cuda ? ' with CUDA' : ' (CPU)'} from ${found.source} (${found.root})`,
+);
 
 const gyp = createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js');
 const force = process.argv.includes('--force');

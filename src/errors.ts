@@ -56,12 +56,24 @@ export class FileSystemError extends Error {
   }
 }
 
+/**
+ * An allocation libtorch could not make (CUDA or host memory). Raised by the native addon; the
+ * trainer re-raises it naming the batch size. A user error: a smaller batch or another device
+ * fixes it.
+ */
+export class OutOfMemoryError extends NativeError {
+  override name = 'OutOfMemoryError';
+}
+
 /** True for errors a user can cause and fix (exit code 2 / HTTP 4xx). */
-export function isUserError(e: unknown): e is OptionError | DataError | GraphError | CheckpointError {
+export function isUserError(
+  e: unknown,
+): e is OptionError | DataError | GraphError | CheckpointError | OutOfMemoryError {
   return (
     e instanceof OptionError ||
     e instanceof DataError ||
     e instanceof GraphError ||
-    e instanceof CheckpointError
+    e instanceof CheckpointError ||
+    e instanceof OutOfMemoryError
   );
 }

@@ -118,6 +118,21 @@ test('train -> sample -> intervene -> counterfactual -> traverse -> eval -> info
   assert.equal(JSON.parse(r.out).step, 8);
 });
 
+test('info --engine names libtorch, its CUDA and the devices', () => {
+  const r = ccig('info', '--engine', '--json');
+  ok(r, 'info --engine');
+  const e = JSON.parse(r.out);
+  assert.match(e.version, /^\d+\.\d+/);
+  assert.ok(Array.isArray(e.devices));
+  // GPUs are only usable through a CUDA build, which names its CUDA version
+  if (e.devices.length > 0) assert.match(e.cuda, /^\d+\.\d+$/);
+  if (e.devices.length === 0) {
+    const cuda = ccig('sample', '--checkpoint', ckpt, '--device', 'cuda');
+    assert.equal(cuda.code, 2, cuda.err);
+    assert.match(cuda.err, /CUDA is not available .* use --device cpu/);
+  }
+});
+
 test('user mistakes get one clear message and exit code 2', () => {
   const bad = join(dir, 'bad.json');
   writeFileSync(bad, '{ not json');
@@ -146,6 +161,8 @@ test('user mistakes get one clear message and exit code 2', () => {
       /cannot read as an image/,
     ],
     [['resume', '--out', join(dir, 'nowhere')], /nothing to resume/],
+    [['sample', '--checkpoint', ckpt, '--device', 'gpu'], /Expected cpu, cuda or cuda:N for device/],
+    [['info'], /give a checkpoint .* or --engine/],
   ];
   for (const [args, pattern] of cases) {
     const r = ccig(...args);

@@ -3,8 +3,9 @@
 Mirrors src/model/*.ts and src/train/train.ts layer for layer (encoder, upsample+conv generator,
 spectrally normalized joint discriminator, linear SCM prior) and the three-part step (D step,
 E + G/prior step with D frozen). Prints one JSON line: images per second.
-Usage: python3 step.py CHANNELS FC DFC DJOINT ZDIM M BATCH SECONDS THREADS LAMBDA_CYC [ARCH]
+Usage: python3 step.py CHANNELS FC DFC DJOINT ZDIM M BATCH SECONDS THREADS LAMBDA_CYC [ARCH [DEVICE]]
 ARCH is dcgan (default) or dear (DEAR's networks from dear_nets.py, as src/model/dear.ts).
+DEVICE is cpu (default), cuda or cuda:N. Each step reads its losses back, as ccig's step does.
 """
 import json, os, sys, time
 import torch
@@ -14,6 +15,10 @@ from torch.nn.utils import spectral_norm as sn
 
 ch, fc, dfc, djoint, zdim, m, batch, seconds, threads, lambda_cyc = [float(a) if '.' in a else int(a) for a in sys.argv[1:11]]
 torch.set_num_threads(threads)
+device = sys.argv[12] if len(sys.argv) > 12 else 'cpu'
+if device != 'cpu':
+    # modules, parameters and tensors below are created on the GPU (PyTorch >= 2.0)
+    torch.set_default_device(device)
 S = 64
 widths = [ch * 2 ** min(i, 3) for i in range(4)]
 
@@ -144,6 +149,8 @@ def step():
     optEG.step()
     for p in D.parameters():
         p.requires_grad_(True)
+    # the losses, read back as ccig's trainer returns them (one wait for the GPU per step)
+    return torch.stack([loss_d, loss_e, loss_sup, loss]).tolist()
 
 
 for _ in range(3):
@@ -152,4 +159,9 @@ n, t0 = 0, time.perf_counter()
 while time.perf_counter() - t0 < seconds:
     step()
     n += 1
-print(json.dumps({'imagesPerSecond': n * batch / (time.perf_counter() - t0), 'torch': torch.__version__}))
+if device != 'cpu':
+    torch.cuda.synchronize()
+out = {'imagesPerSecond': n * batch / (time.perf_counter() - t0), 'torch': torch.__version__, 'device': device}
+if device != 'cpu':
+    out['peakMiB'] = round(torch.cuda.max_memory_reserved() / 2 ** 20)
+print(json.dumps(out))

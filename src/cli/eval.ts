@@ -23,7 +23,7 @@ import * as torch from '../torch/index.ts';
 import { type CheckpointMeta, loadModel } from '../train/checkpoint.ts';
 import { openTrainingData } from '../train/data.ts';
 import { editGrid } from './ops.ts';
-import { parseOptions, posInt, progressBar } from './util.ts';
+import { deviceFlag, parseOptions, posInt, progressBar, useDevice } from './util.ts';
 
 const Flags = z.strictObject({
   checkpoint: z.string(),
@@ -34,6 +34,7 @@ const Flags = z.strictObject({
   oracleSteps: posInt.max(100000),
   threads: posInt.optional(),
   strict: z.boolean().default(false),
+  device: deviceFlag,
   json: z.boolean().default(false),
 });
 
@@ -340,6 +341,7 @@ function readLog(path: string): ReportData['log'] {
 export async function evalCommand(raw: Record<string, unknown>): Promise<void> {
   const o = parseOptions(Flags, raw, 'eval');
   if (o.threads) torch.setNumThreads(o.threads);
+  useDevice(o.device);
   const run = await runEvaluation({ ...o, quiet: o.json });
   if (o.json) {
     process.stdout.write(`${JSON.stringify({ ...run.result, grids: run.grids })}\n`);

@@ -1,11 +1,44 @@
-/** `ccig info CHECKPOINT`: what a checkpoint holds. */
+/** `ccig info CHECKPOINT`: what a checkpoint holds; `ccig info --engine`: libtorch, CUDA, GPUs. */
 import { z } from 'zod';
 import { acyclicity } from '../causal/graph.ts';
+import { OptionError } from '../errors.ts';
+import { engineInfo, getNumThreads } from '../torch/index.ts';
 import { loadModel } from '../train/checkpoint.ts';
 import { parseOptions } from './util.ts';
 
-export async function infoCommand(path: string, raw: Record<string, unknown>): Promise<void> {
-  const o = parseOptions(z.strictObject({ json: z.boolean().default(false) }), raw, 'info');
+/** The engine as `ccig info --engine` prints it. */
+export function engineReport(): Record<string, unknown> & { lines: string[] } {
+  const e = engineInfo();
+  const blas = /BLAS_INFO=(\w+)/.exec(e.config)?.[1];
+  const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
+  const lines = [
+    `libtorch     ${e.version}${blas ? ` (BLAS: ${blas})` : ''}`,
+    `CUDA         ${e.cuda ? `built with CUDA ${e.cuda}` : 'none (a CPU build of libtorch)'}${e.driverCuda ? `; the driver supports CUDA ${e.driverCuda}` : ''}`,
+    `devices      cpu (${getNumThreads()} threads)${e.devices.map((d) => `, cuda:${d.index} ${d.name} (${gib(d.totalBytes)})`).join('')}`,
+    `default      ${e.devices.length ? 'cuda' : 'cpu'} (commands take --device cpu|cuda|cuda:N)`,
+  ];
+  const { config: _config, ...rest } = e;
+  return {
+    ...rest,
+    cuda: rest.cuda ?? null,
+    driverCuda: rest.driverCuda ?? null,
+    threads: getNumThreads(),
+    lines,
+  };
+}
+
+export async function infoCommand(path: string | undefined, raw: Record<string, unknown>): Promise<void> {
+  const o = parseOptions(
+    z.strictObject({ engine: z.boolean().default(false), json: z.boolean().default(false) }),
+    raw,
+    'info',
+  );
+  if (o.engine) {
+    const { lines, ...report } = engineReport();
+    process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : `${lines.join('\n')}\n`);
+    if (!path) return;
+  }
+  if (!path) throw new OptionError('info: give a checkpoint (ccig info FILE) or --engine');
   const { model, meta } = loadModel(path);
   const A = model.prior.adjacencyArray();
   const info = {

@@ -14,6 +14,10 @@ import { trainCommand } from './train.ts';
 import { runCommand, setDebug } from './util.ts';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
+const deviceOpt = [
+  '--device <name>',
+  'cpu | cuda | cuda:N (default: cuda when libtorch sees a GPU)',
+] as const;
 
 export function buildProgram(): Command {
   const program = new Command('ccig')
@@ -76,10 +80,11 @@ export function buildProgram(): Command {
     .option('--strict', 'stop on the first unreadable image instead of skipping it (CelebA, folders)')
     .option('--threads <n>', 'CPU threads (default all cores)')
     .option('--nproc <n>', 'data-parallel processes on this machine (threads divided among them)')
+    .option(...deviceOpt)
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
-      '\nData-parallel: --nproc N on one machine; across machines, start one process per rank with\nMASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK set (torchrun convention, srun, Kubernetes).\n\nExamples:\n  ccig train --preset pendulum-small --structure learned\n  ccig train --preset pendulum-small --nproc 2\n  ccig train --preset celeba-smile --data ~/celeba --steps 2000\n  ccig train --preset pendulum-small --config my.json --out runs/mine',
+      '\nData-parallel: --nproc N on one machine; across machines, start one process per rank with\nMASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK set (torchrun convention, srun, Kubernetes).\n\nExamples:\n  ccig train --preset pendulum-small --structure learned\n  ccig train --preset pendulum-small --nproc 2\n  ccig train --preset celeba-smile --data ~/celeba --device cuda\n  ccig train --preset celeba-smile --data ~/celeba --steps 2000\n  ccig train --preset pendulum-small --config my.json --out runs/mine',
     )
     .action((o) => runCommand(() => trainCommand(o, false)));
 
@@ -95,6 +100,7 @@ export function buildProgram(): Command {
       '--nproc <n>',
       'data-parallel processes on this machine (any number: checkpoints do not depend on it)',
     )
+    .option(...deviceOpt)
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExample:\n  ccig resume --out runs/pendulum-small-given --steps 8000')
     .action((o) => runCommand(() => trainCommand(o, true)));
@@ -108,6 +114,7 @@ export function buildProgram(): Command {
     .option('--n <n>', 'number of images', '16')
     .option('--seed <n>', 'seed', '0')
     .option('--out <file>', 'PNG file', 'samples.png')
+    .option(...deviceOpt)
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
@@ -123,6 +130,7 @@ export function buildProgram(): Command {
     .option('--n <n>', 'number of samples', '8')
     .option('--seed <n>', 'seed', '0')
     .option('--out <file>', 'PNG file', 'intervene.png')
+    .option(...deviceOpt)
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
@@ -140,6 +148,7 @@ export function buildProgram(): Command {
     )
     .option('--do <name=value>', 'an intervention, in label units (repeatable)', collect, [])
     .option('--out <file>', 'PNG file', 'counterfactual.png')
+    .option(...deviceOpt)
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
@@ -156,6 +165,7 @@ export function buildProgram(): Command {
     .option('--n <n>', 'number of samples (rows)', '4')
     .option('--seed <n>', 'seed', '0')
     .option('--out <file>', 'PNG file', 'traverse.png')
+    .option(...deviceOpt)
     .option('--json', 'print the result as JSON')
     .action((o) => runCommand(() => traverseCommand(o)));
 
@@ -172,6 +182,7 @@ export function buildProgram(): Command {
     .option('--strict', 'stop on the first unreadable image instead of skipping it (CelebA, folders)')
     .option('--oracle-steps <n>', 'training steps when the oracle is trained now', '1500')
     .option('--threads <n>', 'CPU threads (default all cores)')
+    .option(...deviceOpt)
     .option('--json', 'print the metrics as JSON')
     .addHelpText(
       'after',
@@ -185,13 +196,18 @@ export function buildProgram(): Command {
     .requiredOption(...checkpointOpt)
     .option('--port <n>', 'port', '8080')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option(...deviceOpt)
     .action((o) => runCommand(() => serveCommand(o)));
 
   program
     .command('info')
-    .description('What a checkpoint holds: preset, attributes, graph, step, metrics')
-    .argument('<checkpoint>', 'a .safetensors checkpoint')
+    .description(
+      'What a checkpoint holds (preset, attributes, graph, step, metrics), or with --engine the libtorch, CUDA and GPUs in use',
+    )
+    .argument('[checkpoint]', 'a .safetensors checkpoint')
+    .option('--engine', 'print the libtorch version, its CUDA version and the devices')
     .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExamples:\n  ccig info runs/x/checkpoint.safetensors\n  ccig info --engine')
     .action((path, o) => runCommand(() => infoCommand(path, o)));
 
   return program;

@@ -12,9 +12,14 @@ import { loadImageForModel } from '../model/images.ts';
 import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
 import { loadModel } from '../train/checkpoint.ts';
-import { parseAssignments, parseOptions, posInt } from './util.ts';
+import { deviceFlag, parseAssignments, parseOptions, posInt, useDevice } from './util.ts';
 
-const common = { checkpoint: z.string(), out: z.string(), json: z.boolean().default(false) };
+const common = {
+  checkpoint: z.string(),
+  out: z.string(),
+  device: deviceFlag,
+  json: z.boolean().default(false),
+};
 
 /** Tensor images [N, 3, S, S] -> tiles. */
 function tiles(t: Tensor, size: number): Uint8Array[] {
@@ -53,6 +58,7 @@ export async function sampleCommand(raw: Record<string, unknown>): Promise<void>
     raw,
     'sample',
   );
+  useDevice(o.device);
   const { model } = loadModel(o.checkpoint);
   torch.manualSeed(o.seed);
   const S = model.config.imageSize;
@@ -73,6 +79,7 @@ export async function interveneCommand(raw: Record<string, unknown>): Promise<vo
     'intervene',
   );
   const interventions = parseAssignments(o.do, '--do');
+  useDevice(o.device);
   const { model } = loadModel(o.checkpoint);
   torch.manualSeed(o.seed);
   const S = model.config.imageSize;
@@ -108,6 +115,7 @@ export async function counterfactualCommand(raw: Record<string, unknown>): Promi
     'counterfactual',
   );
   const interventions = parseAssignments(o.do, '--do');
+  useDevice(o.device);
   const { model } = loadModel(o.checkpoint);
   const x = await loadImageForModel(model, o.image);
   const S = model.config.imageSize;
@@ -149,6 +157,7 @@ export async function traverseCommand(raw: Record<string, unknown>): Promise<voi
     raw,
     'traverse',
   );
+  useDevice(o.device);
   const { model } = loadModel(o.checkpoint);
   if (!model.config.attributes.includes(o.attribute))
     throw new OptionError(`unknown attribute '${o.attribute}'; known: ${model.config.attributes.join(', ')}`);

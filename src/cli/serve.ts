@@ -2,15 +2,20 @@
 import { z } from 'zod';
 import { OptionError } from '../errors.ts';
 import { createServer } from '../server/server.ts';
-import { parseOptions, posInt } from './util.ts';
+import { deviceFlag, parseOptions, posInt, useDevice } from './util.ts';
 
 export async function serveCommand(raw: Record<string, unknown>): Promise<void> {
   const o = parseOptions(
-    z.strictObject({ checkpoint: z.string(), port: posInt.max(65535), host: z.string() }),
+    z.strictObject({
+      checkpoint: z.string(),
+      port: posInt.max(65535),
+      host: z.string(),
+      device: deviceFlag,
+    }),
     raw,
     'serve',
   );
-  const app = await createServer({ checkpoint: o.checkpoint });
+  const app = await createServer({ checkpoint: o.checkpoint, device: useDevice(o.device) });
   let address: string;
   try {
     address = await app.listen({ port: o.port, host: o.host });

@@ -17,7 +17,16 @@ import { DataParallel } from '../train/ddp.ts';
 import { prepareRunFolder, runPaths } from '../train/run-folder.ts';
 import { train } from '../train/train.ts';
 import { launchLocalRanks } from './launch.ts';
-import { formatSeconds, num, parseOptions, posInt, progressBar, readJsonFile } from './util.ts';
+import {
+  deviceFlag,
+  formatSeconds,
+  num,
+  parseOptions,
+  posInt,
+  progressBar,
+  readJsonFile,
+  useDevice,
+} from './util.ts';
 
 export const TrainFlags = z.strictObject({
   preset: z.string().default('pendulum-small'),
@@ -35,6 +44,7 @@ export const TrainFlags = z.strictObject({
   threads: posInt.optional(),
   nproc: posInt.optional(),
   strict: z.boolean().default(false),
+  device: deviceFlag,
   json: z.boolean().default(false),
 });
 
@@ -70,6 +80,13 @@ export async function trainCommand(raw: Record<string, unknown>, resume: boolean
   }
   let dp: DataParallel | undefined;
   if (rankEnv && rankEnv.worldSize > 1) {
+    // the ranks all-reduce over Gloo, on CPU tensors (NCCL for CUDA tensors is in the binding,
+    // not yet in the trainer)
+    if (raw.device !== undefined && raw.device !== 'cpu')
+      throw new OptionError(
+        `data-parallel training runs on the CPU for now (Gloo); --device ${raw.device} cannot be used with --nproc or WORLD_SIZE`,
+      );
+    raw = { ...raw, device: 'cpu' };
     dist.init({ ...rankEnv, backend: 'gloo' });
     dp = new DataParallel(rankEnv);
   }
@@ -90,6 +107,7 @@ async function trainRank(
   let json: boolean;
   let untilStep: number | undefined;
   let strict: boolean;
+  let device: string | undefined;
   if (resume) {
     const f = parseOptions(
       z.strictObject({
@@ -99,11 +117,13 @@ async function trainRank(
         threads: posInt.optional(),
         nproc: posInt.optional(),
         strict: z.boolean().default(false),
+        device: deviceFlag,
         json: z.boolean().default(false),
       }),
       raw,
       'resume',
     );
+    device = f.device;
     outDir = f.out;
     const cfgPath = join(outDir, 'config.json');
     if (!existsSync(join(outDir, 'checkpoint.safetensors')))
@@ -122,7 +142,9 @@ async function trainRank(
     json = f.json || (dp !== undefined && dp.rank > 0); // ranks other than 0 stay quiet
     strict = f.strict;
     if (f.threads) setNumThreads(f.threads);
+    device = f.device;
   }
+  const dev = useDevice(device);
 
   // a folder that cannot be written is found before the data is loaded (which can take minutes)
   prepareRunFolder(outDir);
@@ -161,7 +183,9 @@ async function trainRank(
   });
   cacheBar.stop();
   if (!json) {
-    process.stderr.write(`ccig train: ${cfg.preset}, structure ${cfg.scm.structure}, ${data.description}\n`);
+    process.stderr.write(
+      `ccig train: ${cfg.preset}, structure ${cfg.scm.structure}, batch ${cfg.train.batchSize} on ${dev}, ${data.description}\n`,
+    );
     process.stderr.write(
       `ccig train: writing to ${outDir} (Ctrl-C saves a checkpoint and stops; ccig resume --out ${outDir} continues)\n`,
     );

@@ -7,6 +7,7 @@ import cliProgress from 'cli-progress';
 import { z } from 'zod';
 import { FileSystemError, isUserError, NativeError, OptionError } from '../errors.ts';
 import { toFileSystemError } from '../files.ts';
+import { bestDevice, type Device, setDefaultDevice } from '../torch/index.ts';
 
 /**
  * Exit codes (README, Troubleshooting): 0 ok (also a run stopped by SIGINT/SIGTERM with its
@@ -157,4 +158,17 @@ export async function runCommand(body: () => Promise<void>): Promise<never> {
     }
     process.exit(code);
   }
+}
+
+/** The --device option: cpu, cuda or cuda:N; checked against the GPUs when used. */
+export const deviceFlag = z.string().optional();
+
+/**
+ * Makes --device the default device of this process (models, batches and optimizer states are
+ * created there). Without the flag: cuda when libtorch sees a GPU, else cpu.
+ */
+export function useDevice(flag: string | undefined): Device {
+  const device = (flag ?? bestDevice()) as Device;
+  setDefaultDevice(device);
+  return device;
 }

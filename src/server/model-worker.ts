@@ -16,8 +16,14 @@ import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
 import { loadModel } from '../train/checkpoint.ts';
 
-const { checkpoint, threads } = workerData as { checkpoint: string; threads?: number };
+const { checkpoint, threads, device } = workerData as {
+  checkpoint: string;
+  threads?: number;
+  device?: torch.Device;
+};
 if (threads) torch.setNumThreads(threads);
+// each thread has its own default device; the model and every request's tensors live there
+if (device) torch.setDefaultDevice(device);
 const { model, meta } = loadModel(checkpoint);
 const S = model.config.imageSize;
 const names = model.config.attributes;

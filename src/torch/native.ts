@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NativeError } from '../errors.ts';
+import { NativeError, OutOfMemoryError } from '../errors.ts';
 
 type H = number; // tensor handle
 type Opt<T> = T | undefined;
@@ -46,7 +46,7 @@ export interface Native {
   ones_like: Unary;
   randn_like: Unary;
   bernoulli: Unary;
-  from_buffer(data: ArrayBufferView, shape: number[], dtype: number): H;
+  from_buffer(data: ArrayBufferView, shape: number[], dtype: number, device: Opt<string>): H;
   to_buffer(a: H): Float32Array | Float64Array | BigInt64Array | Uint8Array | Int32Array;
   // elementwise
   add(a: H, b: H, alpha?: number): H;
@@ -235,9 +235,12 @@ export interface Native {
   set_num_threads(n: number): void;
   get_num_threads(): number;
   manual_seed(seed: number): void;
-  get_rng_state(): H;
-  set_rng_state(state: H): void;
+  get_rng_state(device: Opt<string>): H;
+  set_rng_state(state: H, device: Opt<string>): void;
   cuda_device_count(): number;
+  cuda_devices(): { index: number; name: string; totalBytes: number }[] & { driver?: number };
+  cuda_memory_used(): number;
+  cuda_synchronize(): void;
   version(): string;
   config(): string;
   bench_native_add(a: H, b: H, n: number): number;
@@ -256,7 +259,10 @@ export interface Native {
   dist_broadcast?(tensors: H[], root: number): void;
   dist_barrier?(): void;
   dist_destroy?(): void;
-  set_error_class(cls: new (message: string) => Error): void;
+  set_error_class(
+    nativeError: new (message: string) => Error,
+    outOfMemory: new (message: string) => Error,
+  ): void;
 }
 
 function load(): Native {
@@ -309,6 +315,6 @@ Possible solutions:
 }
 
 export const native: Native = load();
-native.set_error_class(NativeError);
+native.set_error_class(NativeError, OutOfMemoryError);
 // libtorch starts with one intra-op thread unless told otherwise.
 native.set_num_threads(availableParallelism());

@@ -128,8 +128,56 @@ function reductionCode(r: Reduction | undefined): number {
 export interface CreateOptions {
   /** default float32 */
   dtype?: DType;
-  /** default 'cpu' */
+  /** default: the default device (see setDefaultDevice), 'cpu' unless changed */
   device?: Device;
+}
+
+// ---- the default device -----------------------------------------------------------------------
+
+/** Where creation functions put tensors when no device is named; undefined means the CPU. */
+let defaultDeviceArg: Device | undefined;
+
+/** Checks a device name ('cpu', 'cuda', 'cuda:N') against what this libtorch can use. */
+export function checkDevice(name: string): Device {
+  const m = /^(cpu|cuda)(?::(\d+))?$/.exec(name);
+  if (!m || (m[1] === 'cpu' && m[2] !== undefined))
+    throw new OptionError(`Expected cpu, cuda or cuda:N for device but received '${name}'`);
+  if (m[1] === 'cuda') {
+    const count = N.cuda_device_count();
+    if (count === 0)
+      throw new OptionError(
+        `device '${name}': CUDA is not available (libtorch ${N.version()} was built without CUDA, or no GPU is visible); use --device cpu`,
+      );
+    if (m[2] !== undefined && Number(m[2]) >= count)
+      throw new OptionError(`device '${name}': there ${count === 1 ? 'is 1 GPU' : `are ${count} GPUs`}`);
+  }
+  return name as Device;
+}
+
+/**
+ * Sets the device that creation functions (zeros, randn, tensor, ...) use when none is named,
+ * as PyTorch's torch.set_default_device does: modules, optimizer states and data batches
+ * created afterwards live there. Returns the previous default.
+ */
+export function setDefaultDevice(device: Device): Device {
+  const prev = getDefaultDevice();
+  const d = checkDevice(device);
+  defaultDeviceArg = d === 'cpu' ? undefined : d;
+  return prev;
+}
+
+export function getDefaultDevice(): Device {
+  return defaultDeviceArg ?? 'cpu';
+}
+
+/** Runs fn with another default device, then restores the previous one. */
+export function withDefaultDevice<T>(device: Device, fn: () => T): T {
+  const prev = setDefaultDevice(device);
+  try {
+    return fn();
+  } finally {
+    setDefaultDevice(prev);
+  }
 }
 
 // ---- the Tensor class -------------------------------------------------------------------------
@@ -585,43 +633,51 @@ function checkShape(shape: readonly number[], op: string): number[] {
 }
 
 export function zeros(shape: readonly number[], o: CreateOptions = {}): Tensor {
-  return wrap(N.zeros(checkShape(shape, 'zeros'), dtypeCode(o.dtype), o.device));
+  return wrap(N.zeros(checkShape(shape, 'zeros'), dtypeCode(o.dtype), o.device ?? defaultDeviceArg));
 }
 export function ones(shape: readonly number[], o: CreateOptions = {}): Tensor {
-  return wrap(N.ones(checkShape(shape, 'ones'), dtypeCode(o.dtype), o.device));
+  return wrap(N.ones(checkShape(shape, 'ones'), dtypeCode(o.dtype), o.device ?? defaultDeviceArg));
 }
 export function empty(shape: readonly number[], o: CreateOptions = {}): Tensor {
-  return wrap(N.empty(checkShape(shape, 'empty'), dtypeCode(o.dtype), o.device));
+  return wrap(N.empty(checkShape(shape, 'empty'), dtypeCode(o.dtype), o.device ?? defaultDeviceArg));
 }
 export function full(shape: readonly number[], value: number, o: CreateOptions = {}): Tensor {
-  return wrap(N.full(checkShape(shape, 'full'), value, dtypeCode(o.dtype), o.device));
+  return wrap(N.full(checkShape(shape, 'full'), value, dtypeCode(o.dtype), o.device ?? defaultDeviceArg));
 }
 /** Standard normal samples from the global generator (see manualSeed). */
 export function randn(shape: readonly number[], o: CreateOptions = {}): Tensor {
-  return wrap(N.randn(checkShape(shape, 'randn'), dtypeCode(o.dtype), o.device));
+  return wrap(N.randn(checkShape(shape, 'randn'), dtypeCode(o.dtype), o.device ?? defaultDeviceArg));
 }
 /** Uniform [0, 1) samples. */
 export function rand(shape: readonly number[], o: CreateOptions = {}): Tensor {
-  return wrap(N.rand(checkShape(shape, 'rand'), dtypeCode(o.dtype), o.device));
+  return wrap(N.rand(checkShape(shape, 'rand'), dtypeCode(o.dtype), o.device ?? defaultDeviceArg));
 }
 /** Integers uniform in [low, high). */
 export function randint(low: number, high: number, shape: readonly number[], o: CreateOptions = {}): Tensor {
-  return wrap(N.randint(low, high, checkShape(shape, 'randint'), dtypeCode(o.dtype, 'int64'), o.device));
+  return wrap(
+    N.randint(
+      low,
+      high,
+      checkShape(shape, 'randint'),
+      dtypeCode(o.dtype, 'int64'),
+      o.device ?? defaultDeviceArg,
+    ),
+  );
 }
 /** A random permutation of 0..n-1 (int64). */
 export function randperm(n: number, o: CreateOptions = {}): Tensor {
-  return wrap(N.randperm(n, dtypeCode(o.dtype, 'int64'), o.device));
+  return wrap(N.randperm(n, dtypeCode(o.dtype, 'int64'), o.device ?? defaultDeviceArg));
 }
 /** arange(end) or arange(start, end, step), float32 unless a dtype is given. */
 export function arange(start: number, end?: number, step = 1, o: CreateOptions = {}): Tensor {
   if (end === undefined) [start, end] = [0, start];
-  return wrap(N.arange(start, end, step, dtypeCode(o.dtype), o.device));
+  return wrap(N.arange(start, end, step, dtypeCode(o.dtype), o.device ?? defaultDeviceArg));
 }
 export function linspace(start: number, end: number, steps: number, o: CreateOptions = {}): Tensor {
-  return wrap(N.linspace(start, end, steps, dtypeCode(o.dtype), o.device));
+  return wrap(N.linspace(start, end, steps, dtypeCode(o.dtype), o.device ?? defaultDeviceArg));
 }
 export function eye(n: number, o: CreateOptions = {}): Tensor {
-  return wrap(N.eye(n, dtypeCode(o.dtype), o.device));
+  return wrap(N.eye(n, dtypeCode(o.dtype), o.device ?? defaultDeviceArg));
 }
 export function zerosLike(t: Tensor): Tensor {
   return wrap(N.zeros_like(t.handle));
@@ -642,13 +698,15 @@ type Nested = number | boolean | readonly Nested[];
 /**
  * A tensor from a typed array (with a shape) or from nested number arrays.
  * Float32Array -> float32, Float64Array -> float64, BigInt64Array -> int64, Int32Array -> int32,
- * Uint8Array -> uint8; nested arrays -> float32 unless dtype says otherwise.
+ * Uint8Array -> uint8; nested arrays -> float32 unless dtype says otherwise. On a CUDA device
+ * the values travel through pinned host memory with an asynchronous copy.
  * @example tensor([[1, 2], [3, 4]])  // shape [2, 2]
  */
 export function tensor(
   data: TypedArray | Nested,
-  o: { shape?: readonly number[]; dtype?: DType } = {},
+  o: { shape?: readonly number[]; dtype?: DType; device?: Device } = {},
 ): Tensor {
+  const device = o.device ?? defaultDeviceArg;
   if (ArrayBuffer.isView(data)) {
     const arr = data as TypedArray;
     const natural: DType =
@@ -662,7 +720,7 @@ export function tensor(
               ? 'int32'
               : 'uint8';
     const shape = o.shape ?? [arr.length];
-    const t = wrap(N.from_buffer(arr, checkShape(shape, 'tensor'), DTYPE_CODES[natural]));
+    const t = wrap(N.from_buffer(arr, checkShape(shape, 'tensor'), DTYPE_CODES[natural], device));
     if (o.dtype && o.dtype !== natural) {
       const c = t.to(o.dtype);
       t.dispose();
@@ -687,7 +745,7 @@ export function tensor(
     );
   const dtype = o.dtype ?? 'float32';
   const f64 = Float64Array.from(flat, Number);
-  const t = wrap(N.from_buffer(f64, shape, DTYPE_CODES.float64));
+  const t = wrap(N.from_buffer(f64, shape, DTYPE_CODES.float64, device));
   if (dtype === 'float64') return t;
   const c = t.to(dtype);
   t.dispose();

@@ -1,10 +1,12 @@
 /**
  * A checkpoint is one safetensors file: model weights (`model.*`), optimizer states
- * (`opt.<name>.*`) and the torch RNG state (`rng.torch`), with metadata holding the resolved
+ * (`opt.<name>.*`) and the torch RNG states (`rng.torch` for the CPU, `rng.cuda` when trained on
+ * a GPU), with metadata holding the resolved
  * config, the data attributes, the step, the structure schedule, the data sampler's RNG state
  * and the last metrics. Written atomically (temp file + rename), so a crash or a full disk never
  * leaves half a file and the previous checkpoint stays readable; Python can open it with
- * safetensors.
+ * safetensors. Tensors are written from CPU copies and read onto the default device, so a
+ * checkpoint written on a GPU loads on a CPU and the reverse.
  */
 import { existsSync } from 'node:fs';
 import type { DagSchedule } from '../causal/scm.ts';
@@ -27,6 +29,8 @@ export interface CheckpointMeta {
   dataRng: RngState;
   /** last logged metrics (losses, h(A), correlations) */
   metrics: Record<string, unknown>;
+  /** the device it was trained on ('cpu', 'cuda', ...); absent in older checkpoints */
+  device?: string;
   createdAt: string;
 }
 
@@ -34,6 +38,8 @@ export interface CheckpointContents extends CheckpointMeta {
   model: Record<string, Tensor>;
   optimizers: Record<string, OptimizerState>;
   rng: Tensor | undefined;
+  /** the CUDA generator's state, when it was trained on a GPU */
+  rngCuda: Tensor | undefined;
 }
 
 /**
@@ -54,8 +60,11 @@ export function saveCheckpoint(
     for (const [k, t] of Object.entries(s.tensors)) tensors[`opt.${name}.${k}`] = t;
     optMeta[name] = s.meta;
   }
+  const device = torch.getDefaultDevice();
   const rng = torch.getRngState();
   tensors['rng.torch'] = rng;
+  const rngCuda = device.startsWith('cuda') ? torch.getRngState(device) : undefined;
+  if (rngCuda) tensors['rng.cuda'] = rngCuda;
   try {
     torch.saveSafetensors(
       path,
@@ -63,13 +72,14 @@ export function saveCheckpoint(
       {
         format: CHECKPOINT_FORMAT,
         // (JSON writes a lastH of Infinity as null; loadCheckpoint reads it back)
-        meta: JSON.stringify({ ...meta, createdAt: new Date().toISOString() }),
+        meta: JSON.stringify({ ...meta, device, createdAt: new Date().toISOString() }),
         optimizers: JSON.stringify(optMeta),
       },
       'write the checkpoint',
     );
   } finally {
     rng.dispose();
+    rngCuda?.dispose();
   }
 }
 
@@ -129,7 +139,7 @@ function readContents(
       optimizers[name].tensors[rest.slice(dot + 1)] = t;
     } else if (k !== 'rng.torch') t.dispose(); // nothing of ours: free it rather than leak it
   }
-  return { ...meta, model, optimizers, rng: tensors['rng.torch'] };
+  return { ...meta, model, optimizers, rng: tensors['rng.torch'], rngCuda: tensors['rng.cuda'] };
 }
 
 /** Frees the tensors a loaded checkpoint holds. */
@@ -137,6 +147,7 @@ export function disposeCheckpoint(c: CheckpointContents): void {
   for (const t of Object.values(c.model)) t.dispose();
   for (const o of Object.values(c.optimizers)) for (const t of Object.values(o.tensors)) t.dispose();
   c.rng?.dispose();
+  c.rngCuda?.dispose();
 }
 
 /** A trained model for inference (eval mode), with what its checkpoint says about it. */
@@ -146,7 +157,7 @@ export function loadModel(path: string): { model: Ccig; meta: CheckpointMeta } {
     const model = new Ccig(c.config, c.attributes);
     model.loadStateDict(c.model);
     model.eval();
-    const { model: _m, optimizers: _o, rng: _r, ...meta } = c;
+    const { model: _m, optimizers: _o, rng: _r, rngCuda: _rc, ...meta } = c;
     return { model, meta };
   } finally {
     disposeCheckpoint(c);

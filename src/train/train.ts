@@ -18,7 +18,7 @@ import { flipChoice, hflipRows } from '../data/augment.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { tileGrid, toRgbTiles, writePng } from '../data/grid.ts';
 import { mix32, Rng } from '../data/rng.ts';
-import { FileSystemError, OptionError } from '../errors.ts';
+import { FileSystemError, OptionError, OutOfMemoryError } from '../errors.ts';
 import {
   appendLine,
   describeCode,
@@ -32,7 +32,7 @@ import { Ccig } from '../model/ccig.ts';
 import type { CcigConfig } from '../model/config.ts';
 import { Encoder } from '../model/encoder.ts';
 import * as torch from '../torch/index.ts';
-import { optim, type Tensor } from '../torch/index.ts';
+import { type Device, optim, type Tensor } from '../torch/index.ts';
 import { disposeCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import type { DataParallel } from './ddp.ts';
 import { checkFreeSpace, prepareRunFolder, runPaths, spaceNeeded } from './run-folder.ts';
@@ -86,6 +86,11 @@ export interface TrainOptions {
    * shard of every global batch, gradients are averaged (train/ddp.ts), rank 0 alone writes
    */
   dataParallel?: DataParallel;
+  /**
+   * where the model, optimizers and batches live (default: the current default device, see
+   * torch.setDefaultDevice); set as the default device for the run and restored after it
+   */
+  device?: Device;
 }
 
 export interface Losses {
@@ -107,6 +112,16 @@ export interface TrainResult {
 
 /** Runs (or resumes) training; resolves when done or interrupted, with a checkpoint written. */
 export async function train(o: TrainOptions): Promise<TrainResult> {
+  const prevDevice = o.device ? torch.setDefaultDevice(o.device) : undefined;
+  try {
+    return await trainOnDevice(o);
+  } finally {
+    if (prevDevice) torch.setDefaultDevice(prevDevice);
+  }
+}
+
+async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
+  const device = torch.getDefaultDevice();
   const cfg = o.config;
   const t = cfg.train;
   const { train: trainSet, test: testSet } = o.data;
@@ -158,6 +173,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         optD.loadStateDict(c.optimizers.d);
         optEG.loadStateDict(c.optimizers.eg);
         if (c.rng) torch.setRngState(c.rng);
+        // the CUDA generator's state only means something to a GPU run
+        if (c.rngCuda && device.startsWith('cuda')) torch.setRngState(c.rngCuda, device);
         step = c.step;
         savedStep = c.step;
         dag = c.dag;
@@ -294,12 +311,25 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       hflipRows(batch.images, n, 3, cfg.imageSize, (row) => flip(offset + row));
     }
     if (dp) dp.broadcastBuffers(model);
-    let losses = torch.scope(() => {
-      const x = torch.tensor(batch.images, { shape: [n, 3, cfg.imageSize, cfg.imageSize] }); // [n, 3, S, S]
-      const y = torch.tensor(batch.labels, { shape: [n, model.m] }); // [n, m]
-      const supMask = torch.tensor(Float32Array.from(indices, labelled)).unsqueeze(1); // [n, 1]
-      return trainer.step(x, y, supMask, dag);
-    });
+    let losses: Losses;
+    try {
+      losses = torch.scope(() => {
+        // batches go to the device through pinned memory (torch.tensor on a CUDA default device)
+        const x = torch.tensor(batch.images, { shape: [n, 3, cfg.imageSize, cfg.imageSize] }); // [n, 3, S, S]
+        const y = torch.tensor(batch.labels, { shape: [n, model.m] }); // [n, m]
+        const supMask = torch.tensor(Float32Array.from(indices, labelled)).unsqueeze(1); // [n, 1]
+        return trainer.step(x, y, supMask, dag);
+      });
+    } catch (e) {
+      if (e instanceof OutOfMemoryError) {
+        cleanup();
+        throw new OutOfMemoryError(
+          `${device} ran out of memory at batch size ${B} (preset ${cfg.preset}, step ${step + 1}); ` +
+            `try --batch-size ${Math.max(1, Math.floor(B / 2))}${device === 'cpu' ? '' : ' or --device cpu'}. libtorch said: ${e.message}`,
+        );
+      }
+      throw e;
+    }
     if (dp) losses = averageLosses(dp, losses);
     step++;
     windowSteps++;
@@ -340,7 +370,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     const drift =
       dp && (step % t.logEvery === 0 || finished || interrupted) ? dp.parameterDrift(model) : undefined;
     if (writer && (step % t.logEvery === 0 || finished || interrupted)) {
-      metrics = logMetrics(model, heldX, heldY, step, losses, dag, rate);
+      metrics = logMetrics(model, heldX, heldY, step, losses, dag, rate, device);
       if (drift !== undefined) metrics.ddp = { worldSize: dp?.worldSize, parameterDrift: drift };
       try {
         appendLine(logPath, JSON.stringify(metrics), 'write to the log');
@@ -590,6 +620,7 @@ function logMetrics(
   losses: Losses,
   dag: DagSchedule,
   rate: number,
+  device: Device,
 ) {
   const corr = torch.scope(() =>
     torch.noGrad(() => {
@@ -605,10 +636,13 @@ function logMetrics(
         .toNumbers();
     }),
   );
+  const gpuBytes = device.startsWith('cuda') ? torch.cudaMemoryUsed() : undefined;
   return {
     step,
     time: new Date().toISOString(),
     imagesPerSecond: Math.round(rate * 10) / 10,
+    device,
+    ...(gpuBytes !== undefined ? { gpuMemoryMiB: Math.round(gpuBytes / 2 ** 20) } : {}),
     losses,
     h: losses.h,
     dag: { alpha: dag.alpha, rho: dag.rho },
