@@ -47,6 +47,11 @@ export function buildProgram(): Command {
     .option('--count <n>', 'number of images (world)', '10000')
     .option('--size <px>', 'image size', '64')
     .option('--seed <n>', 'seed', '0')
+    .option(
+      '--interventional <fraction>',
+      'world: fraction of images drawn under do(node = value), one node per image; labels.csv gets an intervened column',
+      '0',
+    )
     .option('--celeba <dir>', 'CelebA root (cache)')
     .option('--folder <dir>', 'labelled folder with labels.csv (cache)')
     .option('--attributes <list>', 'comma-separated attribute names (cache)')
@@ -54,7 +59,7 @@ export function buildProgram(): Command {
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  ccig data world --world pendulum --count 10000 --out data/pendulum\n  ccig data sheet --world flow --out flow.png\n  ccig data cache --celeba ~/celeba --attributes Smiling,Male',
+      '\nExamples:\n  ccig data world --world pendulum --count 10000 --out data/pendulum\n  ccig data world --world pendulum --interventional 0.2 --out data/pendulum-do\n  ccig data sheet --world flow --out flow.png\n  ccig data cache --celeba ~/celeba --attributes Smiling,Male',
     )
     .action((action, o) => runCommand(() => dataCommand(action, o)));
 
@@ -71,6 +76,10 @@ export function buildProgram(): Command {
     .option('--steps <n>', 'training steps')
     .option('--batch-size <n>', 'batch size')
     .option('--seed <n>', 'seed')
+    .option(
+      '--interventional <fraction>',
+      'world presets: fraction of training images drawn under do() (0 = observational)',
+    )
     .option('--lambda-scm <x>', 'weight of the SCM-consistency loss (0 = off)')
     .option('--sup-prop <x>', 'fraction of labelled examples')
     .option('--strict', 'stop on the first unreadable image instead of skipping it (CelebA, folders)')
@@ -172,6 +181,7 @@ export function buildProgram(): Command {
     .option('--strict', 'stop on the first unreadable image instead of skipping it (CelebA, folders)')
     .option('--oracle-steps <n>', 'training steps when the oracle is trained now', '1500')
     .option('--threads <n>', 'CPU threads (default all cores)')
+    .option('--resamples <n>', 'bootstrap resamples for the stability of each edge (0 = skip)', '20')
     .option('--json', 'print the metrics as JSON')
     .addHelpText(
       'after',
@@ -191,6 +201,12 @@ export function buildProgram(): Command {
     .command('info')
     .description('What a checkpoint holds: preset, attributes, graph, step, metrics')
     .argument('<checkpoint>', 'a .safetensors checkpoint')
+    .option(
+      '--stability',
+      "measure each edge's bootstrap stability now on held-out data (else read edge-stability.json beside the checkpoint)",
+    )
+    .option('--data <dir>', 'dataset root for --stability (CelebA or folder checkpoints)')
+    .option('--resamples <n>', 'bootstrap resamples for --stability', '20')
     .option('--json', 'print as JSON')
     .action((path, o) => runCommand(() => infoCommand(path, o)));
 
