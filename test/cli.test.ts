@@ -155,6 +155,12 @@ test('user mistakes get one clear message and exit code 2', () => {
     ],
     [['resume', '--out', join(dir, 'nowhere')], /nothing to resume/],
   ];
+  // until the coordinator ships it, the learned demo says where the model would come from
+  if (!existsSync(join('models', 'pendulum-learned.safetensors')))
+    cases.push([
+      ['demo', '--structure', 'learned', '--out', join(dir, 'demo-learned')],
+      /pendulum-learned\.safetensors is not shipped with this copy; train one with `ccig demo --structure learned --train`/,
+    ]);
   for (const [args, pattern] of cases) {
     const r = ccig(...args);
     assert.equal(r.code, 2, `${args.join(' ')}: exit ${r.code}, stderr: ${r.err}`);

@@ -31,11 +31,19 @@ export function buildProgram(): Command {
     )
     .option('--out <dir>', 'output folder', 'ccig-demo')
     .option(
+      '--structure <mode>',
+      'given: the shipped model trained with the true graph; learned: the shipped model whose graph was learned',
+      'given',
+    )
+    .option(
       '--train',
       'train pendulum-small from scratch instead of using the shipped checkpoint (about 30-60 min on 2 cores)',
     )
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExamples:\n  ccig demo\n  ccig demo --out /tmp/demo\n  ccig demo --train')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ccig demo\n  ccig demo --out /tmp/demo\n  ccig demo --structure learned\n  ccig demo --train',
+    )
     .action((o) => runCommand(() => demoCommand(o)));
 
   program
