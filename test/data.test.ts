@@ -242,11 +242,17 @@ describe('label parsing', () => {
     assert.equal(t.fileColumn, 'file');
     assert.deepEqual(t.files, ['a,1.png', 'sub/b.png', 'c.png']);
     assert.deepEqual(t.lines, [2, 3, 5]);
-    assert.deepEqual(t.attributes, [
-      { name: 'theta', kind: 'continuous', min: -2.25, max: 0.5 },
-      { name: 'on', kind: 'binary', min: 0, max: 1 },
-      { name: 'pm', kind: 'binary', min: 0, max: 1 },
-    ]);
+    assert.deepEqual(
+      t.attributes.map(({ mean: _m, std: _s, ...range }) => range),
+      [
+        { name: 'theta', kind: 'continuous', min: -2.25, max: 0.5 },
+        { name: 'on', kind: 'binary', min: 0, max: 1 },
+        { name: 'pm', kind: 'binary', min: 0, max: 1 },
+      ],
+    );
+    // continuous columns also record their moments, for supervision in standardized units
+    assert.ok(Math.abs(t.attributes[0].mean! - (0.5 - 2.25 + 0.1) / 3) < 1e-6);
+    assert.ok(Math.abs(t.attributes[0].std! - 1.2131227) < 1e-6);
     assert.deepEqual(Array.from(t.labels), [0.5, 1, 0, -2.25, 0, 1, 0.10000000149011612, 1, 1]);
     const bad = (text: string, re: RegExp, line: number) =>
       assert.throws(
@@ -534,10 +540,13 @@ describe('labelled folder', () => {
     const a = await openFolder({ dir, imageSize: 8, split: { seed: 2 } });
     assert.equal(a.built, true);
     assert.equal(dirname(a.cachePath), join(dir, '.ccig-cache'), 'default cache next to writable data');
-    assert.deepEqual(a.dataset.attributes, [
-      { name: 'theta', kind: 'continuous', min: -1, max: 0.75 },
-      { name: 'lit', kind: 'binary', min: 0, max: 1 },
-    ]);
+    assert.deepEqual(
+      a.dataset.attributes.map(({ mean: _m, std: _s, ...range }) => range),
+      [
+        { name: 'theta', kind: 'continuous', min: -1, max: 0.75 },
+        { name: 'lit', kind: 'binary', min: 0, max: 1 },
+      ],
+    );
     const i = Array.from({ length: 8 }, (_, j) => a.dataset.file(j)).indexOf('images/3.png');
     assert.deepEqual(Array.from(a.dataset.labels(i)), [-0.25, 1]);
     const px = a.dataset.image(i);

@@ -383,23 +383,63 @@ export class ScmPrior extends nn.Module {
     return torch.trace(torch.matrixExp(this.squaredAdjacency())).sub(this.m);
   }
 
-  /** L1 of the structure: |A|_1 (linear) or |W1|_1 (MLP). */
+  /**
+   * The structure's sparsity penalty: |A|_1 (linear); for the MLP, |W1|_1 plus NOTEARS-MLP's L2
+   * term (||W1||^2 + ||W2||^2) / 2. Without the L2 term the MLP can shrink its first layer (the
+   * adjacency) under the L1 and the acyclicity penalty while W2 grows to compensate, leaving
+   * every edge below the threshold and the cycles unresolved.
+   */
   sparsity(): Tensor {
     if (this.parentModel === 'linear') return this.adjacency().abs().sum();
-    return this.param('W1').mul(this.hiddenMask!).abs().sum();
+    const W1 = this.param('W1').mul(this.hiddenMask!);
+    return W1.abs()
+      .sum()
+      .add(W1.square().sum().add(this.param('W2').square().sum()).mul(0.5));
   }
 
   /**
-   * SCM-consistency loss on encoder latents: u = f^{-1}(z_c) with f and u held fixed, and the
-   * squared residual ||u - parents(u)||^2 restricted to nodes that can have parents. Only the
-   * parent model (A, or the MLPs) learns from it: letting f or the encoder learn from it would
-   * let them shrink u to zero.
+   * SCM-consistency loss on encoder latents: u = f^{-1}(z_c) with f and u held fixed, scored by
+   * `structureScore` over the nodes that can have parents. Only the parent model (A, or the
+   * MLPs) learns from it: letting f or the encoder learn from it would let them shrink u to zero.
+   *
+   * `intervened` [B, m] (1 = node set by do() in that row) leaves out those nodes' mechanisms on
+   * those rows: an intervened value says nothing about how the node depends on its parents
+   * (DCDI, Brouillard et al. 2020; GIES).
    */
-  consistencyLoss(zc: Tensor): Tensor {
+  consistencyLoss(zc: Tensor, intervened?: Tensor, score: StructureScore = 'nv'): Tensor {
     const u = torch.noGrad(() => this.fInverse(zc.detach()));
-    const canHaveParents = this.mask.sum(0).gt(0).to('float32'); // [m]
-    return this.residual(u).square().mul(canHaveParents).sum(1).mean();
+    const canHaveParents = this.mask.sum(0).gt(0).to('float32').unsqueeze(0); // [1, m]
+    const scored = intervened ? intervened.to('float32').rsub(1).mul(canHaveParents) : canHaveParents;
+    return structureScore(score, u, this.residual(u), scored);
   }
+}
+
+/**
+ * Scores of a structure on values u [B, m] with residuals r = u - parents(u), over the rows where
+ * each node's mechanism is scored (`scored` [B, m] or [1, m], 1 = scored; masking rows is the
+ * likelihood masking of DCDI / GIES). Neither depends on units: multiplying a variable by c
+ * multiplies its residual and its spread by c, so the variables' variance order (Reisach et al.
+ * 2021, "Beware of the simulated DAG!") does not decide the direction of an edge.
+ * - `nv`: the Gaussian log-likelihood with one variance per node, maximized over the variances:
+ *   sum_j 1/2 log(mean of r_j^2 over the rows where j is scored) (DCDI's Gaussian model,
+ *   GOLEM-NV). Nearly deterministic mechanisms (Pendulum's shadows) count for what they are:
+ *   a graph that makes them noisy, or that an intervention breaks, pays log-variance for it.
+ * - `ls`: least squares with each node's residual in units of its own batch standard deviation.
+ */
+export const STRUCTURE_SCORES = ['nv', 'ls'] as const;
+export type StructureScore = (typeof STRUCTURE_SCORES)[number];
+export function structureScore(kind: StructureScore, u: Tensor, residual: Tensor, scored: Tensor): Tensor {
+  const mask = scored.expand(residual.shape);
+  if (kind === 'ls') {
+    const spread = torch.noGrad(() => u.var(0, { keepdim: true }).add(1e-6)); // [1, m]
+    return residual.square().div(spread).mul(mask).sum().div(u.shape[0]);
+  }
+  const count = mask.sum(0); // [m]
+  const used = count.gt(0).to('float32');
+  // a floor of 1e-4 of the node's spread keeps exact fits from running off to -infinity
+  const floor = torch.noGrad(() => u.var(0).mul(1e-4).add(1e-8));
+  const variance = residual.square().mul(mask).sum(0).div(count.clamp(1, Number.POSITIVE_INFINITY));
+  return variance.add(floor).log().mul(used).sum().mul(0.5);
 }
 
 /** State of the augmented Lagrangian for h(A) = 0 (NOTEARS). */

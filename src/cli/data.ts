@@ -6,7 +6,7 @@ import { openFolder } from '../data/folder.ts';
 import { generateWorldDataset, worldByName, writeWorldToDisk } from '../data/world-dataset.ts';
 import { OptionError } from '../errors.ts';
 import { expectOneOf } from '../options.ts';
-import { parseOptions, posInt, progressBar } from './util.ts';
+import { num, parseOptions, posInt, progressBar } from './util.ts';
 
 const DATA_ACTIONS = ['world', 'sheet', 'cache'] as const;
 
@@ -16,6 +16,7 @@ const Flags = z.strictObject({
   count: posInt.max(1_000_000),
   size: posInt.min(8).max(1024),
   seed: z.coerce.number().int().min(0),
+  interventional: num.min(0).max(1).default(0),
   celeba: z.string().optional(),
   folder: z.string().optional(),
   attributes: z.string().optional(),
@@ -31,9 +32,18 @@ export async function dataCommand(actionName: string, raw: Record<string, unknow
   if (action === 'world') {
     if (!o.out) throw new OptionError('data world: give --out DIR');
     const world = worldByName(o.world);
-    const ds = generateWorldDataset(world, { count: o.count, imageSize: o.size, seed: o.seed });
+    const ds = generateWorldDataset(world, {
+      count: o.count,
+      imageSize: o.size,
+      seed: o.seed,
+      interventional: o.interventional,
+    });
     const written = await writeWorldToDisk(o.out, ds);
-    say({ ...written }, `wrote ${written.count} ${world.name} images and labels.csv to ${o.out}`);
+    const nDo = ds.size - ds.observationalRows();
+    say(
+      { ...written, interventionalRows: nDo },
+      `wrote ${written.count} ${world.name} images and labels.csv to ${o.out}${o.interventional > 0 ? ` (${nDo} drawn under an intervention, named in the intervened column)` : ''}`,
+    );
   } else if (action === 'sheet') {
     const out = o.out ?? `${o.world}-sheet.png`;
     await writeContactSheet(worldByName(o.world), out, { tile: o.size });

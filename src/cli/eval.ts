@@ -12,6 +12,7 @@ import { pngBytes, tileGrid, toRgbTiles, writePng } from '../data/grid.ts';
 import { generateWorldDataset, type WorldDataset, worldByName } from '../data/world-dataset.ts';
 import { FileSystemError } from '../errors.ts';
 import { binaryEditSummary } from '../eval/binary-edits.ts';
+import { formatEdgeStability } from '../eval/edge-stability.ts';
 import { type EvalResult, evaluate } from '../eval/evaluate.ts';
 import { loadOracle, ORACLE_RECIPE, type Oracle, saveOracle, trainOracle } from '../eval/oracle.ts';
 import { type ReportData, type ReportImage, renderReport } from '../eval/report.ts';
@@ -23,7 +24,7 @@ import * as torch from '../torch/index.ts';
 import { type CheckpointMeta, loadModel } from '../train/checkpoint.ts';
 import { openTrainingData } from '../train/data.ts';
 import { editGrid } from './ops.ts';
-import { deviceFlag, parseOptions, posInt, progressBar, useDevice } from './util.ts';
+import { deviceFlag, int, parseOptions, posInt, progressBar, useDevice } from './util.ts';
 
 const Flags = z.strictObject({
   checkpoint: z.string(),
@@ -35,6 +36,7 @@ const Flags = z.strictObject({
   threads: posInt.optional(),
   strict: z.boolean().default(false),
   device: deviceFlag,
+  resamples: int.min(0).max(1000),
   json: z.boolean().default(false),
 });
 
@@ -256,6 +258,8 @@ export async function runEvaluation(o: {
   oracleSteps?: number;
   /** stop on the first unreadable image (CelebA, folders) instead of skipping it */
   strict?: boolean;
+  /** bootstrap resamples of the edge stability (default 20; 0 skips it) */
+  resamples?: number;
   quiet?: boolean;
   command?: string;
 }): Promise<EvalRun> {
@@ -275,7 +279,12 @@ export async function runEvaluation(o: {
     quiet: o.quiet,
     steps: o.oracleSteps,
   });
-  const result = evaluate(model, data.test, oracle, { n: o.n, world });
+  const result = evaluate(model, data.test, oracle, {
+    n: o.n,
+    world,
+    heldOut: data.heldOut,
+    resamples: o.resamples ?? 20,
+  });
   const grids = result.binaryEdits ? await writeEditGrids(model, data.test, join(o.out, 'grids')) : [];
   const images = await reportImages(model, data.test);
   const logPath = join(dirname(o.checkpoint), 'log.jsonl');
@@ -354,6 +363,8 @@ export async function evalCommand(raw: Record<string, unknown>): Promise<void> {
   process.stderr.write(
     `${[
       `graph: SHD ${r.graph.comparison.shd} vs ${r.graph.reference} (TPR ${r.graph.comparison.tpr.toFixed(2)}, FDR ${r.graph.comparison.fdr.toFixed(2)}), h(A) ${r.graph.h.toExponential(2)}`,
+      `edges (weight, bootstrap stability on ${r.edgeStability?.n ?? 0} held-out latents):`,
+      ...formatEdgeStability(r.edgeStability, '  '),
       `alignment: Spearman(latent_i, factor_i) ${r.attributes.map((a, i) => `${a} ${r.alignment.spearman.latents[i][i].toFixed(3)}`).join(', ')}`,
       s['causal.descendants'] !== undefined
         ? `interventions (normalized error, causal vs non-causal): effectiveness ${s['causal.effectiveness']?.toFixed(3)} vs ${s['nonCausal.effectiveness']?.toFixed(3)}, descendants ${s['causal.descendants']?.toFixed(3)} vs ${s['nonCausal.descendants']?.toFixed(3)}, non-descendants ${s['causal.nonDescendants']?.toFixed(3)} vs ${s['nonCausal.nonDescendants']?.toFixed(3)}`

@@ -1,10 +1,20 @@
-/** `ccig info CHECKPOINT`: what a checkpoint holds; `ccig info --engine`: libtorch, CUDA, GPUs. */
+/**
+ * `ccig info CHECKPOINT`: what a checkpoint holds, and how stable each edge of its graph is;
+ * `ccig info --engine`: libtorch, CUDA, GPUs.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { acyclicity } from '../causal/graph.ts';
 import { OptionError } from '../errors.ts';
+import { type EdgeStability, edgeStability, formatEdgeStability } from '../eval/edge-stability.ts';
 import { engineInfo, getNumThreads } from '../torch/index.ts';
 import { loadModel } from '../train/checkpoint.ts';
-import { parseOptions } from './util.ts';
+import { openTrainingData } from '../train/data.ts';
+import { int, parseOptions } from './util.ts';
+
+/** The file `ccig train` writes beside a checkpoint with its edges' bootstrap stability. */
+export const EDGE_STABILITY_FILE = 'edge-stability.json';
 
 /** The engine as `ccig info --engine` prints it. */
 export function engineReport(): Record<string, unknown> & { lines: string[] } {
@@ -29,7 +39,13 @@ export function engineReport(): Record<string, unknown> & { lines: string[] } {
 
 export async function infoCommand(path: string | undefined, raw: Record<string, unknown>): Promise<void> {
   const o = parseOptions(
-    z.strictObject({ engine: z.boolean().default(false), json: z.boolean().default(false) }),
+    z.strictObject({
+      engine: z.boolean().default(false),
+      json: z.boolean().default(false),
+      stability: z.boolean().default(false),
+      data: z.string().optional(),
+      resamples: int.min(1).max(1000).default(20),
+    }),
     raw,
     'info',
   );
@@ -41,6 +57,17 @@ export async function infoCommand(path: string | undefined, raw: Record<string, 
   if (!path) throw new OptionError('info: give a checkpoint (ccig info FILE) or --engine');
   const { model, meta } = loadModel(path);
   const A = model.prior.adjacencyArray();
+  const stabilityFile = join(dirname(path), EDGE_STABILITY_FILE);
+  let stability: EdgeStability | null = null;
+  let stabilitySource = '';
+  if (o.stability) {
+    const data = await openTrainingData(meta.config, { path: o.data });
+    stability = edgeStability(model, data.heldOut, { resamples: o.resamples });
+    stabilitySource = `measured now on ${stability?.n ?? 0} held-out images`;
+  } else if (existsSync(stabilityFile)) {
+    stability = JSON.parse(readFileSync(stabilityFile, 'utf8')) as EdgeStability;
+    stabilitySource = `from ${stabilityFile}`;
+  }
   const info = {
     checkpoint: path,
     preset: meta.config.preset,
@@ -49,12 +76,14 @@ export async function infoCommand(path: string | undefined, raw: Record<string, 
     imageSize: meta.config.imageSize,
     structure: meta.config.scm.structure,
     mechanism: meta.config.scm.mechanism,
+    parents: meta.config.scm.parents,
     attributes: meta.attributes,
     zFree: meta.config.zFree,
     parameters: model.numParameters(),
     givenGraph: meta.config.scm.edges,
     adjacency: A,
     edges: model.prior.edges(0.3),
+    edgeStability: stability,
     acyclicity: acyclicity(A),
     metrics: meta.metrics,
     createdAt: meta.createdAt,
@@ -63,13 +92,24 @@ export async function infoCommand(path: string | undefined, raw: Record<string, 
     process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
     return;
   }
+  const edgeLines = stability
+    ? [
+        `edges        weight and bootstrap stability (${stabilitySource}, ${stability.resamples} resamples):`,
+        ...formatEdgeStability(stability, '  '),
+      ]
+    : [
+        `edges |A|>0.3 ${info.edges.length ? info.edges.map((e) => `${e.from} -> ${e.to} (${e.weight.toFixed(2)})`).join(', ') : 'none'}`,
+        model.prior.mode === 'none'
+          ? ''
+          : '             stability not measured: ccig info --stability (or ccig eval) measures it',
+      ].filter(Boolean);
   const lines = [
     `checkpoint   ${path}`,
     `preset       ${info.preset}, step ${info.step} of ${info.steps}, ${info.imageSize}px, ${info.parameters.toLocaleString('en')} parameters`,
-    `structure    ${info.structure} (${info.mechanism} mechanisms), h(A) = ${info.acyclicity.toExponential(2)}`,
+    `structure    ${info.structure} (${info.mechanism} mechanisms, ${info.parents} parents), h(A) = ${info.acyclicity.toExponential(2)}`,
     `attributes   ${meta.attributes.map((a) => `${a.name} (${a.kind}${a.kind === 'continuous' ? ` ${a.min.toFixed(2)}..${a.max.toFixed(2)}` : ''})`).join(', ')}`,
     `free dims    ${info.zFree}`,
-    `edges |A|>0.3 ${info.edges.length ? info.edges.map((e) => `${e.from} -> ${e.to} (${e.weight.toFixed(2)})`).join(', ') : 'none'}`,
+    ...edgeLines,
     `graph given  ${info.givenGraph.map(([a, b]) => `${a} -> ${b}`).join(', ') || 'none'}`,
     `saved        ${info.createdAt}`,
   ];

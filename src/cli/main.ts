@@ -35,11 +35,19 @@ export function buildProgram(): Command {
     )
     .option('--out <dir>', 'output folder', 'ccig-demo')
     .option(
+      '--structure <mode>',
+      'given: the shipped model trained with the true graph; learned: the shipped model whose graph was learned',
+      'given',
+    )
+    .option(
       '--train',
       'train pendulum-small from scratch instead of using the shipped checkpoint (about 30-60 min on 2 cores)',
     )
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExamples:\n  ccig demo\n  ccig demo --out /tmp/demo\n  ccig demo --train')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ccig demo\n  ccig demo --out /tmp/demo\n  ccig demo --structure learned\n  ccig demo --train',
+    )
     .action((o) => runCommand(() => demoCommand(o)));
 
   program
@@ -51,6 +59,11 @@ export function buildProgram(): Command {
     .option('--count <n>', 'number of images (world)', '10000')
     .option('--size <px>', 'image size', '64')
     .option('--seed <n>', 'seed', '0')
+    .option(
+      '--interventional <fraction>',
+      'world: fraction of images drawn under do(node = value), one node per image; labels.csv gets an intervened column',
+      '0',
+    )
     .option('--celeba <dir>', 'CelebA root (cache)')
     .option('--folder <dir>', 'labelled folder with labels.csv (cache)')
     .option('--attributes <list>', 'comma-separated attribute names (cache)')
@@ -58,7 +71,7 @@ export function buildProgram(): Command {
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  ccig data world --world pendulum --count 10000 --out data/pendulum\n  ccig data sheet --world flow --out flow.png\n  ccig data cache --celeba ~/celeba --attributes Smiling,Male',
+      '\nExamples:\n  ccig data world --world pendulum --count 10000 --out data/pendulum\n  ccig data world --world pendulum --interventional 0.2 --out data/pendulum-do\n  ccig data sheet --world flow --out flow.png\n  ccig data cache --celeba ~/celeba --attributes Smiling,Male',
     )
     .action((action, o) => runCommand(() => dataCommand(action, o)));
 
@@ -75,6 +88,10 @@ export function buildProgram(): Command {
     .option('--steps <n>', 'training steps')
     .option('--batch-size <n>', 'batch size')
     .option('--seed <n>', 'seed')
+    .option(
+      '--interventional <fraction>',
+      'world presets: fraction of training images drawn under do() (0 = observational)',
+    )
     .option('--lambda-scm <x>', 'weight of the SCM-consistency loss (0 = off)')
     .option('--sup-prop <x>', 'fraction of labelled examples')
     .option('--strict', 'stop on the first unreadable image instead of skipping it (CelebA, folders)')
@@ -183,6 +200,7 @@ export function buildProgram(): Command {
     .option('--oracle-steps <n>', 'training steps when the oracle is trained now', '1500')
     .option('--threads <n>', 'CPU threads (default all cores)')
     .option(...deviceOpt)
+    .option('--resamples <n>', 'bootstrap resamples for the stability of each edge (0 = skip)', '20')
     .option('--json', 'print the metrics as JSON')
     .addHelpText(
       'after',
@@ -202,10 +220,16 @@ export function buildProgram(): Command {
   program
     .command('info')
     .description(
-      'What a checkpoint holds (preset, attributes, graph, step, metrics), or with --engine the libtorch, CUDA and GPUs in use',
+      'What a checkpoint holds (preset, attributes, graph with edge stability, step, metrics), or with --engine the libtorch, CUDA and GPUs in use',
     )
     .argument('[checkpoint]', 'a .safetensors checkpoint')
     .option('--engine', 'print the libtorch version, its CUDA version and the devices')
+    .option(
+      '--stability',
+      "measure each edge's bootstrap stability now on held-out data (else read edge-stability.json beside the checkpoint)",
+    )
+    .option('--data <dir>', 'dataset root for --stability (CelebA or folder checkpoints)')
+    .option('--resamples <n>', 'bootstrap resamples for --stability', '20')
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExamples:\n  ccig info runs/x/checkpoint.safetensors\n  ccig info --engine')
     .action((path, o) => runCommand(() => infoCommand(path, o)));

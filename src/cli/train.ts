@@ -9,13 +9,16 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { MECHANISMS, PARENT_MODELS, STRUCTURE_MODES } from '../causal/scm.ts';
 import { OptionError } from '../errors.ts';
+import { edgeStability, formatEdgeStability } from '../eval/edge-stability.ts';
 import { type CcigConfig, mergeConfig, PRESET_NAMES, parseConfig, resolveConfig } from '../model/config.ts';
 import { expectOneOf } from '../options.ts';
-import { dist, setNumThreads } from '../torch/index.ts';
+import { dist, setNumThreads, writeFileAtomic } from '../torch/index.ts';
+import { loadModel } from '../train/checkpoint.ts';
 import { openTrainingData } from '../train/data.ts';
 import { DataParallel } from '../train/ddp.ts';
 import { prepareRunFolder, runPaths } from '../train/run-folder.ts';
 import { train } from '../train/train.ts';
+import { EDGE_STABILITY_FILE } from './info.ts';
 import { launchLocalRanks } from './launch.ts';
 import {
   deviceFlag,
@@ -39,6 +42,7 @@ export const TrainFlags = z.strictObject({
   steps: posInt.optional(),
   batchSize: posInt.optional(),
   seed: z.coerce.number().int().min(0).optional(),
+  interventional: num.min(0).max(1).optional(),
   lambdaScm: num.min(0).optional(),
   supProp: num.min(0).max(1).optional(),
   threads: posInt.optional(),
@@ -63,6 +67,8 @@ export function configFromFlags(f: z.infer<typeof TrainFlags>): CcigConfig {
   if (f.mechanism) (flags.scm as Record<string, unknown>).mechanism = f.mechanism;
   if (f.parents) (flags.scm as Record<string, unknown>).parents = f.parents;
   if (f.data) (flags.data as Record<string, unknown>).path = f.data;
+  if (f.interventional !== undefined)
+    (flags.data as Record<string, unknown>).interventional = f.interventional;
   over = mergeConfig(over, flags);
   return resolveConfig(f.preset, over, f.config ?? 'config');
 }
@@ -209,11 +215,25 @@ async function trainRank(
       ),
   });
   bar.stop();
-  if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
   if (result.stopped === 'interrupted')
     process.stderr.write(
       `ccig train: stopped at step ${result.step}; checkpoint written to ${result.checkpoint}; continue with: ccig resume --out ${outDir}\n`,
     );
   else if (!json)
     process.stderr.write(`ccig train: finished at step ${result.step}; checkpoint ${result.checkpoint}\n`);
+  // How far to trust the graph: each edge's bootstrap stability on held-out latents (with their
+  // regimes), beside the checkpoint for `ccig info`.
+  const resamples = cfg.train.stabilityResamples ?? 20;
+  // (rank 0 alone, as it alone writes)
+  if (result.stopped === 'done' && resamples > 0 && cfg.scm.structure !== 'none' && (dp?.rank ?? 0) === 0) {
+    const { model } = loadModel(result.checkpoint);
+    const stability = edgeStability(model, data.heldOut, { resamples, seed: cfg.train.seed });
+    model.dispose();
+    writeFileAtomic(join(outDir, EDGE_STABILITY_FILE), `${JSON.stringify(stability, null, 2)}\n`);
+    if (!json)
+      process.stderr.write(
+        `${['ccig train: edges, weight and bootstrap stability on held-out latents:', ...formatEdgeStability(stability, '  ')].join('\n')}\n`,
+      );
+  }
+  if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
 }

@@ -68,6 +68,12 @@ export interface LabelTable {
   attributes: AttributeInfo[];
   /** [rows, attributes.length] label values, row-major. */
   labels: Float32Array;
+  /**
+   * [rows, attributes.length] 1 where the row's attribute was set by intervention; absent for
+   * observational sources. Kept with the parsed labels, not in the cache file (the label file is
+   * parsed on every open and its hash is in the cache's fingerprint).
+   */
+  intervened?: Uint8Array;
 }
 
 /** An image that could not be decoded and was left out. */
@@ -350,7 +356,7 @@ export async function openTable(args: OpenTableArgs): Promise<OpenedDataset> {
     bySplit[args.splitOf(r)].push(r);
   }
   const cols = Int32Array.from(args.columns);
-  const view = (rows: number[]) => new CachedDataset(store, Int32Array.from(rows), cols);
+  const view = (rows: number[]) => new CachedDataset(store, Int32Array.from(rows), cols, table.intervened);
   return {
     dataset: view(usable),
     train: view(bySplit.train),
@@ -791,6 +797,8 @@ export class CachedDataset implements Dataset {
     private readonly rows: Int32Array,
     /** attribute index -> stored label column */
     private readonly cols: Int32Array,
+    /** [stored rows, stored columns] regime of each row (see LabelTable); absent: observational */
+    private readonly regimes?: Uint8Array,
   ) {
     this.size = rows.length;
     this.imageSize = store.header.imageSize;
@@ -815,6 +823,13 @@ export class CachedDataset implements Dataset {
     return Float32Array.from(this.cols, (c) => this.store.labels[r * m + c]);
   }
 
+  /** Names of the attributes set by intervention in one example (empty: observational). */
+  intervenedSet(index: number): string[] {
+    const r = this.rowOf(index);
+    const mAll = this.store.header.attributes.length;
+    return this.attributes.filter((_, j) => this.regimes?.[r * mAll + this.cols[j]] === 1).map((a) => a.name);
+  }
+
   /** The source image of one example, relative to the source's image folder. */
   file(index: number): string {
     return this.store.header.files[this.rowOf(index)];
@@ -828,6 +843,7 @@ export class CachedDataset implements Dataset {
     const mAll = this.store.header.attributes.length;
     const images = new Float32Array(b * 3 * hw);
     const labels = new Float32Array(b * m);
+    const intervened = new Uint8Array(b * m);
     const idx = new Int32Array(b);
     const lut = TO_UNIT;
     for (let n = 0; n < b; n++) {
@@ -843,8 +859,10 @@ export class CachedDataset implements Dataset {
         images[base + 2 * hw + p] = lut[px[o + 2]];
       }
       for (let j = 0; j < m; j++) labels[n * m + j] = this.store.labels[r * mAll + this.cols[j]];
+      if (this.regimes)
+        for (let j = 0; j < m; j++) intervened[n * m + j] = this.regimes[r * mAll + this.cols[j]];
     }
-    return { images, labels, indices: idx, batchSize: b };
+    return { images, labels, indices: idx, intervened, batchSize: b };
   }
 
   /** A view of some examples (indices into this dataset), sharing the cache. */
@@ -853,6 +871,7 @@ export class CachedDataset implements Dataset {
       this.store,
       Int32Array.from(indices, (i) => this.rowOf(i)),
       this.cols,
+      this.regimes,
     );
   }
 

@@ -6,6 +6,13 @@ import { fromRgb } from './grid.ts';
  * training boundary.
  */
 
+/**
+ * The optional labels.csv column that records a row's regime: the names of the attributes set by
+ * intervention, separated by INTERVENED_SEPARATOR; empty for an observational row.
+ */
+export const INTERVENED_COLUMN = 'intervened';
+export const INTERVENED_SEPARATOR = ';';
+
 /** What kind of values an attribute takes. Binary labels are 0/1. */
 export type AttributeKind = 'binary' | 'continuous';
 
@@ -15,6 +22,12 @@ export interface AttributeInfo {
   /** Observed range of the labels (for min-max scaling of continuous ones). */
   min: number;
   max: number;
+  /**
+   * Mean and standard deviation of the labels (continuous ones), for supervision in
+   * standardized units. Absent in checkpoints made before they were recorded.
+   */
+  mean?: number;
+  std?: number;
 }
 
 /** One batch. Images are NCHW float32 in [-1, 1]; labels are [B, m] in attribute order. */
@@ -25,6 +38,12 @@ export interface Batch {
   labels: Float32Array;
   /** dataset indices of the rows */
   indices: Int32Array;
+  /**
+   * [B, m] 1 where the row's attribute was set by intervention (do()), 0 where it followed its
+   * mechanism; all 0 for observational data. Structure learning does not score an intervened
+   * attribute's mechanism on that row (DCDI / GIES likelihood masking).
+   */
+  intervened: Uint8Array;
   batchSize: number;
 }
 
@@ -40,6 +59,8 @@ export interface Dataset {
   labels(index: number): Float32Array;
   /** Gather a batch of examples (any order, repeats allowed). */
   batch(indices: ArrayLike<number>): Batch;
+  /** Names of the attributes set by intervention in one example (empty: observational). */
+  intervenedSet?(index: number): string[];
 }
 
 /** Fill a Batch from a dataset's per-example accessors; sources with a faster path override. */
@@ -51,11 +72,35 @@ export function gatherBatch(ds: Dataset, indices: ArrayLike<number>): Batch {
   const images = new Float32Array(b * 3 * hw);
   const labels = new Float32Array(b * m);
   const idx = new Int32Array(b);
+  const intervened = new Uint8Array(b * m);
   for (let n = 0; n < b; n++) {
     const i = indices[n];
     idx[n] = i;
     images.set(fromRgb(ds.image(i), s), n * 3 * hw);
     labels.set(ds.labels(i), n * m);
+    if (ds.intervenedSet)
+      for (const name of ds.intervenedSet(i)) intervened[n * m + attributeIndex(ds, name)] = 1;
   }
-  return { images, labels, indices: idx, batchSize: b };
+  return { images, labels, indices: idx, intervened, batchSize: b };
+}
+
+function attributeIndex(ds: Dataset, name: string): number {
+  const j = ds.attributes.findIndex((a) => a.name === name);
+  if (j < 0) throw new Error(`intervened attribute '${name}' is not one of the dataset's attributes`);
+  return j;
+}
+
+/** Mean and (population) standard deviation of column j of a row-major [n, m] table. */
+export function columnMoments(
+  values: ArrayLike<number>,
+  m: number,
+  j: number,
+): { mean: number; std: number } {
+  const n = Math.floor(values.length / m);
+  let s = 0;
+  for (let r = 0; r < n; r++) s += values[r * m + j];
+  const mean = n > 0 ? s / n : 0;
+  let v = 0;
+  for (let r = 0; r < n; r++) v += (values[r * m + j] - mean) ** 2;
+  return { mean, std: n > 0 ? Math.sqrt(v / n) : 0 };
 }

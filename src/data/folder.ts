@@ -10,6 +10,11 @@
  * folder. Every other column is an attribute: binary when all its values are 0/1 (or all -1/1,
  * mapped to 0/1), continuous otherwise. Fields may be quoted ("a,b.png"); blank lines are ignored.
  *
+ * An optional column named `intervened` records each row's regime: the attributes that were set
+ * by intervention (do()) in that image, separated by `;` (e.g. `light_angle` or `a;b`), empty
+ * for an observational row. Structure learning does not score those attributes' mechanisms on
+ * that row. Without the column every row is observational.
+ *
  * @example
  * const { train, test } = await openFolder({ dir: 'out/pendulum', imageSize: 64 });
  * train.attributes; // [{ name: 'theta', kind: 'continuous', min: -0.63, max: 0.68 }, ...]
@@ -31,7 +36,7 @@ import {
   sha256,
 } from './cache.ts';
 import { checkFolder } from './celeba.ts';
-import type { AttributeInfo } from './dataset.ts';
+import { type AttributeInfo, columnMoments, INTERVENED_COLUMN, INTERVENED_SEPARATOR } from './dataset.ts';
 import { isImageName } from './preprocess.ts';
 import { resolveSplit, type SplitOptions, splitOf } from './split.ts';
 
@@ -111,6 +116,7 @@ export async function openFolder(options: FolderOptions): Promise<OpenedDataset>
     lines: parsed.lines,
     attributes: parsed.attributes,
     labels: parsed.labels,
+    intervened: parsed.intervened,
   };
 
   // Images under the CSV's folder with no row stop the run unless allowUnlabelled: a forgotten row
@@ -156,6 +162,8 @@ export interface LabelCsv {
   lines: number[];
   /** [rows, attributes.length]; binary columns hold 0/1 (-1 mapped to 0). */
   labels: Float32Array;
+  /** [rows, attributes.length] 1 where the `intervened` column names the attribute; all 0 without it. */
+  intervened: Uint8Array;
 }
 
 /** A plain decimal number (no hex, no Infinity, no empty string). */
@@ -178,7 +186,8 @@ export function parseLabelCsv(text: string, file: string): LabelCsv {
     if (header.indexOf(name) !== k) throw new DataError(`column '${name}' is named twice`, file, h + 1);
   });
   const fileCol = Math.max(0, header.indexOf('file'));
-  const attrCols = header.map((_, k) => k).filter((k) => k !== fileCol);
+  const regimeCol = header.indexOf(INTERVENED_COLUMN);
+  const attrCols = header.map((_, k) => k).filter((k) => k !== fileCol && k !== regimeCol);
   if (attrCols.length === 0) {
     throw new DataError(
       `no attribute columns: expected a header like ${header[fileCol]},attr1,attr2`,
@@ -190,6 +199,8 @@ export function parseLabelCsv(text: string, file: string): LabelCsv {
   const files: string[] = [];
   const rowLines: number[] = [];
   const values: number[] = [];
+  const regimes: number[] = [];
+  const attrNames = attrCols.map((k) => header[k]);
   const lineOf = new Map<string, number>();
   for (let i = h + 1; i < lines.length; i++) {
     if (lines[i].trim() === '') continue;
@@ -217,12 +228,14 @@ export function parseLabelCsv(text: string, file: string): LabelCsv {
       }
       values.push(Number(t));
     }
+    if (regimeCol >= 0) regimes.push(...parseRegime(fields[regimeCol], attrNames, file, lineNo));
     files.push(name);
     rowLines.push(lineNo);
   }
   if (files.length === 0) throw new DataError('the label file has a header but no rows', file, h + 1);
 
   const labels = Float32Array.from(values);
+  const intervened = regimeCol >= 0 ? Uint8Array.from(regimes) : new Uint8Array(files.length * m);
   const attributes = attrCols.map((k, j): AttributeInfo => {
     let min = Infinity;
     let max = -Infinity;
@@ -240,9 +253,44 @@ export function parseLabelCsv(text: string, file: string): LabelCsv {
       for (let r = 0; r < files.length; r++) if (labels[r * m + j] === -1) labels[r * m + j] = 0;
       return { name: header[k], kind: 'binary', min: 0, max: 1 };
     }
-    return { name: header[k], kind: 'continuous', min, max };
+    return { name: header[k], kind: 'continuous', min, max, ...columnMoments(labels, m, j) };
   });
-  return { fileColumn: header[fileCol], attributes, files, lines: rowLines, labels };
+  return { fileColumn: header[fileCol], attributes, files, lines: rowLines, labels, intervened };
+}
+
+/**
+ * One cell of the `intervened` column -> a 0/1 row over the attributes. Empty: observational.
+ * Throws DataError (file and line) for an unknown or repeated name, or an empty name between
+ * separators.
+ */
+function parseRegime(cell: string, attributes: readonly string[], file: string, lineNo: number): number[] {
+  const row = new Array<number>(attributes.length).fill(0);
+  const text = cell.trim();
+  if (text === '') return row;
+  for (const raw of text.split(INTERVENED_SEPARATOR)) {
+    const name = raw.trim();
+    if (name === '')
+      throw new DataError(
+        `empty attribute name in the ${INTERVENED_COLUMN} column ${fmt(text)}; expected names separated by '${INTERVENED_SEPARATOR}', e.g. ${attributes.slice(0, 2).join(INTERVENED_SEPARATOR)}`,
+        file,
+        lineNo,
+      );
+    const j = attributes.indexOf(name);
+    if (j < 0)
+      throw new DataError(
+        `unknown attribute ${fmt(name)} in the ${INTERVENED_COLUMN} column; attributes are ${attributes.join(', ')}`,
+        file,
+        lineNo,
+      );
+    if (row[j] === 1)
+      throw new DataError(
+        `attribute ${fmt(name)} is named twice in the ${INTERVENED_COLUMN} column`,
+        file,
+        lineNo,
+      );
+    row[j] = 1;
+  }
+  return row;
 }
 
 /** Split one CSV line on commas, honouring "quoted, fields" with "" for a quote. */

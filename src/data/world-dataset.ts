@@ -1,7 +1,9 @@
 /**
  * Datasets drawn from a synthetic world: deterministic by seed, in memory (implements Dataset)
  * or written to disk as the project's labelled-folder format (DIR/images/*.png plus
- * DIR/labels.csv with header `file,<factor names...>` and float labels, and DIR/world.json
+ * DIR/labels.csv with header `file,<factor names...>` and float labels (plus an `intervened`
+ * column naming the factors set by do(), `;`-separated, when interventional samples were asked
+ * for), and DIR/world.json
  * describing the world and its true graph).
  *
  * Example k is drawn from its own RNG stream (seed, k), so it does not depend on how many
@@ -18,11 +20,18 @@ import sharp from 'sharp';
 import { OptionError } from '../errors.ts';
 import { makeFolder, toFileSystemError, writeFileAtomic } from '../files.ts';
 import { expectOneOf } from '../options.ts';
-import type { AttributeInfo, Batch, Dataset } from './dataset.ts';
+import {
+  type AttributeInfo,
+  type Batch,
+  columnMoments,
+  type Dataset,
+  INTERVENED_COLUMN,
+  INTERVENED_SEPARATOR,
+} from './dataset.ts';
 import { flow } from './flow.ts';
 import { garden } from './garden.ts';
 import { pendulum } from './pendulum.ts';
-import { Rng } from './rng.ts';
+import { deriveSeed, Rng } from './rng.ts';
 import type { Counterfactual, FactorRecord, World, WorldSample } from './world.ts';
 
 /** The built-in worlds by name. */
@@ -49,13 +58,31 @@ export interface WorldDatasetOptions {
   seed?: number;
   /** 'continuous' (default) or 'grid'. */
   sampling?: Sampling;
+  /**
+   * Fraction of examples (default 0) drawn under a single-node intervention do(node = value): the
+   * node uniformly among the factors, the value from the node's observational distribution (the
+   * node's value in an independent observational draw, so always a value the world can take);
+   * descendants follow the world's equations with the example's own noises. The other examples
+   * are observational and identical to those of an observational dataset with the same seed.
+   */
+  interventional?: number;
 }
+
+/** Seed family of the intervention draws, apart from the noise streams (seed, k). */
+const REGIME_STREAMS = 0x52454749;
 
 /** Generate examples of `world` deterministically; images are rendered now, into one buffer. */
 export function generateWorldDataset(world: World, options: WorldDatasetOptions = {}): WorldDataset {
   const seed = options.seed ?? 0;
   const sampling = expectOneOf(options.sampling ?? 'continuous', SAMPLINGS, 'sampling');
   const imageSize = options.imageSize ?? 64;
+  const interventional = options.interventional ?? 0;
+  if (!(typeof interventional === 'number' && interventional >= 0 && interventional <= 1))
+    throw new OptionError(
+      `Expected a fraction in [0, 1] for interventional but received ${String(interventional)}`,
+    );
+  if (interventional > 0 && sampling === 'grid')
+    throw new OptionError('interventional samples need continuous sampling, not the reference grid');
   const m = world.names.length;
   let points: number[];
   if (sampling === 'grid') {
@@ -78,13 +105,51 @@ export function generateWorldDataset(world: World, options: WorldDatasetOptions 
   }
   const values = new Float64Array(points.length * m);
   const noise = new Float64Array(points.length * m);
+  const intervened = new Uint8Array(points.length * m);
+  const regimeSeed = deriveSeed(seed, REGIME_STREAMS);
   for (const [n, k] of points.entries()) {
     const rng = new Rng(seed, k);
     const u = sampling === 'grid' ? world.gridNoise(k, rng) : world.sampleNoise(rng);
     noise.set(u, n * m);
     values.set(world.solve(u), n * m);
+    if (interventional === 0) continue;
+    // the regime is drawn from a stream of its own, so observational rows keep their noises
+    const r = new Rng(regimeSeed, k);
+    if (!(r.float() < interventional)) continue;
+    const j = r.int(m);
+    const value = world.solve(world.sampleNoise(r))[j];
+    // sampleDo draws the noises again from a fresh copy of stream (seed, k): the same u
+    const s = world.sampleDo(new Rng(seed, k), { [world.names[j]]: value });
+    values.set(s.values, n * m);
+    intervened[n * m + j] = 1;
   }
-  return new WorldDataset(world, imageSize, values, noise, { seed, sampling });
+  return new WorldDataset(
+    world,
+    imageSize,
+    values,
+    noise,
+    { seed, sampling, interventional },
+    undefined,
+    intervened,
+  );
+}
+
+/**
+ * Mean and standard deviation of each factor over a fixed set of observational draws (seed 0,
+ * 4096 examples), so every split, seed and regime mix standardizes labels the same way.
+ */
+const momentCache = new Map<World, { mean: number; std: number }[]>();
+export function worldMoments(world: World): { mean: number; std: number }[] {
+  let out = momentCache.get(world);
+  if (!out) {
+    const m = world.names.length;
+    const n = 4096;
+    const v = new Float64Array(n * m);
+    for (let k = 0; k < n; k++) v.set(world.solve(world.sampleNoise(new Rng(0, k))), k * m);
+    out = world.names.map((_, j) => columnMoments(v, m, j));
+    momentCache.set(world, out);
+  }
+  return out;
 }
 
 function checkCount(count: number, max = Number.MAX_SAFE_INTEGER): void {
@@ -97,6 +162,8 @@ function checkCount(count: number, max = Number.MAX_SAFE_INTEGER): void {
 export interface WorldDatasetOrigin {
   seed: number;
   sampling: Sampling;
+  /** fraction of examples drawn under an intervention (0: observational) */
+  interventional?: number;
 }
 
 /** Examples of a world in memory: values, exogenous noises and rendered images. */
@@ -105,10 +172,14 @@ export class WorldDataset implements Dataset {
   readonly attributes: readonly AttributeInfo[];
   /** All images, [size, imageSize, imageSize, 3] uint8. */
   readonly pixels: Uint8Array;
+  /** [size, m] 1 where the example's factor was set by intervention (see WorldDatasetOptions). */
+  readonly intervened: Uint8Array;
 
   /**
    * @param values [n, m] factor values in the world's factor order
-   * @param noise  [n, m] exogenous noises that produced them (kept for exact counterfactuals)
+   * @param noise  [n, m] exogenous noises that produced them (kept for exact counterfactuals;
+   *               an intervened factor keeps the noise it would have had, unused)
+   * @param intervened [n, m] 1 where a factor was set by intervention (default none)
    */
   constructor(
     readonly world: World,
@@ -117,6 +188,7 @@ export class WorldDataset implements Dataset {
     readonly noise: Float64Array,
     readonly origin: WorldDatasetOrigin,
     pixels?: Uint8Array,
+    intervened?: Uint8Array,
   ) {
     const m = world.names.length;
     if (values.length % m !== 0 || noise.length !== values.length) {
@@ -125,12 +197,18 @@ export class WorldDataset implements Dataset {
     this.size = values.length / m;
     // Ranges are the world's, not the observed ones, so every split and every seed scales
     // labels the same way.
-    this.attributes = world.factors.map((f) => ({
+    const moments = worldMoments(world);
+    this.attributes = world.factors.map((f, j) => ({
       name: f.name,
       kind: 'continuous',
       min: f.min,
       max: f.max,
+      mean: moments[j].mean,
+      std: moments[j].std,
     }));
+    if (intervened && intervened.length !== values.length)
+      throw new OptionError(`${world.name}: intervened must be [n, ${m}] like values`);
+    this.intervened = intervened ?? new Uint8Array(values.length);
     const bytes = imageSize * imageSize * 3;
     if (pixels) {
       if (pixels.length !== this.size * bytes) throw new OptionError('pixels must be [n, size, size, 3]');
@@ -166,9 +244,61 @@ export class WorldDataset implements Dataset {
     };
   }
 
-  /** The exact counterfactual of example i under do(intervention), rendered at imageSize. */
+  /** Number of examples with no intervention. */
+  observationalRows(): number {
+    const m = this.world.names.length;
+    let n = 0;
+    for (let i = 0; i < this.size; i++) if (!this.intervened.subarray(i * m, (i + 1) * m).includes(1)) n++;
+    return n;
+  }
+
+  /** Names of the factors set by intervention in example i (empty: observational). */
+  intervenedSet(index: number): string[] {
+    this.checkIndex(index);
+    const m = this.world.names.length;
+    return this.world.names.filter((_, j) => this.intervened[index * m + j] === 1);
+  }
+
+  /**
+   * The exact counterfactual of example i under do(intervention), rendered at imageSize. An
+   * example drawn under an intervention keeps it (its factor stays set) unless `intervention`
+   * sets that factor itself.
+   */
   counterfactual(index: number, intervention: FactorRecord): Counterfactual {
-    return this.world.counterfactual(this.sample(index), intervention, this.imageSize);
+    const s = this.sample(index);
+    const regime = Object.fromEntries(
+      this.intervenedSet(index).map((n) => [n, s.values[this.world.index(n)]]),
+    );
+    return this.world.counterfactual(s, { ...regime, ...intervention }, this.imageSize);
+  }
+
+  /**
+   * The same examples with every intervention undone: intervened examples are recomputed from
+   * their own noises and re-rendered; observational ones are shared as they are.
+   */
+  observational(): WorldDataset {
+    const m = this.world.names.length;
+    if (!this.intervened.includes(1)) return this;
+    const values = Float64Array.from(this.values);
+    const pixels = Uint8Array.from(this.pixels);
+    const bytes = this.imageSize * this.imageSize * 3;
+    for (let i = 0; i < this.size; i++) {
+      if (!this.intervened.subarray(i * m, (i + 1) * m).includes(1)) continue;
+      const v = this.world.solve(this.noise.slice(i * m, (i + 1) * m));
+      values.set(v, i * m);
+      pixels.set(this.world.render(v, this.imageSize), i * bytes);
+    }
+    return new WorldDataset(
+      this.world,
+      this.imageSize,
+      values,
+      Float64Array.from(this.noise),
+      {
+        ...this.origin,
+        interventional: 0,
+      },
+      pixels,
+    );
   }
 
   batch(indices: ArrayLike<number>): Batch {
@@ -177,11 +307,13 @@ export class WorldDataset implements Dataset {
     const m = this.world.names.length;
     const images = new Float32Array(b * 3 * hw);
     const labels = new Float32Array(b * m);
+    const intervened = new Uint8Array(b * m);
     const idx = new Int32Array(b);
     for (let n = 0; n < b; n++) {
       const i = indices[n];
       this.checkIndex(i);
       idx[n] = i;
+      intervened.set(this.intervened.subarray(i * m, (i + 1) * m), n * m);
       const src = i * hw * 3;
       const base = n * 3 * hw;
       for (let p = 0; p < hw; p++) {
@@ -191,7 +323,7 @@ export class WorldDataset implements Dataset {
       }
       for (let a = 0; a < m; a++) labels[n * m + a] = this.values[i * m + a];
     }
-    return { images, labels, indices: idx, batchSize: b };
+    return { images, labels, indices: idx, intervened, batchSize: b };
   }
 
   /** A new dataset of the given examples (copied, in the given order). */
@@ -201,14 +333,16 @@ export class WorldDataset implements Dataset {
     const values = new Float64Array(indices.length * m);
     const noise = new Float64Array(indices.length * m);
     const pixels = new Uint8Array(indices.length * bytes);
+    const intervened = new Uint8Array(indices.length * m);
     for (let n = 0; n < indices.length; n++) {
       const i = indices[n];
       this.checkIndex(i);
       values.set(this.values.subarray(i * m, (i + 1) * m), n * m);
       noise.set(this.noise.subarray(i * m, (i + 1) * m), n * m);
       pixels.set(this.pixels.subarray(i * bytes, (i + 1) * bytes), n * bytes);
+      intervened.set(this.intervened.subarray(i * m, (i + 1) * m), n * m);
     }
-    return new WorldDataset(this.world, this.imageSize, values, noise, this.origin, pixels);
+    return new WorldDataset(this.world, this.imageSize, values, noise, this.origin, pixels, intervened);
   }
 
   private checkIndex(i: number): void {
@@ -261,7 +395,7 @@ export interface WrittenWorld {
 
 /**
  * Write a world dataset as a labelled folder: DIR/images/000000.png ... (file number = dataset
- * index, zero-padded to at least 6 digits), DIR/labels.csv (`file,<factor names>`, `file`
+ * index, zero-padded to at least 6 digits), DIR/labels.csv (`file,<factor names>[,intervened]`, `file`
  * relative to DIR, labels in shortest round-trip decimal form, so bare labels are enough for an
  * exact counterfactual via World.abduct) and DIR/world.json (world, factors, ranges, true graph,
  * seed). labels.csv and world.json are written to a temporary name and renamed, so a reader
@@ -301,10 +435,13 @@ export async function writeWorldToDisk(
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 8) }, worker));
 
   const m = world.names.length;
-  const lines = [['file', ...world.names].join(',')];
+  // the regime column is written when interventions were asked for, even if none was drawn
+  const regimes = (ds.origin.interventional ?? 0) > 0 || ds.intervened.includes(1);
+  const lines = [['file', ...world.names, ...(regimes ? [INTERVENED_COLUMN] : [])].join(',')];
   for (let i = 0; i < ds.size; i++) {
     const row = [files[i]];
     for (let a = 0; a < m; a++) row.push(String(ds.values[i * m + a]));
+    if (regimes) row.push(ds.intervenedSet(i).join(INTERVENED_SEPARATOR));
     lines.push(row.join(','));
   }
   const labels = join(dir, 'labels.csv');
@@ -316,6 +453,7 @@ export async function writeWorldToDisk(
     count: ds.size,
     seed: ds.origin.seed,
     sampling: ds.origin.sampling,
+    interventional: ds.origin.interventional ?? 0,
     factors: world.factors,
     edges: world.edges(),
   };

@@ -24,6 +24,7 @@ import * as torch from '../torch/index.ts';
 import { type AxiomResult, axiomSection } from './axioms.ts';
 import { type BinaryEditsResult, binaryEditSection } from './binary-edits.ts';
 import { createContext, type EvalContext, readCounterfactuals } from './context.ts';
+import { type EdgeStability, edgeStability } from './edge-stability.ts';
 import { frechetDistance, kid } from './image-metrics.ts';
 import { type InterventionResult, interventionSection } from './interventions.ts';
 import { mine } from './mic.ts';
@@ -63,6 +64,8 @@ export interface EvalResult {
   attributes: string[];
   n: number;
   graph: GraphResult;
+  /** each edge's weight and bootstrap stability on held-out latents (edge-stability.ts) */
+  edgeStability: EdgeStability | null;
   alignment: AlignmentResult;
   interventions: InterventionResult;
   /** composition, reversibility, effectiveness, minimality, CDM (axioms.ts) */
@@ -165,6 +168,10 @@ export interface EvaluateOptions {
   world?: WorldDataset;
   /** seeds the targets, the bootstrap and the samples; default 0 */
   seed?: number;
+  /** held-out examples with their regimes, for the edge stability (default the test set) */
+  heldOut?: Dataset;
+  /** bootstrap resamples of the edge stability (default 20; 0 skips it) */
+  resamples?: number;
 }
 
 /**
@@ -176,7 +183,7 @@ export function evaluate(
   model: Ccig,
   test: Dataset,
   oracle: Oracle,
-  { n = 1000, world, seed = 0 }: EvaluateOptions = {},
+  { n = 1000, world, seed = 0, heldOut = test, resamples = 20 }: EvaluateOptions = {},
 ): EvalResult {
   model.eval();
   torch.manualSeed(seed);
@@ -187,6 +194,8 @@ export function evaluate(
       attributes: [...ctx.names],
       n: ctx.n,
       graph: graphSection(ctx),
+      edgeStability:
+        resamples > 0 ? edgeStability(model, heldOut, { n: Math.min(n, 500), resamples, seed }) : null,
       alignment: alignmentSection(ctx),
       interventions: interventionSection(ctx, cfs),
       axioms: axiomSection(ctx, cfs),

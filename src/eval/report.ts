@@ -266,6 +266,21 @@ ${r.interventions.summary['causal.descendants'] != null ? `<span class="kpi"><b>
 <figure><figcaption>learned A, edges with |A[i][j]| &gt; 0.3 (h(A) = ${g.h.toExponential(2)})</figcaption>${graphSvg(names, g.learnedEdges, 'good')}</figure>
 <figure><figcaption>adjacency A (row = cause, column = effect)</figcaption>${heatmap(names, names, g.adjacency)}</figure></div>
 <p class="note">Against the ${esc(g.reference)}: true positives ${c.truePositive}, reversed ${c.reversed}, extra ${c.extra}, missing ${c.missing}; SHD ${c.shd} (extra + missing + reversed).</p>
+${
+  r.edgeStability
+    ? `<table><tr><th>edge</th><th>weight A</th><th>bootstrap stability</th></tr>${[
+        ...r.edgeStability.edges,
+        ...r.edgeStability.others,
+      ]
+        .map(
+          (e) =>
+            `<tr><td>${esc(e.from)} → ${esc(e.to)}${Math.abs(e.weight) > r.edgeStability!.threshold ? '' : ' (not in A)'}</td><td>${fmt(e.weight, 2)}</td><td>${fmt(e.stability * 100, 0)}%</td></tr>`,
+        )
+        .join(
+          '',
+        )}</table><p class="note">Stability: the share of ${r.edgeStability.resamples} bootstrap resamples of ${r.edgeStability.n} held-out images' causal latents (${r.edgeStability.interventionalRows} of them interventional) in which the label-level structure search (the prior's parent model, regime-masked likelihood score) finds the edge in this direction.</p>`
+    : ''
+}
 <h2>Interventions</h2>
 ${worldTable}${labelTable}
 <div class="row">${d.images.map(img).join('')}</div>

@@ -2,9 +2,11 @@
  * CCIG: a bidirectional GAN whose latent z = [z_c, z_r] carries one causal factor per labelled
  * attribute (z_c, m dims, under the SCM prior) and k free dims (z_r, N(0, I)).
  *
- * Label space and latent space: the encoder's mu_c is trained as the logit of the min-max
- * scaled label (SPEC.md section 3), so a label value v maps to the latent logit((v - min) /
- * (max - min)) and back through the sigmoid.
+ * Label space and latent space (SPEC.md section 3): a binary label, and a continuous one under
+ * `bce` supervision, trains mu_c as the logit of the min-max scaled label, so a label value v
+ * maps to the latent logit((v - min) / (max - min)) and back through the sigmoid. A continuous
+ * label under `mse` supervision trains mu_c as the label in standardized units, (v - mean) / std,
+ * and maps back affinely.
  */
 
 import { ScmPrior } from '../causal/scm.ts';
@@ -28,6 +30,16 @@ export type JointDiscriminator = Discriminator | DearDiscriminator;
 /** Keeps scaled labels away from 0 and 1 so their logits stay finite. */
 const LABEL_EPS = 1e-3;
 
+/**
+ * Mean and standard deviation of an attribute's labels; for attributes recorded without them
+ * (older checkpoints and caches), those of a uniform distribution over the label range.
+ */
+function standardUnits(a: AttributeInfo): { mean: number; std: number } {
+  if (a.kind === 'binary') return { mean: 0, std: 1 };
+  if (a.mean !== undefined && a.std !== undefined && a.std > 0) return { mean: a.mean, std: a.std };
+  return { mean: (a.min + a.max) / 2, std: Math.max(1e-12, (a.max - a.min) / Math.sqrt(12)) };
+}
+
 export class Ccig extends nn.Module {
   readonly encoder: ImageEncoder;
   readonly generator: ImageGenerator;
@@ -40,6 +52,11 @@ export class Ccig extends nn.Module {
   readonly zDim: number;
   private readonly labelMin: Tensor;
   private readonly labelRange: Tensor;
+  private readonly labelMean: Tensor;
+  private readonly labelStd: Tensor;
+  /** [m] 1 where the attribute is supervised by MSE in standardized units, 0 where by BCE */
+  private readonly mseColumns: Tensor;
+  private readonly mse: boolean[];
 
   constructor(
     readonly config: CcigConfig,
@@ -91,16 +108,43 @@ export class Ccig extends nn.Module {
     this.labelRange = torch.keep(
       torch.tensor(attributes.map((a) => (a.kind === 'binary' ? 1 : Math.max(1e-12, a.max - a.min)))),
     );
+    const moments = attributes.map(standardUnits);
+    this.labelMean = torch.keep(torch.tensor(moments.map((x) => x.mean)));
+    this.labelStd = torch.keep(torch.tensor(moments.map((x) => x.std)));
+    const mode = config.train.continuousSupervision ?? 'bce';
+    this.mse = attributes.map((a) => a.kind === 'continuous' && mode === 'mse');
+    this.mseColumns = torch.keep(torch.tensor(this.mse.map((b) => (b ? 1 : 0))));
   }
 
-  /** Labels [B, m] -> supervision targets in [0, 1]. */
+  /** Labels [B, m] -> BCE targets in [0, 1] (min-max scaled). */
   labelTargets(labels: Tensor): Tensor {
     return labels.sub(this.labelMin).div(this.labelRange).clamp(0, 1);
+  }
+
+  /** Labels [B, m] -> standardized units (v - mean) / std. */
+  standardizedLabels(labels: Tensor): Tensor {
+    return labels.sub(this.labelMean).div(this.labelStd);
+  }
+
+  /**
+   * Per-element supervision loss [B, m] of the causal latents mu_c against labels y: BCE with
+   * logits on min-max targets for binary attributes (and continuous ones under `bce`), squared
+   * error in standardized units for continuous attributes under `mse`.
+   */
+  supervisionLoss(muC: Tensor, labels: Tensor): Tensor {
+    const bce = torch.bceWithLogits(muC, this.labelTargets(labels), { reduction: 'none' });
+    if (!this.mse.includes(true)) return bce;
+    const sq = muC.sub(this.standardizedLabels(labels)).square();
+    return torch.where(this.mseColumns.gt(0).unsqueeze(0).expand(bce.shape), sq, bce);
   }
 
   /** The causal latent that encodes label value v of attribute i. */
   labelToLatent(i: number, v: number): number {
     const a = this.attributes[i];
+    if (this.mse[i]) {
+      const { mean, std } = standardUnits(a);
+      return (v - mean) / std;
+    }
     const lo = a.kind === 'binary' ? 0 : a.min;
     const span = a.kind === 'binary' ? 1 : Math.max(1e-12, a.max - a.min);
     const s = Math.min(1 - LABEL_EPS, Math.max(LABEL_EPS, (v - lo) / span));
@@ -109,7 +153,10 @@ export class Ccig extends nn.Module {
 
   /** Causal latents [B, m] -> label values [B, m]. */
   latentToLabels(zc: Tensor): Tensor {
-    return zc.sigmoid().mul(this.labelRange).add(this.labelMin);
+    const viaSigmoid = zc.sigmoid().mul(this.labelRange).add(this.labelMin);
+    if (!this.mse.includes(true)) return viaSigmoid;
+    const affine = zc.mul(this.labelStd).add(this.labelMean);
+    return torch.where(this.mseColumns.gt(0).unsqueeze(0).expand(zc.shape), affine, viaSigmoid);
   }
 
   /** z = [z_c from the SCM prior, z_r ~ N(0, I)]. [B, zDim] */

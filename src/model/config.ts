@@ -4,7 +4,7 @@
  * keys or wrong types are rejected with the path that is wrong.
  */
 import { z } from 'zod';
-import { MECHANISMS, PARENT_MODELS, STRUCTURE_MODES } from '../causal/scm.ts';
+import { MECHANISMS, PARENT_MODELS, STRUCTURE_MODES, STRUCTURE_SCORES } from '../causal/scm.ts';
 import { CELEBA_PRESETS } from '../data/celeba.ts';
 import { OptionError } from '../errors.ts';
 import { expectOneOf } from '../options.ts';
@@ -21,6 +21,12 @@ export const ConfigSchema = z.strictObject({
     world: z.string().optional(),
     /** number of generated training images for kind world */
     worldSize: z.number().int().positive().default(10000),
+    /**
+     * kind world: fraction of images rendered under do(node = value) for one node drawn
+     * uniformly, the rest observational (0 = observational). Folders record regimes per row in
+     * labels.csv's `intervened` column instead; CelebA is observational.
+     */
+    interventional: z.number().min(0).max(1).optional(),
     /** dataset root (celeba, folder); may be given on the command line instead */
     path: z.string().optional(),
   }),
@@ -36,6 +42,12 @@ export const ConfigSchema = z.strictObject({
     mechanism: z.enum(MECHANISMS),
     /** how a node depends on its parents: linear (u A) or a small MLP per node (NOTEARS-MLP) */
     parents: z.enum(PARENT_MODELS).default('linear'),
+    /**
+     * score of the SCM-consistency loss (see structureScore in src/causal/scm.ts): `nv`, the
+     * Gaussian likelihood with one variance per node (DCDI, GOLEM-NV), or `ls`, least squares in
+     * each node's own units. Absent: nv.
+     */
+    score: z.enum(STRUCTURE_SCORES).optional(),
   }),
   /** free latent dims k (identity, background, ...) */
   zFree: z.number().int().min(0),
@@ -74,6 +86,12 @@ export const ConfigSchema = z.strictObject({
     /** Adam betas of A (or the MLP parent model): DEAR's A optimizer keeps PyTorch's default (0.9, 0.999) */
     betasA: z.tuple([z.number().min(0).max(0.9999), z.number().min(0).max(0.9999)]).default([0.9, 0.999]),
     lambdaSup: z.number().min(0),
+    /**
+     * how continuous labels supervise their causal latents: `bce` on min-max scaled targets
+     * (logit latents), or `mse` in standardized units ((v - mean) / std latents). Binary labels
+     * always use BCE. Absent in older configs: `bce`.
+     */
+    continuousSupervision: z.enum(['bce', 'mse']).optional(),
     /** weight of the SCM-consistency loss on encoder latents (0 turns it off) */
     lambdaScm: z.number().min(0),
     /**
@@ -100,6 +118,11 @@ export const ConfigSchema = z.strictObject({
       hShrink: z.number().positive().max(1),
       updateEvery: z.number().int().positive(),
     }),
+    /**
+     * bootstrap resamples for each edge's stability, measured on held-out latents when `ccig
+     * train` finishes and written to edge-stability.json (0: skip; absent: 20)
+     */
+    stabilityResamples: z.number().int().min(0).optional(),
     logEvery: z.number().int().positive(),
     sampleEvery: z.number().int().positive(),
     checkpointEvery: z.number().int().positive(),
@@ -325,7 +348,15 @@ export const PRESETS: Record<string, CcigConfig> = {
     scm: { structure: 'given', edges: PENDULUM_EDGES, mechanism: 'linear', parents: 'linear' },
     zFree: 2,
     net: { channels: 4, fc: 16, dFc: 16, dJointFc: 16 },
-    train: { ...smallTrain, batchSize: 8, steps: 20, logEvery: 5, sampleEvery: 10, checkpointEvery: 10 },
+    train: {
+      ...smallTrain,
+      batchSize: 8,
+      steps: 20,
+      logEvery: 5,
+      sampleEvery: 10,
+      checkpointEvery: 10,
+      stabilityResamples: 0,
+    },
   },
 };
 

@@ -29,7 +29,13 @@ export interface OpenDataOptions {
 
 export interface OpenedData {
   train: Dataset;
+  /** held-out examples, observational (a world's interventional ones undone), for evaluation */
   test: Dataset;
+  /**
+   * the same held-out examples with their regimes (a world's interventional ones kept): what a
+   * structure score on held-out data sees. The same dataset as `test` for folders and CelebA.
+   */
+  heldOut: Dataset;
   /** the world, for synthetic data (exact counterfactuals) */
   world?: WorldDataset;
   description: string;
@@ -44,19 +50,29 @@ export async function openTrainingData(cfg: CcigConfig, o: OpenDataOptions = {})
       throw new OptionError(
         `world '${world.name}' has no factor ${missing.join(', ')}; it has ${world.names.join(', ')}`,
       );
+    const interventional = cfg.data.interventional ?? 0;
     const all = generateWorldDataset(world, {
       count: cfg.data.worldSize,
       imageSize: cfg.imageSize,
       seed: cfg.train.seed,
+      interventional,
     });
     const { train, test } = splitWorldDataset(all, { testFraction: 0.1, seed: cfg.train.seed });
+    // The noises of every example do not depend on the regime mix, so the observational test
+    // set is the one an observational run of the same seed evaluates on.
+    const regimes = interventional > 0 ? `, ${Math.round(interventional * 100)}% interventional` : '';
     return {
       train,
-      test,
+      test: test.observational(),
+      heldOut: test,
       world: all,
-      description: `${world.name} world, ${train.size} train / ${test.size} test images`,
+      description: `${world.name} world${regimes}, ${train.size} train / ${test.size} test images`,
     };
   }
+  if ((cfg.data.interventional ?? 0) > 0)
+    throw new OptionError(
+      `data.interventional applies to synthetic worlds; ${kind === 'folder' ? "a folder records each row's regime in the intervened column of labels.csv" : 'CelebA is observational'}`,
+    );
   const path = o.path ?? cfg.data.path;
   if (!path) throw new OptionError(`the ${kind} data needs a path (--data DIR)`);
   const common = {
@@ -74,6 +90,7 @@ export async function openTrainingData(cfg: CcigConfig, o: OpenDataOptions = {})
   return {
     train: opened.train,
     test: opened.test,
+    heldOut: opened.test,
     description: `${kind} ${path}: ${opened.train.size} train / ${opened.test.size} test images (${opened.built ? 'cache built' : 'cache reused'})`,
   };
 }

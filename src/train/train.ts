@@ -318,7 +318,11 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
         const x = torch.tensor(batch.images, { shape: [n, 3, cfg.imageSize, cfg.imageSize] }); // [n, 3, S, S]
         const y = torch.tensor(batch.labels, { shape: [n, model.m] }); // [n, m]
         const supMask = torch.tensor(Float32Array.from(indices, labelled)).unsqueeze(1); // [n, 1]
-        return trainer.step(x, y, supMask, dag);
+        // 1 where the row's attribute was set by do(): the SCM-consistency loss leaves it out
+        const intervened = batch.intervened.includes(1)
+          ? torch.tensor(Float32Array.from(batch.intervened), { shape: [n, model.m] }) // [n, m]
+          : undefined;
+        return trainer.step(x, y, supMask, dag, intervened);
       });
     } catch (e) {
       if (e instanceof OutOfMemoryError) {
@@ -445,12 +449,16 @@ export interface Trainer {
   model: Ccig;
   optD: optim.Adam;
   optEG: optim.Adam;
-  /** One training step on a batch (x [B,3,S,S], y [B,m], supMask [B,1]): the D step, then the E + G/prior step. */
-  step(x: Tensor, y: Tensor, supMask: Tensor, dag: DagSchedule): Losses;
+  /**
+   * One training step on a batch (x [B,3,S,S], y [B,m], supMask [B,1], intervened [B,m]: 1 where
+   * the row's attribute was set by do(), whose mechanism the SCM-consistency loss then leaves
+   * out): the D step, then the E + G/prior step. The generator samples the observational prior.
+   */
+  step(x: Tensor, y: Tensor, supMask: Tensor, dag: DagSchedule, intervened?: Tensor): Losses;
   /** The D step alone; returns L_D. */
   discriminatorStep(x: Tensor): Tensor;
   /** The E + G/prior step alone (D frozen); returns its unweighted terms. */
-  encoderGeneratorStep(x: Tensor, y: Tensor, supMask: Tensor, dag: DagSchedule): EgTerms;
+  encoderGeneratorStep(x: Tensor, y: Tensor, supMask: Tensor, dag: DagSchedule, intervened?: Tensor): EgTerms;
 }
 
 /** The model, its optimizers (DEAR's groups) and the step of SPEC.md section 3. */
@@ -506,11 +514,17 @@ export function createTrainer(
     return lossD;
   }
 
-  function encoderGeneratorStep(x: Tensor, y: Tensor, supMask: Tensor, dag: DagSchedule): EgTerms {
+  function encoderGeneratorStep(
+    x: Tensor,
+    y: Tensor,
+    supMask: Tensor,
+    dag: DagSchedule,
+    intervened?: Tensor,
+  ): EgTerms {
     // D's parameters stop recording gradients: D is a fixed critic in this step
     D.setTrainable(false);
     try {
-      const terms = encoderGeneratorTerms(model, t, x, y, supMask, dag);
+      const terms = encoderGeneratorTerms(model, t, x, y, supMask, dag, intervened);
       const total = terms.advE
         .add(terms.sup.mul(t.lambdaSup))
         .add(terms.scm.mul(t.lambdaScm))
@@ -527,9 +541,9 @@ export function createTrainer(
     }
   }
 
-  function step(x: Tensor, y: Tensor, supMask: Tensor, dag: DagSchedule): Losses {
+  function step(x: Tensor, y: Tensor, supMask: Tensor, dag: DagSchedule, intervened?: Tensor): Losses {
     const lossD = discriminatorStep(x);
-    const e = encoderGeneratorStep(x, y, supMask, dag);
+    const e = encoderGeneratorStep(x, y, supMask, dag, intervened);
     const h = model.prior.mode === 'learned' ? torch.noGrad(() => model.prior.acyclicity()) : torch.zeros([]);
     const v = torch.stack([lossD, e.advE, e.g, e.sup, e.scm, e.cyc, h]).toNumbers();
     return { d: v[0], e: v[1], g: v[2], sup: v[3], scm: v[4], cyc: v[5], h: v[6] };
@@ -574,6 +588,8 @@ export function encoderGeneratorTerms(
   y: Tensor,
   supMask: Tensor,
   dag: DagSchedule,
+  /** [B, m] 1 where the row's attribute was set by do() (default: all observational) */
+  intervened?: Tensor,
 ): EgTerms {
   const B = x.shape[0];
   const m = model.m;
@@ -581,13 +597,12 @@ export function encoderGeneratorTerms(
   const advE = model.discriminator.forward(x, Encoder.sample(mu, logvar)).mean();
   const muC = mu.slice(1, 0, m);
   const nLabelled = Math.max(1, supMask.sum().item()) * m;
-  const sup = torch
-    .bceWithLogits(muC, model.labelTargets(y), { reduction: 'none' })
-    .mul(supMask)
-    .sum()
-    .div(nLabelled);
+  // BCE on min-max targets, or MSE in standardized units (train.continuousSupervision)
+  const sup = model.supervisionLoss(muC, y).mul(supMask).sum().div(nLabelled);
   const scm =
-    t.lambdaScm > 0 && model.prior.mode !== 'none' ? model.prior.consistencyLoss(muC) : torch.zeros([]);
+    t.lambdaScm > 0 && model.prior.mode !== 'none'
+      ? model.prior.consistencyLoss(muC, intervened, model.config.scm.score ?? 'nv')
+      : torch.zeros([]);
 
   const z = model.sampleLatent(B);
   const dFake = model.discriminator.forward(model.decode(z), z);

@@ -1,0 +1,304 @@
+// Interventional regimes and structure learning that uses them: the masked, unit-free score
+// orients what observational data cannot; worlds draw exact do() samples; folders parse regimes.
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ScmPrior } from '../src/causal/scm.ts';
+import { learnStructure } from '../src/causal/structure.ts';
+import { openFolder, parseLabelCsv } from '../src/data/folder.ts';
+import { pendulum } from '../src/data/pendulum.ts';
+import { Rng } from '../src/data/rng.ts';
+import { generateWorldDataset, writeWorldToDisk } from '../src/data/world-dataset.ts';
+import { DataError } from '../src/errors.ts';
+import { Ccig } from '../src/model/ccig.ts';
+import { resolveConfig } from '../src/model/config.ts';
+import * as torch from '../src/torch/index.ts';
+
+torch.setNumThreads(1);
+
+/**
+ * A linear Gaussian chain x0 -> x1 -> x2 (x1 = 0.8 x0 + e1, x2 = -1.5 x1 + e2, unit noises).
+ * With `fraction` > 0, that share of rows sets one node, drawn uniformly, to an independent
+ * normal value with the node's observational spread.
+ */
+function chain(n: number, fraction: number, seed = 1) {
+  const rng = new Rng(seed);
+  const values = new Float64Array(n * 3);
+  const intervened = new Uint8Array(n * 3);
+  const sd = [1, Math.sqrt(0.64 + 1), Math.sqrt(2.25 * 1.64 + 1)];
+  for (let r = 0; r < n; r++) {
+    const j = rng.float() < fraction ? rng.int(3) : -1;
+    const x0 = j === 0 ? sd[0] * rng.normal() : rng.normal();
+    const x1 = j === 1 ? sd[1] * rng.normal() : 0.8 * x0 + rng.normal();
+    const x2 = j === 2 ? sd[2] * rng.normal() : -1.5 * x1 + rng.normal();
+    values.set([x0, x1, x2], r * 3);
+    if (j >= 0) intervened[r * 3 + j] = 1;
+  }
+  return { values, intervened };
+}
+
+function columnSd(values: Float64Array, m: number, j: number): number {
+  const n = values.length / m;
+  let s = 0;
+  let s2 = 0;
+  for (let r = 0; r < n; r++) {
+    s += values[r * m + j];
+    s2 += values[r * m + j] ** 2;
+  }
+  return Math.sqrt(s2 / n - (s / n) ** 2);
+}
+
+const TRUE_CHAIN: [string, string][] = [
+  ['x0', 'x1'],
+  ['x1', 'x2'],
+];
+const REVERSED_CHAIN: [string, string][] = [
+  ['x1', 'x0'],
+  ['x2', 'x1'],
+];
+
+test('3-node chain: observational scores tie the chain and its reversal; the masked interventional score orients it with exact coefficients', () => {
+  const n = 3000;
+  const obs = chain(n, 0);
+  const fit = (d: ReturnType<typeof chain>, allowed: [string, string][], masked: boolean) =>
+    learnStructure(d.values, n, 3, {
+      allowed,
+      intervened: masked ? d.intervened : undefined,
+      steps: 600,
+    }).score;
+  // Markov equivalent graphs: the likelihood cannot tell them apart
+  const tie = Math.abs(fit(obs, TRUE_CHAIN, false) - fit(obs, REVERSED_CHAIN, false));
+  assert.ok(tie < 0.01, `observational scores differ by ${tie}`);
+
+  const mixed = chain(n, 0.3);
+  const truth = fit(mixed, TRUE_CHAIN, true);
+  const reversed = fit(mixed, REVERSED_CHAIN, true);
+  assert.ok(reversed - truth > 0.05, `masked score: true ${truth}, reversed ${reversed}`);
+
+  const found = learnStructure(mixed.values, n, 3, { intervened: mixed.intervened });
+  assert.deepEqual(
+    found.edges.map((e) => [e.from, e.to]),
+    TRUE_CHAIN,
+    `learned ${JSON.stringify(found.edges)}`,
+  );
+  // standardized weights back in the data's units: A_raw[i][j] = A[i][j] sd_j / sd_i
+  const raw = (i: number, j: number) =>
+    (found.adjacency[i][j] * columnSd(mixed.values, 3, j)) / columnSd(mixed.values, 3, i);
+  assert.ok(Math.abs(raw(0, 1) - 0.8) < 0.05, `x0 -> x1: ${raw(0, 1)}`);
+  assert.ok(Math.abs(raw(1, 2) - -1.5) < 0.05, `x1 -> x2: ${raw(1, 2)}`);
+});
+
+test('the learned graph does not depend on units: labels times 100, or each column scaled differently', () => {
+  const n = 1500;
+  const d = chain(n, 0.3, 2);
+  const base = learnStructure(d.values, n, 3, { intervened: d.intervened, steps: 800 });
+  for (const scale of [
+    [100, 100, 100],
+    [100, 0.01, 7],
+  ]) {
+    const scaled = d.values.map((v, k) => v * scale[k % 3]);
+    const other = learnStructure(scaled, n, 3, { intervened: d.intervened, steps: 800 });
+    assert.deepEqual(
+      other.edges.map((e) => [e.from, e.to]),
+      base.edges.map((e) => [e.from, e.to]),
+    );
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 3; j++)
+        assert.ok(Math.abs(other.adjacency[i][j] - base.adjacency[i][j]) < 1e-3, `A[${i}][${j}] at ${scale}`);
+  }
+  // the model's supervision reads labels x 100 (with their ranges and moments x 100) as before
+  const cfg = resolveConfig('tiny');
+  const attrs = pendulum.factors.map((f) => ({
+    name: f.name,
+    kind: 'continuous' as const,
+    min: f.min,
+    max: f.max,
+    mean: (f.min + f.max) / 2,
+    std: (f.max - f.min) / 4,
+  }));
+  const times100 = attrs.map((a) => ({
+    ...a,
+    min: a.min * 100,
+    max: a.max * 100,
+    mean: a.mean * 100,
+    std: a.std * 100,
+  }));
+  for (const mode of ['bce', 'mse'] as const) {
+    const c = { ...cfg, train: { ...cfg.train, continuousSupervision: mode } };
+    torch.scope(() => {
+      const y = torch.tensor([
+        [10, 70, 4, 9],
+        [-20, 120, 3, 14],
+      ]);
+      const mu = torch.randn([2, 4]);
+      const a = new Ccig(c, attrs).supervisionLoss(mu, y).toNumbers();
+      const b = new Ccig(c, times100).supervisionLoss(mu, y.mul(100)).toNumbers();
+      a.forEach((v, k) => assert.ok(Math.abs(v - b[k]) < 1e-4, `${mode}: ${v} vs ${b[k]}`));
+    });
+  }
+});
+
+test('the consistency loss leaves out the mechanism of an intervened node on that row only', () => {
+  const p = new ScmPrior({ nodes: ['x', 'y'], mode: 'learned', mechanism: 'linear' });
+  torch.noGrad(() =>
+    p.stateDict().A.copy_(
+      torch.tensor([
+        [0, 0.5],
+        [0, 0],
+      ]),
+    ),
+  );
+  torch.scope(() => {
+    const zc = torch.tensor([
+      [1, 0.5],
+      [2, 1],
+      [-1, 3], // y set by do(): far from 0.5 x
+      [0.5, 0.2],
+    ]);
+    const none = torch.zeros([4, 2]);
+    const doY = torch.tensor([
+      [0, 0],
+      [0, 0],
+      [0, 1],
+      [0, 0],
+    ]);
+    // NV: 1/2 log(mean squared residual of y over its scored rows + a floor of 1e-4 of y's
+    // variance); x has no parents in this graph... but `learned` lets it have some, and A's
+    // column x is 0, so x's residual is x itself: it is scored too.
+    const ys = [0.5, 1, 3, 0.2];
+    const xs = [1, 2, -1, 0.5];
+    const variance = (v: number[]) => {
+      const mean = v.reduce((a, b) => a + b, 0) / v.length;
+      return v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1);
+    };
+    const residY = ys.map((y, i) => y - 0.5 * xs[i]);
+    const nv = (r: number[], rows: number[], all: number[]) =>
+      0.5 * Math.log(rows.reduce((a, i) => a + r[i] ** 2, 0) / rows.length + variance(all) * 1e-4 + 1e-8);
+    const xTerm = nv(xs, [0, 1, 2, 3], xs);
+    const lossAll = p.consistencyLoss(zc, none).item();
+    const lossMasked = p.consistencyLoss(zc, doY).item();
+    assert.ok(Math.abs(lossAll - (xTerm + nv(residY, [0, 1, 2, 3], ys))) < 1e-4, `all rows ${lossAll}`);
+    assert.ok(Math.abs(lossMasked - (xTerm + nv(residY, [0, 1, 3], ys))) < 1e-4, `masked ${lossMasked}`);
+    assert.ok(lossMasked < lossAll - 1, 'the intervened row dominated the unmasked loss');
+  });
+});
+
+test("a world's interventional samples obey do() exactly; the rest are the observational samples", () => {
+  const count = 600;
+  const obs = generateWorldDataset(pendulum, { count, imageSize: 16, seed: 4 });
+  const mix = generateWorldDataset(pendulum, { count, imageSize: 16, seed: 4, interventional: 0.5 });
+  const m = pendulum.names.length;
+  let nDo = 0;
+  const doValues: number[][] = pendulum.names.map(() => []);
+  for (let i = 0; i < count; i++) {
+    const set = mix.intervenedSet(i);
+    const row = mix.values.subarray(i * m, (i + 1) * m);
+    const factual = obs.values.subarray(i * m, (i + 1) * m);
+    assert.deepEqual(mix.noise.subarray(i * m, (i + 1) * m), obs.noise.subarray(i * m, (i + 1) * m));
+    if (set.length === 0) {
+      assert.deepEqual(row, factual, `observational row ${i}`);
+      continue;
+    }
+    nDo++;
+    assert.equal(set.length, 1);
+    const j = pendulum.index(set[0]);
+    doValues[j].push(row[j]);
+    // descendants follow the equations with the row's own noises; everything else is untouched
+    const expected = pendulum.counterfactual(
+      { values: Float64Array.from(factual), noise: obs.sample(i).noise },
+      { [set[0]]: row[j] },
+      16,
+    );
+    assert.deepEqual(Array.from(row), Array.from(expected.values), `row ${i} under do(${set[0]})`);
+    const desc = new Set(pendulum.descendants(set[0]));
+    for (let k = 0; k < m; k++)
+      if (k !== j && !desc.has(pendulum.names[k])) assert.equal(row[k], factual[k], `non-descendant ${k}`);
+    assert.deepEqual(mix.image(i), pendulum.render(row, 16), `row ${i} is rendered as set`);
+  }
+  assert.ok(nDo > 240 && nDo < 360, `${nDo} of ${count} rows intervened at 50%`);
+  // the set value is drawn from the node's observational distribution: compare means and spreads
+  for (const [j, vs] of doValues.entries()) {
+    if (vs.length < 30) continue;
+    const o = Array.from({ length: count }, (_, i) => obs.values[i * m + j]);
+    const mean = (xs: number[]) => xs.reduce((s, v) => s + v, 0) / xs.length;
+    const sd = (xs: number[]) => Math.sqrt(mean(xs.map((v) => (v - mean(xs)) ** 2)));
+    assert.ok(
+      Math.abs(mean(vs) - mean(o)) < 0.35 * sd(o),
+      `${pendulum.names[j]}: mean ${mean(vs)} vs ${mean(o)}`,
+    );
+    assert.ok(Math.abs(sd(vs) / sd(o) - 1) < 0.3, `${pendulum.names[j]}: sd ${sd(vs)} vs ${sd(o)}`);
+  }
+  // undoing the interventions gives back the observational dataset, images included
+  const undone = mix.observational();
+  assert.deepEqual(undone.values, obs.values);
+  assert.deepEqual(undone.pixels, obs.pixels);
+  // batches carry the regime mask; a counterfactual of an intervened row keeps its intervention
+  const i = Array.from({ length: count }, (_, k) => k).find(
+    (k) => mix.intervenedSet(k)[0] === 'light_angle',
+  )!;
+  const b = mix.batch([i, 0]);
+  assert.deepEqual(Array.from(b.intervened.subarray(0, m)), [0, 1, 0, 0]);
+  const cf = mix.counterfactual(i, { pendulum_angle: 10 });
+  assert.equal(cf.values[1], mix.values[i * m + 1]);
+  assert.throws(
+    () => generateWorldDataset(pendulum, { count: 4, interventional: 1.5 }),
+    /fraction in \[0, 1\] for interventional/,
+  );
+});
+
+test('labels.csv regime column: parsed per row, written by data world, bad cells refused with file and line', async () => {
+  const header = 'file,a,b,c,intervened';
+  const t = parseLabelCsv(`${header}\nx.png,1,2,3,\ny.png,1,2,3,b\nz.png,1,2,3, c ; a \n`, 'labels.csv');
+  assert.deepEqual(
+    t.attributes.map((a) => a.name),
+    ['a', 'b', 'c'],
+  );
+  assert.deepEqual(Array.from(t.intervened), [0, 0, 0, 0, 1, 0, 1, 0, 1]);
+  const without = parseLabelCsv('file,a,b\nx.png,1,2\n', 'l.csv');
+  assert.deepEqual(Array.from(without.intervened), [0, 0]);
+  for (const [cell, why] of [
+    ['d', /unknown attribute 'd' in the intervened column; attributes are a, b, c/],
+    ['a;;b', /empty attribute name in the intervened column/],
+    ['b;b', /attribute 'b' is named twice/],
+    ['file', /unknown attribute 'file'/],
+  ] as const) {
+    assert.throws(
+      () => parseLabelCsv(`${header}\nx.png,1,2,3,\ny.png,1,2,3,${cell}\n`, 'labels.csv'),
+      (e: unknown) =>
+        e instanceof DataError && e.file === 'labels.csv' && e.line === 3 && why.test(e.message),
+      cell,
+    );
+  }
+
+  // a world written with regimes opens as a folder with the same regime per image
+  const dir = mkdtempSync(join(tmpdir(), 'ccig-regimes-'));
+  const ds = generateWorldDataset(pendulum, { count: 40, imageSize: 16, seed: 2, interventional: 0.4 });
+  const written = await writeWorldToDisk(join(dir, 'w'), ds);
+  const opened = await openFolder({ dir: written.dir, imageSize: 16, cacheDir: join(dir, 'cache') });
+  for (let k = 0; k < opened.dataset.size; k++) {
+    const row = Number(opened.dataset.file(k).match(/(\d+)\.png$/)![1]);
+    assert.deepEqual(opened.dataset.intervenedSet(k), ds.intervenedSet(row));
+    const b = opened.dataset.batch([k]);
+    assert.deepEqual(
+      Array.from(b.intervened),
+      pendulum.names.map((n) => (ds.intervenedSet(row).includes(n) ? 1 : 0)),
+    );
+  }
+  // a bad cell stops the open before anything is cached
+  const bad = join(dir, 'bad');
+  await writeWorldToDisk(
+    bad,
+    generateWorldDataset(pendulum, { count: 3, imageSize: 16, seed: 2, interventional: 1 }),
+  );
+  const csv = join(bad, 'labels.csv');
+  const { readFileSync } = await import('node:fs');
+  writeFileSync(csv, readFileSync(csv, 'utf8').replace(/,(\w+)\n$/, ',sun_angle\n'));
+  await assert.rejects(
+    openFolder({ dir: bad, imageSize: 16, cacheDir: join(dir, 'cache-bad') }),
+    (e: unknown) => e instanceof DataError && e.line === 4 && /unknown attribute 'sun_angle'/.test(e.message),
+  );
+  const { existsSync } = await import('node:fs');
+  assert.equal(existsSync(join(dir, 'cache-bad')), false, 'nothing half-loaded');
+});
