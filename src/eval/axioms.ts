@@ -96,19 +96,13 @@ export interface AxiomResult {
   cdm: CdmResult;
 }
 
-/** Per image: mean |a - b| over each row of `width` values; pixel rows in [-1, 1] scale by 127.5. */
-function rowL1(
-  a: ArrayLike<number>,
-  b: ArrayLike<number>,
-  rows: number,
-  width: number,
-  scale = 1,
-): Float64Array {
+/** Per row: mean |a - b| over each row of `width` values. */
+function rowL1(a: ArrayLike<number>, b: ArrayLike<number>, rows: number, width: number): Float64Array {
   const out = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
     let s = 0;
     for (let k = r * width; k < (r + 1) * width; k++) s += Math.abs(a[k] - b[k]);
-    out[r] = (s / width) * scale;
+    out[r] = s / width;
   }
   return out;
 }
@@ -131,12 +125,11 @@ class CycleRecorder {
     if (c < 0) return;
     const { ctx } = this;
     const len = images.shape[0];
-    const px = 3 * ctx.imageSize * ctx.imageSize;
     const d = ctx.oracle.featureDim;
     torch.scope(() => {
-      const mine = images.toFloat32Array();
-      const real = ctx.x.slice(0, start, start + len).toFloat32Array();
-      this.pixel[c].set(rowL1(mine, real, len, px, 127.5), at);
+      // in torch: per-image means only cross into JS (whole images would be garbage for V8)
+      const real = ctx.x.slice(0, start, start + len);
+      this.pixel[c].set(images.sub(real).abs().mean([1, 2, 3]).mul(127.5).toFloat32Array(), at);
       const f = ctx.oracle.read(images).features.toFloat32Array();
       this.features[c].set(rowL1(f, ctx.real.features.subarray(start * d, (start + len) * d), len, d), at);
     });
