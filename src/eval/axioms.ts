@@ -84,6 +84,8 @@ export interface CdmResult {
   values: [number, number][];
   /** [s][c]: |mean over images of score_c(do(s = lo)) - score_c(do(s = hi))| */
   lower: number[][];
+  /** the same with bootstrap intervals */
+  lowerIntervals: (Interval | null)[][];
   /** [s][c]: mean over images of |score_c(do(s = lo)) - score_c(do(s = hi))|, with intervals */
   upper: (Interval | null)[][];
 }
@@ -385,6 +387,7 @@ export function cdmSection(ctx: EvalContext): CdmResult {
     attrs[j].kind === 'binary' ? v : Math.min(1, Math.max(0, (v - attrs[j].min) / ctx.ranges[j]));
   const values: [number, number][] = [];
   const lower: number[][] = [];
+  const lowerIntervals: (Interval | null)[][] = [];
   const upper: (Interval | null)[][] = [];
   names.forEach((_, s) => {
     let lo = Number.POSITIVE_INFINITY;
@@ -408,6 +411,7 @@ export function cdmSection(ctx: EvalContext): CdmResult {
     const pLo = read(lo);
     const pHi = read(hi);
     const rowLower: number[] = [];
+    const rowLowerIv: (Interval | null)[] = [];
     const rowUpper: (Interval | null)[] = [];
     names.forEach((__, c) => {
       const diff = Float64Array.from(
@@ -415,12 +419,16 @@ export function cdmSection(ctx: EvalContext): CdmResult {
         (_, r) => score(c, pLo[r * m + c]) - score(c, pHi[r * m + c]),
       );
       rowLower.push(Math.abs(diff.reduce((a, b) => a + b, 0) / n));
+      rowLowerIv.push(
+        ctx.boot.statistic(n, (rows) => Math.abs(rows.reduce((a, r) => a + diff[r], 0) / rows.length)),
+      );
       rowUpper.push(ctx.boot.mean(diff.map(Math.abs)));
     });
     lower.push(rowLower);
+    lowerIntervals.push(rowLowerIv);
     upper.push(rowUpper);
   });
-  return { values, lower, upper };
+  return { values, lower, lowerIntervals, upper };
 }
 
 /** Every axiom; `cfs` are the shared counterfactual readings of `readCounterfactuals`. */
