@@ -256,7 +256,7 @@ test('configs: unknown keys and wrong types are rejected with their path', () =>
   assert.throws(() => resolveConfig('tiny', { scm: { structure: 'sometimes' } }), /scm\.structure/);
   assert.throws(
     () => resolveConfig('nope'),
-    /Expected one of pendulum-small, pendulum, .*celeba-smile-dear.* for preset but received 'nope'/,
+    /Expected one of pendulum-small, pendulum, flow-small, garden-small, .*celeba-smile-dear.* for preset but received 'nope'/,
   );
   assert.equal(resolveConfig('tiny', { train: { steps: 7 } }).train.steps, 7);
 });

@@ -12,6 +12,7 @@ import sharp from 'sharp';
 import { contactSheet } from '../src/data/contact-sheet.ts';
 import { gatherBatch } from '../src/data/dataset.ts';
 import { FLOW, flow } from '../src/data/flow.ts';
+import { GARDEN, garden } from '../src/data/garden.ts';
 import { PENDULUM, PENDULUM_SCENE, pendulum } from '../src/data/pendulum.ts';
 import { Canvas, circle, intersect, polyline, rect, segment, Viewport } from '../src/data/raster.ts';
 import { Rng } from '../src/data/rng.ts';
@@ -24,6 +25,7 @@ import {
   writeWorldToDisk,
 } from '../src/data/world-dataset.ts';
 import { GraphError, OptionError } from '../src/errors.ts';
+import { resolveConfig } from '../src/model/config.ts';
 
 const DEG = Math.PI / 180;
 
@@ -458,6 +460,289 @@ describe('flow', () => {
     assert.throws(
       () => flow.counterfactual(flow.sample(rng), { hole_height: 0.3 }),
       /hole_height must be in \[2,/,
+    );
+  });
+});
+
+/** The Garden world's equations as its documentation states them, written independently. */
+function specGarden(theta: number, temperature: number, uh: number, ur: number) {
+  const light = Math.sin((theta * Math.PI) / 180) ** 2;
+  const growth = 0.3 + 0.7 * Math.exp(-(((temperature - 22) / 8) ** 2));
+  const h = 2.2 + 8 * light * growth + uh;
+  return { h, r: 1.1 + 1.6 / (1 + Math.exp(-(h - 5.8) / 0.7)) + ur };
+}
+/** Its scene: sun centre, top of the stem (= flower centre) and of the thermometer's column. */
+const gardenSun = (theta: number): [number, number] => [
+  10 + 9 * Math.cos((theta * Math.PI) / 180),
+  9.5 + 9 * Math.sin((theta * Math.PI) / 180),
+];
+
+/** Pixels of `img` (size x size) within `radius` scene units of (x, y), as a byte string per pixel. */
+function pixelsNear(img: Uint8Array, vp: Viewport, x: number, y: number, radius: number): string {
+  const out: number[] = [];
+  for (let j = 0; j < vp.size; j++) {
+    for (let i = 0; i < vp.size; i++) {
+      const dx = (i + 0.5 - vp.px(x)) / vp.scale;
+      const dy = (j + 0.5 - vp.py(y)) / vp.scale;
+      if (Math.hypot(dx, dy) <= radius)
+        out.push(...img.subarray((j * vp.size + i) * 3, (j * vp.size + i) * 3 + 3));
+    }
+  }
+  return Buffer.from(out).toString('hex');
+}
+
+/** Pixels of `img` outside the disc of `radius` scene units around (x, y). */
+function pixelsAway(img: Uint8Array, vp: Viewport, x: number, y: number, radius: number): string {
+  const out: number[] = [];
+  for (let j = 0; j < vp.size; j++) {
+    for (let i = 0; i < vp.size; i++) {
+      const dx = (i + 0.5 - vp.px(x)) / vp.scale;
+      const dy = (j + 0.5 - vp.py(y)) / vp.scale;
+      if (Math.hypot(dx, dy) > radius)
+        out.push(...img.subarray((j * vp.size + i) * 3, (j * vp.size + i) * 3 + 3));
+    }
+  }
+  return Buffer.from(out).toString('hex');
+}
+
+describe('garden', () => {
+  const size = 96;
+  const vp = new Viewport(size, 0, 20, 0, 20);
+  /** The thermometer's box, which nothing else ever enters. */
+  const thermometerRows = (img: Uint8Array) => {
+    const right = Math.ceil(vp.px(3.3));
+    const top = Math.floor(vp.py(11.2));
+    const out: number[] = [];
+    for (let y = top; y < Math.ceil(vp.py(1)); y++)
+      out.push(...img.subarray(y * size * 3, (y * size + right) * 3));
+    return Buffer.from(out).toString('hex');
+  };
+
+  it('has a v-structure and a chain, and a preset that learns its graph', () => {
+    assert.deepEqual(garden.names, ['sun_angle', 'temperature', 'plant_height', 'flower_size']);
+    assert.deepEqual(garden.roots, ['sun_angle', 'temperature']);
+    assert.deepEqual(garden.edges(), [
+      ['sun_angle', 'plant_height'],
+      ['temperature', 'plant_height'],
+      ['plant_height', 'flower_size'],
+    ]);
+    assert.deepEqual(garden.descendants('sun_angle').sort(), ['flower_size', 'plant_height']);
+    assert.deepEqual(garden.descendants('flower_size'), []);
+    assert.equal(worldByName('garden'), garden);
+    const cfg = resolveConfig('garden-small');
+    assert.equal(cfg.data.world, 'garden');
+    assert.deepEqual(cfg.attributes, garden.names);
+    assert.deepEqual([cfg.scm.structure, cfg.scm.parents], ['learned', 'mlp']);
+    assert.deepEqual(cfg.scm.edges, garden.edges());
+  });
+
+  it('labels obey the equations with noises of the stated spread, and abduction recovers them', () => {
+    const rng = new Rng(31);
+    const n = 20000;
+    const noise = { h: [0, 0], r: [0, 0] };
+    for (let k = 0; k < n; k++) {
+      const { values: v, noise: u } = garden.sample(rng);
+      const [theta, temp, h, r] = v;
+      assert.ok(theta >= 20 && theta <= 140 && temp >= 5 && temp <= 35, `roots in range: ${theta}, ${temp}`);
+      assert.ok(Math.abs(u[GARDEN.plant_height]) <= 2.5 * 0.7 + 1e-12, 'plant noise truncated at 2.5 sd');
+      assert.ok(Math.abs(u[GARDEN.flower_size]) <= 2.5 * 0.3 + 1e-12, 'flower noise truncated at 2.5 sd');
+      const want = specGarden(theta, temp, u[GARDEN.plant_height], u[GARDEN.flower_size]);
+      close(h, want.h, 1e-12, 'plant_height');
+      close(r, want.r, 1e-12, 'flower_size');
+      const a = garden.abduct(v);
+      for (let i = 0; i < 4; i++) close(a[i], u[i], 1e-9, `abducted noise ${i}`);
+      for (let i = 0; i < 4; i++) {
+        const f = garden.factors[i];
+        assert.ok(v[i] >= f.min && v[i] <= f.max, `${f.name} = ${v[i]} in [${f.min}, ${f.max}]`);
+      }
+      noise.h[0] += u[GARDEN.plant_height];
+      noise.h[1] += u[GARDEN.plant_height] ** 2;
+      noise.r[0] += u[GARDEN.flower_size];
+      noise.r[1] += u[GARDEN.flower_size] ** 2;
+    }
+    // A normal truncated at 2.5 sd keeps 1 - 5 phi(2.5) / (2 Phi(2.5) - 1) = 0.9113 of its variance.
+    for (const [what, sd] of [
+      ['h', 0.7],
+      ['r', 0.3],
+    ] as const) {
+      close(noise[what][0] / n, 0, 0.02 * sd, `${what} noise mean`);
+      close(Math.sqrt(noise[what][1] / n), sd * Math.sqrt(0.9113), 0.02 * sd, `${what} noise sd`);
+    }
+    // The ranges are the extremes of the equations over the roots' ranges and the noises'.
+    const f = garden.factors;
+    close(f[2].min, specGarden(20, 5, -1.75, 0).h, 1e-12, 'plant_height min');
+    close(f[2].max, specGarden(90, 22, 1.75, 0).h, 1e-12, 'plant_height max');
+    close(f[3].min, specGarden(20, 5, -1.75, -0.75).r, 1e-12, 'flower_size min');
+    close(f[3].max, specGarden(90, 22, 1.75, 0.75).r, 1e-12, 'flower_size max');
+    assert.ok(f[2].min > 0.5 && f[3].min > 0.3, 'a stem and a flower are always visible');
+  });
+
+  it('draws every factor where the scene puts it, and the objects never overlap', () => {
+    const rng = new Rng(6);
+    for (let k = 0; k < 40; k++) {
+      const { values: v } = garden.sample(rng);
+      const img = garden.render(v, size);
+      const [theta, temp, h, r] = v;
+      let [on, ox, oy, vn] = [0, 0, 0, 0];
+      let stemTop = size;
+      let columnTop = size;
+      for (let y = 0; y < size; y++) {
+        for (let x = 0; x < size; x++) {
+          const q = (y * size + x) * 3;
+          const [R, G, B] = [img[q], img[q + 1], img[q + 2]];
+          if (R === 255 && G === 165 && B === 0) {
+            on++;
+            ox += x + 0.5;
+            oy += y + 0.5;
+          }
+          if (R === 148 && G === 0 && B === 211) vn++;
+          if (R === 34 && G === 139 && B === 34) stemTop = Math.min(stemTop, y);
+          if (R === 178 && G === 34 && B === 34 && x === Math.floor(vp.px(2.3)))
+            columnTop = Math.min(columnTop, y);
+        }
+      }
+      const [sx, sy] = gardenSun(theta);
+      close(ox / on, vp.px(sx), 0.5, 'sun x');
+      close(oy / on, vp.py(sy), 0.5, 'sun y');
+      // fully covered violet pixels: the flower's area minus its anti-aliased rim and the stem
+      const area = Math.PI * (r * vp.scale) ** 2;
+      assert.ok(vn <= area && vn >= area - 2 * Math.PI * r * vp.scale - 3, `flower area ${vn} vs ${area}`);
+      close(columnTop, vp.py(2.4 + 0.22 * temp), 1.01, 'thermometer column top');
+      // the stem shows below the flower only; its top pixel row is where the flower's disc ends
+      if (h - r > 0.5) close(stemTop, vp.py(1 + h - Math.sqrt(r * r - 0.09)), 1.01, 'stem meets the flower');
+    }
+    // Dense scan of every value in range: sun, thermometer and plant keep apart.
+    const [hMax, rMax] = [garden.factors[2].max, garden.factors[3].max];
+    for (let theta = 20; theta <= 140; theta += 0.25) {
+      const [sx, sy] = gardenSun(theta);
+      for (let top = 1 + garden.factors[2].min; top <= 1 + hMax; top += 0.05) {
+        assert.ok(Math.hypot(sx - 10.5, sy - top) > 1.4 + rMax, `sun at ${theta} touches a flower at ${top}`);
+      }
+      assert.ok(sy - 1.4 > 10.2 + 0.75 || sx - 1.4 > 2.3 + 0.75, `sun at ${theta} touches the thermometer`);
+    }
+    assert.ok(10.5 - rMax > 2.3 + 1.2, 'the flower never reaches the thermometer');
+  });
+
+  it('counterfactuals recompute descendants only and keep the pixels of everything else', () => {
+    const rng = new Rng(12);
+    for (let k = 0; k < 15; k++) {
+      const f = garden.sample(rng);
+      const img = garden.render(f.values, size);
+      const [theta, temp, h, r] = f.values;
+      const [uh, ur] = [f.noise[2], f.noise[3]];
+      const [sx, sy] = gardenSun(theta);
+      // do(temperature): the sun stays, the plant and flower follow with the same noises
+      const t2 = temp < 20 ? temp + 12 : temp - 12;
+      const ct = garden.counterfactual(f, { temperature: t2 }, size);
+      const want = specGarden(theta, t2, uh, ur);
+      assert.equal(ct.values[0], theta);
+      close(ct.values[2], want.h, 1e-12, 'cf plant_height');
+      close(ct.values[3], want.r, 1e-12, 'cf flower_size');
+      assert.deepEqual(ct.changed, ['temperature', 'plant_height', 'flower_size']);
+      assert.equal(pixelsNear(ct.image, vp, sx, sy, 1.6), pixelsNear(img, vp, sx, sy, 1.6), 'sun unchanged');
+      assert.notEqual(thermometerRows(ct.image), thermometerRows(img), 'thermometer moved');
+      // do(sun_angle): the thermometer stays
+      const a2 = theta < 80 ? theta + 40 : theta - 40;
+      const cs = garden.counterfactual(f, { sun_angle: a2 }, size);
+      assert.equal(cs.values[1], temp);
+      close(cs.values[2], specGarden(a2, temp, uh, ur).h, 1e-12, 'cf plant_height (sun)');
+      assert.equal(thermometerRows(cs.image), thermometerRows(img), 'thermometer unchanged by do(sun_angle)');
+      // do(plant_height): sun and thermometer stay, the flower is recomputed with its noise
+      const h2 = h < 6 ? h + 3 : h - 3;
+      const ch = garden.counterfactual(f, { plant_height: h2 }, size);
+      assert.deepEqual([ch.values[0], ch.values[1]], [theta, temp]);
+      close(ch.values[3], 1.1 + 1.6 / (1 + Math.exp(-(h2 - 5.8) / 0.7)) + ur, 1e-12, 'cf flower after do(h)');
+      assert.equal(thermometerRows(ch.image), thermometerRows(img));
+      assert.equal(pixelsNear(ch.image, vp, sx, sy, 1.6), pixelsNear(img, vp, sx, sy, 1.6));
+      // do(flower_size): a sink; only the flower's pixels change
+      const r2 = r < 2 ? r + 1 : r - 1;
+      const cr = garden.counterfactual(f, { flower_size: r2 }, size);
+      assert.deepEqual([...cr.values.subarray(0, 3)], [theta, temp, h]);
+      assert.deepEqual(cr.changed, ['flower_size']);
+      const around = Math.max(r, r2) + 0.5;
+      assert.equal(pixelsAway(cr.image, vp, 10.5, 1 + h, around), pixelsAway(img, vp, 10.5, 1 + h, around));
+      assert.notEqual(
+        pixelsNear(cr.image, vp, 10.5, 1 + h, around),
+        pixelsNear(img, vp, 10.5, 1 + h, around),
+      );
+      // from bare values (noises abducted) the same answer
+      const fromValues = garden.counterfactual(f.values, { temperature: t2 }, size);
+      for (let i = 0; i < 4; i++) close(fromValues.values[i], ct.values[i], 1e-9, 'abducted counterfactual');
+      assert.ok(Buffer.from(fromValues.image).equals(ct.image));
+    }
+  });
+
+  it('samples do() with fresh noise and the intervened value exactly', () => {
+    const rng = new Rng(2);
+    const hs = new Set<number>();
+    for (let k = 0; k < 200; k++) {
+      const s = garden.sampleDo(rng, { plant_height: 4 });
+      assert.equal(s.values[GARDEN.plant_height], 4);
+      close(
+        s.values[GARDEN.flower_size],
+        1.1 + 1.6 / (1 + Math.exp(1.8 / 0.7)) + s.noise[3],
+        1e-12,
+        'flower',
+      );
+      hs.add(s.values[GARDEN.flower_size]);
+    }
+    assert.equal(hs.size, 200, 'fresh flower noise for every draw');
+  });
+
+  it('is byte-identical by seed, on disk too', async () => {
+    const a = generateWorldDataset(garden, { count: 30, seed: 7 });
+    const b = generateWorldDataset(garden, { count: 30, seed: 7 });
+    const c = generateWorldDataset(garden, { count: 30, seed: 8 });
+    assert.ok(Buffer.from(a.pixels).equals(b.pixels));
+    assert.deepEqual(a.values, b.values);
+    assert.ok(!Buffer.from(a.pixels).equals(c.pixels));
+    const dir = await mkdtemp(join(tmpdir(), 'ccig-garden-'));
+    try {
+      const w1 = await writeWorldToDisk(join(dir, 'a'), a);
+      await writeWorldToDisk(join(dir, 'b'), b);
+      for (const file of [...w1.files, 'labels.csv', 'world.json']) {
+        const [x, y] = await Promise.all([readFile(join(dir, 'a', file)), readFile(join(dir, 'b', file))]);
+        assert.ok(x.equals(y), `${file} byte-identical`);
+      }
+      const csv = (await readFile(w1.labels, 'utf8')).split('\n');
+      assert.equal(csv[0], 'file,sun_angle,temperature,plant_height,flower_size');
+      const meta = JSON.parse(await readFile(join(dir, 'a', 'world.json'), 'utf8'));
+      assert.deepEqual(meta.edges, garden.edges());
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects out-of-range values with a clear error', () => {
+    const v = garden.sample(new Rng(1)).values;
+    const at = (name: string, x: number) => {
+      const w = Float64Array.from(v);
+      w[garden.index(name)] = x;
+      return w;
+    };
+    assert.throws(() => garden.render(at('sun_angle', 10)), {
+      name: 'OptionError',
+      message: 'garden: sun_angle must be in [20, 140] degrees, got 10',
+    });
+    assert.throws(
+      () => garden.render(at('temperature', 40)),
+      /temperature must be in \[5, 35\] degrees Celsius, got 40/,
+    );
+    assert.throws(
+      () => garden.render(at('flower_size', 0)),
+      /flower_size must be in \[0.35\d*, 3.4\d*\] scene units, got 0/,
+    );
+    assert.throws(
+      () => garden.render(at('plant_height', Number.NaN)),
+      /plant_height must be a finite number/,
+    );
+    assert.throws(
+      () => garden.counterfactual(v, { plant_height: 20 }),
+      /intervention plant_height must be in/,
+    );
+    assert.throws(
+      () => garden.counterfactual(v, { rain: 1 }),
+      /unknown factor 'rain'; factors are sun_angle/,
     );
   });
 });

@@ -42,7 +42,7 @@ export function buildProgram(): Command {
     .command('data')
     .description('Render a synthetic world to disk, draw a contact sheet, or build a dataset cache')
     .argument('<action>', 'world | sheet | cache')
-    .option('--world <name>', 'pendulum | flow', 'pendulum')
+    .option('--world <name>', 'pendulum | flow | garden', 'pendulum')
     .option('--out <path>', 'output folder (world) or PNG file (sheet)')
     .option('--count <n>', 'number of images (world)', '10000')
     .option('--size <px>', 'image size', '64')

@@ -24,6 +24,9 @@ export const COLORS = {
   firebrick: [178, 34, 34],
   orange: [255, 165, 0],
   lightskyblue: [135, 206, 250],
+  forestgreen: [34, 139, 34],
+  saddlebrown: [139, 69, 19],
+  darkviolet: [148, 0, 211],
 } as const satisfies Record<string, RGB>;
 
 /**

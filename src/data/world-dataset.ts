@@ -20,12 +20,13 @@ import { makeFolder, toFileSystemError, writeFileAtomic } from '../files.ts';
 import { expectOneOf } from '../options.ts';
 import type { AttributeInfo, Batch, Dataset } from './dataset.ts';
 import { flow } from './flow.ts';
+import { garden } from './garden.ts';
 import { pendulum } from './pendulum.ts';
 import { Rng } from './rng.ts';
 import type { Counterfactual, FactorRecord, World, WorldSample } from './world.ts';
 
 /** The built-in worlds by name. */
-export const WORLDS = { pendulum, flow } as const satisfies Record<string, World>;
+export const WORLDS = { pendulum, flow, garden } as const satisfies Record<string, World>;
 /** Names of the built-in worlds. */
 export type WorldName = keyof typeof WORLDS;
 const WORLD_NAMES = Object.keys(WORLDS) as WorldName[];

@@ -17,7 +17,7 @@ export const ConfigSchema = z.strictObject({
   /** where images come from: a synthetic world, CelebA, or a labelled folder */
   data: z.strictObject({
     kind: z.enum(['world', 'celeba', 'folder']),
-    /** world name (pendulum, flow) for kind world */
+    /** world name (pendulum, flow, garden) for kind world */
     world: z.string().optional(),
     /** number of generated training images for kind world */
     worldSize: z.number().int().positive().default(10000),
@@ -153,6 +153,11 @@ const FLOW_EDGES: [string, string][] = [
   ['water_height', 'water_flow'],
   ['hole_height', 'water_flow'],
 ];
+const GARDEN_EDGES: [string, string][] = [
+  ['sun_angle', 'plant_height'],
+  ['temperature', 'plant_height'],
+  ['plant_height', 'flower_size'],
+];
 
 /** DEAR's networks at DEAR's widths (run_celeba_smile.sh, run_pendulum.sh, config.py). */
 const DEAR_NET: CcigConfig['net'] = {
@@ -229,6 +234,7 @@ function celebaSmall(name: 'smile' | 'age'): CcigConfig {
  * | pendulum-small | pendulum 64px | 4 | 4  | 16         | 256 | 256/256    | 64    | 6,000  |
  * | pendulum       | pendulum 64px | 4 | 4  | 32         | 512 | 512/1024   | 128   | 60,000 |
  * | flow-small     | flow 64px     | 4 | 4  | 16         | 256 | 256/256    | 64    | 6,000  |
+ * | garden-small   | garden 64px   | 4 | 4  | 16         | 256 | 256/256    | 64    | 6,000  |
  * | celeba-smile-small | CelebA 64px, flips | 6 | 94 | 32    | 256 | 256/512    | 64    | 16,000 |
  * | celeba-age-small   | CelebA 64px, flips | 6 | 94 | 32    | 256 | 256/512    | 64    | 16,000 |
  * | celeba-smile   | CelebA 64px   | 6 | 94 | 32         | 512 | 512/1024   | 128   | 60,000 |
@@ -267,6 +273,21 @@ export const PRESETS: Record<string, CcigConfig> = {
     imageSize: 64,
     attributes: ['ball_size', 'hole_height', 'water_height', 'water_flow'],
     scm: { structure: 'given', edges: FLOW_EDGES, mechanism: 'linear', parents: 'linear' },
+    zFree: 4,
+    net: { channels: 16, fc: 256, dFc: 256, dJointFc: 256 },
+    train: smallTrain,
+  },
+  /**
+   * The Garden world, built for learning its graph from observational data: `learned` with MLP
+   * parents (its edges are nonlinear), the true graph as the edges it is reported against
+   * (`--structure given` uses them as the graph).
+   */
+  'garden-small': {
+    preset: 'garden-small',
+    data: { kind: 'world', world: 'garden', worldSize: 10000 },
+    imageSize: 64,
+    attributes: ['sun_angle', 'temperature', 'plant_height', 'flower_size'],
+    scm: { structure: 'learned', edges: GARDEN_EDGES, mechanism: 'linear', parents: 'mlp' },
     zFree: 4,
     net: { channels: 16, fc: 256, dFc: 256, dJointFc: 256 },
     train: smallTrain,
