@@ -148,7 +148,7 @@ for (const { label, r } of withIntervals) {
     const s = names.indexOf(THEIR_NAMES[t.s]);
     const c = names.indexOf(THEIR_NAMES[t.c]);
     console.log(
-      `| CDM(${t.c}, ${t.s}) | ${t.ideal} | ${f(t.dear)} | ${f(t.causalVae)} | ${f(t.cdgVae)} | ${s < 0 || c < 0 ? '–' : f(a.cdm.lower[s][c])} | ${s < 0 || c < 0 ? '–' : iv(a.cdm.upper[s][c])} |`,
+      `| CDM(${t.c}, ${t.s}) | ${t.ideal} | ${f(t.dear)} | ${f(t.causalVae)} | ${f(t.cdgVae)} | ${s < 0 || c < 0 ? '–' : a.cdm.lowerIntervals ? iv(a.cdm.lowerIntervals[s][c]) : f(a.cdm.lower[s][c])} | ${s < 0 || c < 0 ? '–' : iv(a.cdm.upper[s][c])} |`,
     );
   }
   console.log(`\nFull CDM (lower), ${label}: rows do(s), columns the factor read:\n`);

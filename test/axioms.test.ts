@@ -281,6 +281,7 @@ describe('axioms on stand-in models with known answers', () => {
       const span = data.attributes[0].max - data.attributes[0].min;
       close(cdm.upper[0][0]!.mean, (hi - lo) / span, 1e-4, 'CDM upper');
       close(cdm.lower[0][0], (hi - lo) / span, 1e-4, 'CDM lower');
+      close(cdm.lowerIntervals[0][0]!.mean, cdm.lower[0][0], 1e-12, 'CDM lower interval');
     });
   });
 

@@ -84,6 +84,8 @@ export interface CdmResult {
   values: [number, number][];
   /** [s][c]: |mean over images of score_c(do(s = lo)) - score_c(do(s = hi))| */
   lower: number[][];
+  /** the same with bootstrap intervals */
+  lowerIntervals: (Interval | null)[][];
   /** [s][c]: mean over images of |score_c(do(s = lo)) - score_c(do(s = hi))|, with intervals */
   upper: (Interval | null)[][];
 }
@@ -96,19 +98,13 @@ export interface AxiomResult {
   cdm: CdmResult;
 }
 
-/** Per image: mean |a - b| over each row of `width` values; pixel rows in [-1, 1] scale by 127.5. */
-function rowL1(
-  a: ArrayLike<number>,
-  b: ArrayLike<number>,
-  rows: number,
-  width: number,
-  scale = 1,
-): Float64Array {
+/** Per row: mean |a - b| over each row of `width` values. */
+function rowL1(a: ArrayLike<number>, b: ArrayLike<number>, rows: number, width: number): Float64Array {
   const out = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
     let s = 0;
     for (let k = r * width; k < (r + 1) * width; k++) s += Math.abs(a[k] - b[k]);
-    out[r] = (s / width) * scale;
+    out[r] = s / width;
   }
   return out;
 }
@@ -131,12 +127,11 @@ class CycleRecorder {
     if (c < 0) return;
     const { ctx } = this;
     const len = images.shape[0];
-    const px = 3 * ctx.imageSize * ctx.imageSize;
     const d = ctx.oracle.featureDim;
     torch.scope(() => {
-      const mine = images.toFloat32Array();
-      const real = ctx.x.slice(0, start, start + len).toFloat32Array();
-      this.pixel[c].set(rowL1(mine, real, len, px, 127.5), at);
+      // in torch: per-image means only cross into JS (whole images would be garbage for V8)
+      const real = ctx.x.slice(0, start, start + len);
+      this.pixel[c].set(images.sub(real).abs().mean([1, 2, 3]).mul(127.5).toFloat32Array(), at);
       const f = ctx.oracle.read(images).features.toFloat32Array();
       this.features[c].set(rowL1(f, ctx.real.features.subarray(start * d, (start + len) * d), len, d), at);
     });
@@ -392,6 +387,7 @@ export function cdmSection(ctx: EvalContext): CdmResult {
     attrs[j].kind === 'binary' ? v : Math.min(1, Math.max(0, (v - attrs[j].min) / ctx.ranges[j]));
   const values: [number, number][] = [];
   const lower: number[][] = [];
+  const lowerIntervals: (Interval | null)[][] = [];
   const upper: (Interval | null)[][] = [];
   names.forEach((_, s) => {
     let lo = Number.POSITIVE_INFINITY;
@@ -415,6 +411,7 @@ export function cdmSection(ctx: EvalContext): CdmResult {
     const pLo = read(lo);
     const pHi = read(hi);
     const rowLower: number[] = [];
+    const rowLowerIv: (Interval | null)[] = [];
     const rowUpper: (Interval | null)[] = [];
     names.forEach((__, c) => {
       const diff = Float64Array.from(
@@ -422,12 +419,16 @@ export function cdmSection(ctx: EvalContext): CdmResult {
         (_, r) => score(c, pLo[r * m + c]) - score(c, pHi[r * m + c]),
       );
       rowLower.push(Math.abs(diff.reduce((a, b) => a + b, 0) / n));
+      rowLowerIv.push(
+        ctx.boot.statistic(n, (rows) => Math.abs(rows.reduce((a, r) => a + diff[r], 0) / rows.length)),
+      );
       rowUpper.push(ctx.boot.mean(diff.map(Math.abs)));
     });
     lower.push(rowLower);
+    lowerIntervals.push(rowLowerIv);
     upper.push(rowUpper);
   });
-  return { values, lower, upper };
+  return { values, lower, lowerIntervals, upper };
 }
 
 /** Every axiom; `cfs` are the shared counterfactual readings of `readCounterfactuals`. */
