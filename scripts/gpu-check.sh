@@ -20,8 +20,8 @@
 #                  the repo root in parallel with RUNS=<work>/runs and CELEBA set; `ccig` is on PATH
 #   --jobs-minutes M  wall-clock cap for the jobs (default 5): then Ctrl-C (a checkpoint is
 #                  written), 60 s later killed
-#   --jobs-early   start the jobs right after the build, beside the other stages (bench numbers
-#                  are then taken on a shared GPU, and say so)
+#   --jobs-early   start the jobs right after the build, beside the tests; the bench then runs
+#                  after the jobs, so it still times a quiet GPU
 # OUTDIR gets: summary.txt (every stage, its time and result, the bench table), samples.png,
 # results.tar.gz (logs, training log and grids, job reports and logs), checkpoints.tar
 # (weights only; split into .partN files of 15 MiB where larger, dropped past the 64 MiB total).
@@ -71,7 +71,7 @@ if [ "$cpu" = 1 ]; then
   bench_args=(--device cpu --batch 16 --seconds 2 --presets pendulum-small)
 else
   device=cuda
-  bench_args=(--device cuda --batch "$batch" --seconds 8)
+  bench_args=(--device cuda --batch "$batch" --seconds 5)
 fi
 
 t_start=$(date +%s)
@@ -193,17 +193,18 @@ if [ "$run_tests" = 1 ]; then
   stage tests "$node" --import tsx --test --test-concurrency=1 test/cuda.test.ts test/engine.test.ts
 fi
 
-# ---- 6. bench
-if [ "$run_bench" = 1 ]; then
+# ---- 6. bench (with --jobs-early: after the jobs, on a quiet GPU)
+bench_stage() {
   presets=""
   for p in pendulum-dear celeba-smile-dear; do
     "$node" --import tsx -e "import('./src/model/config.ts').then((m) => process.exit(m.PRESET_NAMES.includes('$p') ? 0 : 1))" && presets="$presets${presets:+,}$p"
   done
   [ -n "$presets" ] || presets=pendulum,celeba-smile
   [ "$cpu" = 1 ] || bench_args+=(--presets "$presets")
-  [ ${#jobs_pids[@]} = 0 ] || say "bench: NOTE the GPU is shared with ${#jobs_pids[@]} running jobs"
+  [ "$jobs_early" = 1 ] || [ ${#jobs_pids[@]} = 0 ] || say "bench: NOTE the GPU is shared with ${#jobs_pids[@]} running jobs"
   stage bench "$node" --import tsx bench/index.ts train "${bench_args[@]}"
-fi
+}
+if [ "$run_bench" = 1 ] && [ "$jobs_early" = 0 ]; then bench_stage; fi
 
 # ---- 7. train on CelebA for a fixed time
 if [ "$minutes" != 0 ]; then
@@ -232,6 +233,7 @@ if [ -n "$jobs_file" ]; then
   say "== jobs: waiting (cap ${jobs_minutes} min from their start)"
   wait_jobs
 fi
+if [ "$run_bench" = 1 ] && [ "$jobs_early" = 1 ]; then bench_stage; fi
 
 # ---- 9. collect: at most 8 files, each under 16 MiB, 64 MiB in all
 collect() {
