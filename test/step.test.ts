@@ -165,7 +165,8 @@ test('supProp: a fixed share of examples is labelled, and the supervised term re
     assert.equal(sup(scrambled, mask), sup(y, mask));
     // it is the mean BCE over the labelled rows only
     const muC = torch.noGrad(() => model.encode(x).mu.slice(1, 0, model.m));
-    const bce = torch.bceWithLogits(muC, model.labelTargets(y), { reduction: 'none' }).toNumbers();
+    // the per-element supervision loss (MSE in standardized units under the presets' default)
+    const bce = model.supervisionLoss(muC, y).toNumbers();
     const rowsKept = bce.filter((_, k) => Math.floor(k / model.m) % 2 === 0);
     const want = rowsKept.reduce((a, b) => a + b, 0) / rowsKept.length;
     assert.ok(Math.abs(sup(y, mask) - want) < 1e-5, `${sup(y, mask)} vs ${want}`);

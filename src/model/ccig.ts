@@ -186,7 +186,7 @@ export class Ccig extends nn.Module {
   /** Frees the weights and the label scale (kept tensors that are not buffers). */
   override dispose(): void {
     super.dispose();
-    this.labelMin.dispose();
-    this.labelRange.dispose();
+    for (const t of [this.labelMin, this.labelRange, this.labelMean, this.labelStd, this.mseColumns])
+      t.dispose();
   }
 }

@@ -143,6 +143,9 @@ const smallTrain: CcigConfig['train'] = {
   betas: [0, 0.999],
   betasA: [0.9, 0.999],
   lambdaSup: 5,
+  // continuous labels in standardized units: BCE targets at a range's ends drive the logit
+  // latents towards infinity, outliers to the structure score (docs/results/structure.md)
+  continuousSupervision: 'mse',
   lambdaScm: 1,
   lambdaCyc: 1,
   flip: false,
