@@ -437,6 +437,16 @@ std::pair<const char*, ListFn> kListOps[] = {
        auto r = at::min(a.t(0), a.i(1), a.b(2));
        return std::vector<at::Tensor>{std::get<0>(r), std::get<1>(r)};
      }},
+    {"eigh",
+     [](const Args& a) {
+       auto r = at::linalg_eigh(a.t(0));
+       return std::vector<at::Tensor>{std::get<0>(r), std::get<1>(r)};
+     }},
+    {"qr",
+     [](const Args& a) {
+       auto r = at::linalg_qr(a.t(0));
+       return std::vector<at::Tensor>{std::get<0>(r), std::get<1>(r)};
+     }},
 };
 
 std::pair<const char*, VoidFn> kVoidOps[] = {

@@ -5,7 +5,8 @@
  *   import { resolveConfig, openTrainingData, train, loadModel, counterfactual, torch } from 'ccig';
  */
 
-export { acyclicity, CausalGraph, compareGraphs } from './causal/graph.ts';
+export { acyclicity } from './causal/acyclicity.ts';
+export { compareGraphs } from './causal/graph.ts';
 export { ScmPrior, superGraphMask } from './causal/scm.ts';
 export { CELEBA_PRESETS, openCelebA } from './data/celeba.ts';
 export type { AttributeInfo, Batch, Dataset } from './data/dataset.ts';

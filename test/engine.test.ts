@@ -137,6 +137,66 @@ test('linear algebra: matmul, bmm, inverse, solve, matrix_exp', () =>
     assert.equal(torch.trace(a).item(), 5);
   }));
 
+test('float64 linear algebra: matrix_exp to the last digits, eigh and qr reconstruct', () =>
+  torch.scope(() => {
+    const f64 = (rows: number[][]) => torch.tensor(rows, { dtype: 'float64' });
+    // A rotation generator with norm > 1/2, so the scaling and squaring path runs.
+    const t = 7.3;
+    close(
+      vals(
+        torch.matrixExp(
+          f64([
+            [0, -t],
+            [t, 0],
+          ]),
+        ),
+      ),
+      [Math.cos(t), -Math.sin(t), Math.sin(t), Math.cos(t)],
+      1e-12,
+    );
+    close(
+      vals(
+        torch.matrixExp(
+          f64([
+            [1, 0],
+            [0, -2],
+          ]),
+        ),
+      ),
+      [Math.E, 0, 0, Math.exp(-2)],
+      1e-15,
+    );
+
+    // A symmetric matrix with eigenvalues 1, 2, 4 (ascending) and orthonormal eigenvectors.
+    const S = f64([
+      [2, -1, 0],
+      [-1, 2, -1],
+      [0, -1, 2],
+    ]);
+    const { values, vectors } = torch.eigh(S);
+    assert.equal(values.dtype, 'float64');
+    close(vals(values), [2 - Math.SQRT2, 2, 2 + Math.SQRT2], 1e-14);
+    close(vals(vectors.mul(values).matmul(vectors.t())), vals(S), 1e-14);
+    close(vals(vectors.t().matmul(vectors)), vals(torch.eye(3, { dtype: 'float64' })), 1e-14);
+
+    const A = f64([
+      [1, 2],
+      [3, 4],
+      [5, 7],
+    ]);
+    const { Q, R } = torch.qr(A);
+    assert.deepEqual(
+      [Q.shape, R.shape],
+      [
+        [3, 2],
+        [2, 2],
+      ],
+    );
+    close(vals(Q.matmul(R)), vals(A), 1e-14);
+    close(vals(Q.t().matmul(Q)), [1, 0, 0, 1], 1e-14);
+    assert.equal(R.toNumbers()[2], 0); // upper triangular
+  }));
+
 test('shape ops, indexing, split/chunk/cat/stack', () =>
   torch.scope(() => {
     const a = torch.arange(6).reshape([2, 3]);

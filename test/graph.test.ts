@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { acyclicity } from '../src/causal/acyclicity.ts';
 import {
-  acyclicity,
   ancestors,
-  CausalGraph,
+  assertDag,
   children,
   compareGraphs,
   descendants,
   edges,
-  expm,
   findCycle,
   isDag,
   parents,
@@ -18,16 +17,6 @@ import {
 } from '../src/causal/graph.ts';
 import { GraphError, OptionError } from '../src/errors.ts';
 
-// The pendulum world's true graph (SPEC.md section 5).
-const PENDULUM = ['theta', 'phi', 'shade', 'mid'];
-const pendulum = () =>
-  CausalGraph.fromEdges(PENDULUM, [
-    ['theta', 'shade'],
-    ['theta', 'mid'],
-    ['phi', 'shade'],
-    ['phi', 'mid'],
-  ]);
-
 const zeros = (m: number) => Array.from({ length: m }, () => new Array<number>(m).fill(0));
 
 /** A binary matrix from index edges. */
@@ -36,6 +25,16 @@ function adj(m: number, list: [number, number][]): number[][] {
   for (const [i, j] of list) A[i][j] = 1;
   return A;
 }
+
+// The pendulum world's true graph (SPEC.md section 5): theta, phi -> shade, mid.
+const PENDULUM = ['theta', 'phi', 'shade', 'mid'];
+const pendulum = () =>
+  adj(4, [
+    [0, 2],
+    [0, 3],
+    [1, 2],
+    [1, 3],
+  ]);
 
 describe('structure queries', () => {
   test('parents, children, ancestors, descendants by index', () => {
@@ -53,13 +52,13 @@ describe('structure queries', () => {
     assert.deepEqual(ancestors(A, 0), []);
   });
 
-  test('by name on the pendulum graph', () => {
-    const g = pendulum();
-    assert.deepEqual(g.parents('shade'), ['theta', 'phi']);
-    assert.deepEqual(g.children('theta'), ['shade', 'mid']);
-    assert.deepEqual(g.descendants('phi'), ['shade', 'mid']);
-    assert.deepEqual(g.ancestors('mid'), ['theta', 'phi']);
-    assert.deepEqual(g.parents('theta'), []);
+  test('on the pendulum graph', () => {
+    const A = pendulum();
+    assert.deepEqual(parents(A, 2), [0, 1]);
+    assert.deepEqual(children(A, 0), [2, 3]);
+    assert.deepEqual(descendants(A, 1), [2, 3]);
+    assert.deepEqual(ancestors(A, 3), [0, 1]);
+    assert.deepEqual(parents(A, 0), []);
   });
 
   test('a node on a cycle is its own ancestor and descendant', () => {
@@ -82,105 +81,34 @@ describe('structure queries', () => {
   });
 });
 
-describe('building graphs', () => {
-  test('unknown node names list the known ones', () => {
-    assert.throws(
-      () => CausalGraph.fromEdges(['a', 'b'], [['a', 'c']]),
-      (e: unknown) => e instanceof GraphError && /unknown node "c"; known nodes: a, b/.test(e.message),
-    );
-  });
-
-  test('self-loops are refused', () => {
-    assert.throws(() => CausalGraph.fromEdges(['a', 'b'], [['a', 'a']]), GraphError);
-    assert.throws(
-      () =>
-        new CausalGraph(
-          ['a', 'b'],
-          [
-            [1, 0],
-            [0, 0],
-          ],
-        ),
-      /self-loop on "a"/,
-    );
-  });
-
-  test('duplicate edges are fine, duplicate names are not', () => {
-    const g = CausalGraph.fromEdges(
-      ['a', 'b'],
-      [
-        ['a', 'b'],
-        ['a', 'b'],
-      ],
-    );
-    assert.deepEqual(g.adj, [
-      [0, 1],
-      [0, 0],
-    ]);
-    assert.throws(() => CausalGraph.fromEdges(['a', 'a'], []), /appears twice/);
-  });
-
-  test('weighted edges keep their weight', () => {
-    const g = CausalGraph.fromEdges(
-      ['a', 'b', 'c'],
-      [
-        ['a', 'b', 0.7],
-        ['b', 'c', -1.2],
-      ],
-    );
-    assert.deepEqual(g.edges(), [
-      { from: 'a', to: 'b', weight: 0.7 },
-      { from: 'b', to: 'c', weight: -1.2 },
-    ]);
-  });
-
+describe('validation', () => {
   test('a non-square matrix is refused with its shape', () => {
     assert.throws(() => isDag([[0, 1], [0]]), /must be square \(2 x 2\), but row 1 has length 1/);
-    assert.throws(
-      () =>
-        new CausalGraph(
-          ['a'],
-          [
-            [0, 1],
-            [0, 0],
-          ],
-        ),
-      /1 node names for a 2 x 2/,
-    );
-  });
-
-  test('the constructor copies the matrix', () => {
-    const A = adj(2, [[0, 1]]);
-    const g = new CausalGraph(['a', 'b'], A);
-    A[0][1] = 0;
-    assert.deepEqual(g.children('a'), ['b']);
   });
 });
 
 describe('cycles and topological order', () => {
   test('a DAG has no cycle', () => {
-    assert.equal(isDag(pendulum().adj), true);
-    assert.equal(findCycle(pendulum().adj), null);
+    assert.equal(isDag(pendulum()), true);
+    assert.equal(findCycle(pendulum()), null);
     assert.equal(isDag([]), true);
   });
 
   test('findCycle returns a real cycle and the message names it', () => {
-    const g = CausalGraph.fromEdges(
-      ['a', 'b', 'c', 'd'],
-      [
-        ['d', 'a'],
-        ['a', 'b'],
-        ['b', 'c'],
-        ['c', 'a'],
-      ],
-    );
-    assert.equal(g.isDag(), false);
-    assert.deepEqual(g.findCycle(), ['a', 'b', 'c']);
+    const names = ['a', 'b', 'c', 'd'];
+    const A = adj(4, [
+      [3, 0],
+      [0, 1],
+      [1, 2],
+      [2, 0],
+    ]);
+    assert.equal(isDag(A), false);
+    assert.deepEqual(findCycle(A), [0, 1, 2]);
     assert.throws(
-      () => g.assertDag(),
+      () => assertDag(A, names),
       (e: unknown) => e instanceof GraphError && e.message === 'graph has a cycle: a -> b -> c -> a',
     );
-    assert.throws(() => g.topologicalOrder(), /graph has a cycle: a -> b -> c -> a/);
+    assert.throws(() => topologicalOrder(A, names), /graph has a cycle: a -> b -> c -> a/);
   });
 
   test('every cycle found is closed by edges', () => {
@@ -250,7 +178,10 @@ describe('cycles and topological order', () => {
   });
 
   test('topological order is deterministic, lowest ready index first', () => {
-    assert.deepEqual(pendulum().topologicalOrder(), ['theta', 'phi', 'shade', 'mid']);
+    assert.deepEqual(
+      topologicalOrder(pendulum()).map((i) => PENDULUM[i]),
+      ['theta', 'phi', 'shade', 'mid'],
+    );
     assert.deepEqual(topologicalOrder(adj(3, [[2, 0]])), [1, 2, 0]);
   });
 });
@@ -289,38 +220,8 @@ describe('threshold and edges', () => {
 });
 
 describe('acyclicity h(A)', () => {
-  test('expm of a nilpotent and of a diagonal matrix', () => {
-    assert.deepEqual(
-      expm([
-        [0, 1],
-        [0, 0],
-      ]),
-      [
-        [1, 1],
-        [0, 1],
-      ],
-    );
-    const E = expm([
-      [1, 0],
-      [0, -2],
-    ]);
-    assert.ok(Math.abs(E[0][0] - Math.E) < 1e-14);
-    assert.ok(Math.abs(E[1][1] - Math.exp(-2)) < 1e-15);
-  });
-
-  test('expm of a rotation generator is a rotation (scaling and squaring path)', () => {
-    const t = 7.3; // norm > 1/2: several squarings
-    const E = expm([
-      [0, -t],
-      [t, 0],
-    ]);
-    assert.ok(Math.abs(E[0][0] - Math.cos(t)) < 1e-12);
-    assert.ok(Math.abs(E[1][0] - Math.sin(t)) < 1e-12);
-    assert.ok(Math.abs(E[0][1] + Math.sin(t)) < 1e-12);
-  });
-
   test('h = 0 for a DAG, weighted or not', () => {
-    assert.ok(Math.abs(acyclicity(pendulum().adj)) <= 1e-12);
+    assert.ok(Math.abs(acyclicity(pendulum())) <= 1e-12);
     const W = [
       [0, 1.7, -2.2, 0.4],
       [0, 0, 3.1, 0],

@@ -1,18 +1,19 @@
 /**
- * Causal graphs over named nodes, in pure TypeScript (no tensors).
+ * Causal graphs as plain adjacency matrices, in pure TypeScript: no tensors, so that data/ (the
+ * synthetic worlds order their equations with `topologicalOrder`) does not load the engine.
  *
  * A graph is an m x m adjacency matrix `A` with `A[i][j] != 0` meaning i -> j (the convention of
- * SPEC.md section 1); entries may carry weights. The free functions work on plain matrices and node
- * indices; `CausalGraph` wraps a matrix with node names and answers the same questions by name.
+ * SPEC.md section 1); entries may carry weights. The functions work on node indices; messages may
+ * name the nodes.
  *
- * Also here: the NOTEARS acyclicity value h(A) = tr(exp(A o A)) - m in float64, and the graph
- * comparison metrics (SHD, TPR, FDR, ...) with the conventions of NOTEARS' `count_accuracy`.
+ * Also here: the graph comparison metrics (SHD, TPR, FDR, ...) with the conventions of NOTEARS'
+ * `count_accuracy`. The acyclicity value h(A) needs a matrix exponential: see acyclicity.ts.
  */
 
 import { GraphError, OptionError } from '../errors.ts';
 
 /** A square adjacency matrix; `A[i][j] != 0` means an edge i -> j with that weight. */
-export type Adjacency = ArrayLike<number>[];
+export type Adjacency = readonly ArrayLike<number>[];
 
 /** One edge of a graph; `T` is `number` for node indices, `string` for node names. */
 export interface Edge<T = number> {
@@ -25,7 +26,7 @@ export interface Edge<T = number> {
 // Validation
 
 /** Side of a square adjacency matrix; throws GraphError naming `fn` if `A` is not square. */
-function sideOf(fn: string, A: Adjacency, name = 'A'): number {
+export function sideOf(fn: string, A: Adjacency, name = 'A'): number {
   if (!Array.isArray(A)) throw new GraphError(`${fn}: ${name} must be an array of rows, got ${typeof A}`);
   const m = A.length;
   for (let i = 0; i < m; i++) {
@@ -247,92 +248,6 @@ export function edges(A: Adjacency, t = 0): Edge[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Acyclicity: h(A) = tr(exp(A o A)) - m
-
-/** C = X Y for square row-major Float64Arrays of side m. */
-function matmul(X: Float64Array, Y: Float64Array, m: number): Float64Array {
-  const C = new Float64Array(m * m);
-  for (let i = 0; i < m; i++) {
-    for (let k = 0; k < m; k++) {
-      const x = X[i * m + k];
-      if (x === 0) continue;
-      for (let j = 0; j < m; j++) C[i * m + j] += x * Y[k * m + j];
-    }
-  }
-  return C;
-}
-
-/** Maximum absolute column sum (the matrix 1-norm). */
-function norm1(X: Float64Array, m: number): number {
-  let best = 0;
-  for (let j = 0; j < m; j++) {
-    let s = 0;
-    for (let i = 0; i < m; i++) s += Math.abs(X[i * m + j]);
-    if (s > best) best = s;
-  }
-  return best;
-}
-
-/**
- * Matrix exponential in float64, by scaling and squaring with a Taylor series: scale M by 2^-s so
- * that its 1-norm is at most 1/2, sum the series until a term no longer changes the result, then
- * square s times. For the small matrices here (m up to a few dozen) this is accurate to about
- * 1e-14 relative.
- * `expm([[0, 1], [0, 0]]) // [[1, 1], [0, 1]]`
- */
-export function expm(M: Adjacency): number[][] {
-  const m = sideOf('expm', M, 'M');
-  const X = new Float64Array(m * m);
-  for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) X[i * m + j] = M[i][j];
-  const nrm = norm1(X, m);
-  const s = nrm > 0.5 ? Math.ceil(Math.log2(nrm / 0.5)) : 0;
-  const scale = 2 ** -s;
-  for (let k = 0; k < X.length; k++) X[k] *= scale;
-
-  // E = I + X + X^2/2! + ...; with ||X|| <= 1/2 the k-th term is below 2^-k / k!, so 30 terms
-  // reach far past float64 precision; stop earlier once a term is negligible.
-  let E: Float64Array = new Float64Array(m * m);
-  for (let i = 0; i < m; i++) E[i * m + i] = 1;
-  let term: Float64Array = new Float64Array(m * m);
-  for (let i = 0; i < m; i++) term[i * m + i] = 1;
-  for (let k = 1; k <= 30; k++) {
-    term = matmul(term, X, m);
-    for (let q = 0; q < term.length; q++) term[q] /= k;
-    let termNorm = 0;
-    for (let q = 0; q < term.length; q++) {
-      E[q] += term[q];
-      termNorm = Math.max(termNorm, Math.abs(term[q]));
-    }
-    if (termNorm === 0 || termNorm < 1e-18 * Math.max(1, norm1(E, m))) break;
-  }
-  for (let r = 0; r < s; r++) E = matmul(E, E, m);
-
-  const out: number[][] = [];
-  for (let i = 0; i < m; i++) out.push(Array.from(E.subarray(i * m, (i + 1) * m)));
-  return out;
-}
-
-/**
- * NOTEARS acyclicity h(A) = tr(exp(A o A)) - m (o = element-wise product), in float64. It is 0
- * exactly for a DAG and positive otherwise: tr(exp(W)) sums the weights of closed walks, and a DAG
- * has none. Example: a 2-cycle A = [[0, a], [b, 0]] gives h = 2 cosh(ab) - 2.
- */
-export function acyclicity(A: Adjacency): number {
-  const m = sideOf('acyclicity', A);
-  const W: number[][] = [];
-  for (let i = 0; i < m; i++) {
-    const row = new Array<number>(m);
-    for (let j = 0; j < m; j++) row[j] = A[i][j] * A[i][j];
-    W.push(row);
-  }
-  const E = expm(W);
-  // Sum (E_ii - 1) rather than (sum E_ii) - m, so that a tiny h is not lost to cancellation.
-  let h = 0;
-  for (let i = 0; i < m; i++) h += E[i][i] - 1;
-  return h;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Comparison of an estimated graph with the true one
 
 /**
@@ -428,145 +343,4 @@ export function compareGraphs(
 /** Structural Hamming distance (extra + missing + reversed). `shd([[0, 1], [0, 0]], [[0, 0], [0, 0]]) // 1` */
 export function shd(trueA: Adjacency, estA: Adjacency, opts: { threshold?: number } = {}): number {
   return compareGraphs(trueA, estA, opts).shd;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Named graphs
-
-/** An edge given by names: [cause, effect] or [cause, effect, weight]. */
-export type NamedEdge = readonly [string, string] | readonly [string, string, number];
-
-/**
- * A causal graph over named nodes: `adj[i][j] != 0` means nodes[i] -> nodes[j]. Names are unique
- * and the diagonal is zero; cycles are allowed (a learned graph may have them) but `assertDag`,
- * `topologicalOrder` and the DAG-only users refuse them.
- *
- * `const g = CausalGraph.fromEdges(['theta', 'phi', 'shade'], [['theta', 'shade'], ['phi', 'shade']]);`
- * `g.parents('shade') // ['theta', 'phi']`
- */
-export class CausalGraph {
-  readonly nodes: readonly string[];
-  readonly adj: number[][];
-
-  /** Wraps a copy of `adj`; throws GraphError on a non-square matrix, a self-loop or a repeated name. */
-  constructor(nodes: readonly string[], adj: Adjacency) {
-    const m = sideOf('CausalGraph', adj, 'adj');
-    if (nodes.length !== m) {
-      throw new GraphError(`CausalGraph: ${nodes.length} node names for a ${m} x ${m} adjacency matrix`);
-    }
-    const seen = new Set<string>();
-    for (const name of nodes) {
-      if (typeof name !== 'string' || name === '')
-        throw new GraphError(
-          `CausalGraph: node names must be non-empty strings, got ${JSON.stringify(name)}`,
-        );
-      if (seen.has(name)) throw new GraphError(`CausalGraph: node name "${name}" appears twice`);
-      seen.add(name);
-    }
-    for (let i = 0; i < m; i++) {
-      if (adj[i][i] !== 0)
-        throw new GraphError(`CausalGraph: self-loop on "${nodes[i]}" (adj[${i}][${i}] = ${adj[i][i]})`);
-    }
-    this.nodes = Object.freeze([...nodes]);
-    this.adj = Array.from({ length: m }, (_, i) => Array.from(adj[i]));
-  }
-
-  /**
-   * A graph from an edge list; weights default to 1 and a repeated edge keeps its last weight.
-   * Throws GraphError on an unknown name (listing the known ones) or a self-loop.
-   */
-  static fromEdges(nodes: readonly string[], edgeList: readonly NamedEdge[]): CausalGraph {
-    const m = nodes.length;
-    const g = new CausalGraph(
-      nodes,
-      Array.from({ length: m }, () => new Array<number>(m).fill(0)),
-    );
-    for (const e of edgeList) {
-      const [from, to] = e;
-      const w = e.length === 3 ? e[2] : 1;
-      const i = g.index(from);
-      const j = g.index(to);
-      if (i === j) throw new GraphError(`self-loop ${from} -> ${to} is not allowed in a causal graph`);
-      if (!Number.isFinite(w) || w === 0)
-        throw new GraphError(`edge ${from} -> ${to}: weight must be finite and non-zero, got ${w}`);
-      g.adj[i][j] = w;
-    }
-    return g;
-  }
-
-  /** Number of nodes. */
-  get size(): number {
-    return this.nodes.length;
-  }
-
-  /** Index of a node; throws GraphError listing the known nodes if the name is unknown. */
-  index(name: string): number {
-    const i = this.nodes.indexOf(name);
-    if (i < 0) throw new GraphError(`unknown node "${name}"; known nodes: ${this.nodes.join(', ')}`);
-    return i;
-  }
-
-  private names(indices: number[]): string[] {
-    return indices.map((i) => this.nodes[i]);
-  }
-
-  /** Names of the direct causes of `name`. */
-  parents(name: string): string[] {
-    return this.names(parents(this.adj, this.index(name)));
-  }
-
-  /** Names of the direct effects of `name`. */
-  children(name: string): string[] {
-    return this.names(children(this.adj, this.index(name)));
-  }
-
-  /** Names of every node with a directed path to `name`. */
-  ancestors(name: string): string[] {
-    return this.names(ancestors(this.adj, this.index(name)));
-  }
-
-  /** Names of every node reachable from `name` (what an intervention on it changes). */
-  descendants(name: string): string[] {
-    return this.names(descendants(this.adj, this.index(name)));
-  }
-
-  /** True when there is no directed cycle. */
-  isDag(): boolean {
-    return isDag(this.adj);
-  }
-
-  /** One cycle as names [a, b, c] (a -> b -> c -> a), or null for a DAG. */
-  findCycle(): string[] | null {
-    const c = findCycle(this.adj);
-    return c ? this.names(c) : null;
-  }
-
-  /** Throws GraphError "graph has a cycle: a -> b -> a" unless the graph is a DAG. */
-  assertDag(): void {
-    assertDag(this.adj, this.nodes);
-  }
-
-  /** Node names in a topological order (causes before effects); throws GraphError on a cycle. */
-  topologicalOrder(): string[] {
-    return this.names(topologicalOrder(this.adj, this.nodes));
-  }
-
-  /** Edges with |weight| > t, by name. */
-  edges(t = 0): Edge<string>[] {
-    return edges(this.adj, t).map((e) => ({
-      from: this.nodes[e.from],
-      to: this.nodes[e.to],
-      weight: e.weight,
-    }));
-  }
-
-  /** The same nodes with a binary adjacency: 1 where |weight| > t. */
-  threshold(t: number): CausalGraph {
-    return new CausalGraph(this.nodes, threshold(this.adj, t));
-  }
-
-  /** NOTEARS acyclicity h(A) of the weights (0 for a DAG). */
-  acyclicity(): number {
-    return acyclicity(this.adj);
-  }
 }

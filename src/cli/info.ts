@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { acyclicity } from '../causal/graph.ts';
+import { acyclicity } from '../causal/acyclicity.ts';
 import { OptionError } from '../errors.ts';
 import { type EdgeStability, edgeStability, formatEdgeStability } from '../eval/edge-stability.ts';
 import { engineInfo, getNumThreads } from '../torch/index.ts';

@@ -17,6 +17,7 @@
  *   const cf = pendulum.counterfactual(s, { light_angle: 120 });
  *   cf.values; // pendulum_angle kept, shadow_length and shadow_position recomputed
  */
+import { descendants, findCycle, topologicalOrder } from '../causal/graph.ts';
 import { GraphError, OptionError } from '../errors.ts';
 import type { Rng } from './rng.ts';
 
@@ -109,6 +110,8 @@ export class World {
   readonly order: readonly number[];
   private readonly defs: readonly FactorDefinition[];
   private readonly parentIdx: readonly (readonly number[])[];
+  /** The true graph as an adjacency matrix (see adjacency()). */
+  private readonly graph: readonly number[][];
   private readonly renderFn: (values: Float64Array, size: number) => Uint8Array;
 
   constructor(def: WorldDefinition) {
@@ -137,7 +140,15 @@ export class World {
         throw new GraphError(`${def.name}: child '${f.name}' has parents but no equation`);
       }
     }
-    this.order = topologicalOrder(def.name, this.names, this.parentIdx);
+    const graph = this.adjacency();
+    const cycle = findCycle(graph);
+    if (cycle) {
+      throw new GraphError(
+        `${def.name}: the factors ${cycle.map((i) => this.names[i]).join(', ')} form a cycle`,
+      );
+    }
+    this.graph = graph;
+    this.order = topologicalOrder(graph);
     this.factors = def.factors.map((f) => ({
       name: f.name,
       min: f.min,
@@ -367,18 +378,7 @@ export class World {
   }
 
   private descendantSet(start: number[]): Set<number> {
-    const out = new Set<number>();
-    const stack = [...start];
-    while (stack.length > 0) {
-      const i = stack.pop()!;
-      for (const [j, ps] of this.parentIdx.entries()) {
-        if (ps.includes(i) && !out.has(j)) {
-          out.add(j);
-          stack.push(j);
-        }
-      }
-    }
-    return out;
+    return new Set(start.flatMap((i) => descendants(this.graph, i)));
   }
 
   private checkValue(i: number, v: number, what = ''): void {
@@ -405,22 +405,6 @@ export class World {
 
 function isSample(x: unknown): x is WorldSample {
   return typeof x === 'object' && x !== null && (x as WorldSample).values instanceof Float64Array;
-}
-
-/** Kahn's algorithm; ties broken by factor order so the order is stable. */
-function topologicalOrder(world: string, names: readonly string[], parents: readonly (readonly number[])[]) {
-  const order: number[] = [];
-  const placed = new Set<number>();
-  while (order.length < names.length) {
-    const next = names.findIndex((_, i) => !placed.has(i) && parents[i].every((p) => placed.has(p)));
-    if (next < 0) {
-      const left = names.filter((_, i) => !placed.has(i));
-      throw new GraphError(`${world}: the factors ${left.join(', ')} form a cycle`);
-    }
-    order.push(next);
-    placed.add(next);
-  }
-  return order;
 }
 
 /** Short numeric form for messages: up to 6 significant digits, no trailing zeros. */

@@ -18,8 +18,8 @@ import { attributeRange, editLatentsEach } from '../model/edit.ts';
 import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
 import { Bootstrap } from './bootstrap.ts';
-import { pixelL1, ssim } from './image-metrics.ts';
 import { batched, type Oracle } from './oracle.ts';
+import { pixelL1, ssim } from './ssim.ts';
 
 /** Continuous attributes are cut into this many equal bins (minimality's "same value"). */
 export const BINS = 10;

@@ -15,7 +15,8 @@
  *   (binary-edits.ts).
  */
 
-import { acyclicity, compareGraphs, type GraphComparison } from '../causal/graph.ts';
+import { acyclicity } from '../causal/acyclicity.ts';
+import { compareGraphs, type GraphComparison } from '../causal/graph.ts';
 import type { Dataset } from '../data/dataset.ts';
 import type { WorldDataset } from '../data/world-dataset.ts';
 import type { Ccig } from '../model/ccig.ts';
@@ -25,7 +26,7 @@ import { type AxiomResult, axiomSection } from './axioms.ts';
 import { type BinaryEditsResult, binaryEditSection } from './binary-edits.ts';
 import { createContext, type EvalContext, readCounterfactuals } from './context.ts';
 import { type EdgeStability, edgeStability } from './edge-stability.ts';
-import { frechetDistance, kid } from './image-metrics.ts';
+import { frechetDistance, kid } from './feature-distances.ts';
 import { type InterventionResult, interventionSection } from './interventions.ts';
 import { mine } from './mic.ts';
 import { batched, type Oracle, type OracleMeta } from './oracle.ts';

@@ -1,7 +1,7 @@
 /**
- * Plain statistics on float64 series, no tensors: moments, ranks, Pearson and Spearman
- * correlation, min-max scaling, linear-probe R^2, and the latent-by-factor matrix of any of them
- * (SPEC.md section 6, "alignment of latents to factors").
+ * Plain statistics on float64 series: moments, ranks, Pearson and Spearman correlation, min-max
+ * scaling, linear-probe R^2 (its least squares by the engine's QR), and the latent-by-factor matrix
+ * of any of them (SPEC.md section 6, "alignment of latents to factors").
  *
  * Undefined values are NaN, not 0: a correlation with a constant series, or R^2 of a constant
  * target, has no meaning, and a report should show that rather than "no association".
@@ -9,6 +9,7 @@
 
 import { OptionError } from '../errors.ts';
 import { expectOneOf } from '../options.ts';
+import * as torch from '../torch/index.ts';
 import { mic, tic } from './mic.ts';
 
 /** A series of numbers: a plain array or any typed array. */
@@ -227,7 +228,7 @@ export interface LinearFit {
 }
 
 /**
- * Ordinary least squares of y on X with an intercept, by Householder QR of the centred design
+ * Ordinary least squares of y on X with an intercept, by QR of the centred design
  * stacked on sqrt(lambda) I (a ridge term, so that a collinear or constant feature cannot make
  * the solve singular). lambda = ridge * trace(Xc^T Xc) / p: the default 1e-10 changes R^2 only in
  * the tenth digit while keeping the solve well posed.
@@ -286,8 +287,8 @@ export function fitLinear(X: Design, y: Series, opts: { ridge?: number } = {}): 
 }
 
 /**
- * Least squares min ||A x - b|| for A [rows, p] (rows >= p, full column rank), by Householder QR
- * in place. Writes x into `out`.
+ * Least squares min ||A x - b|| for A [rows, p] row-major (rows >= p), by the engine's QR in
+ * float64: x = R^-1 Q^T b. Writes x into `out`.
  */
 function solveLeastSquaresQR(
   A: Float64Array,
@@ -296,34 +297,21 @@ function solveLeastSquaresQR(
   p: number,
   out: Float64Array,
 ): void {
-  for (let k = 0; k < p; k++) {
-    let norm = 0;
-    for (let i = k; i < rows; i++) norm += A[i * p + k] ** 2;
-    norm = Math.sqrt(norm);
-    if (norm === 0) continue;
-    const alpha = A[k * p + k] > 0 ? -norm : norm;
-    // v = a_k - alpha e_k, stored in column k below the diagonal
-    A[k * p + k] -= alpha;
-    let vnorm2 = 0;
-    for (let i = k; i < rows; i++) vnorm2 += A[i * p + k] ** 2;
-    if (vnorm2 === 0) continue;
-    for (let j = k + 1; j < p; j++) {
-      let dot = 0;
-      for (let i = k; i < rows; i++) dot += A[i * p + k] * A[i * p + j];
-      const f = (2 * dot) / vnorm2;
-      for (let i = k; i < rows; i++) A[i * p + j] -= f * A[i * p + k];
-    }
-    let dot = 0;
-    for (let i = k; i < rows; i++) dot += A[i * p + k] * b[i];
-    const f = (2 * dot) / vnorm2;
-    for (let i = k; i < rows; i++) b[i] -= f * A[i * p + k];
-    A[k * p + k] = alpha; // R's diagonal
-  }
-  // Back substitution with R (upper triangle of A).
+  const [R, qtb] = torch.scope(() => {
+    const { Q, R } = torch.qr(torch.tensor(A, { shape: [rows, p] }));
+    return [
+      R.toArray(),
+      Q.t()
+        .matmul(torch.tensor(b, { shape: [rows, 1] }))
+        .toArray(),
+    ] as Float64Array[];
+  });
+  // Back substitution with the p x p triangle here rather than the engine's solve: a zero pivot
+  // (a constant feature when ridge is 0) gives a zero coefficient instead of a singular-matrix error.
   for (let k = p - 1; k >= 0; k--) {
-    let s = b[k];
-    for (let j = k + 1; j < p; j++) s -= A[k * p + j] * out[j];
-    const d = A[k * p + k];
+    let s = qtb[k];
+    for (let j = k + 1; j < p; j++) s -= R[k * p + j] * out[j];
+    const d = R[k * p + k];
     out[k] = d === 0 ? 0 : s / d;
   }
 }

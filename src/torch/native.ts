@@ -131,6 +131,8 @@ export interface Native {
   matrix_exp: Unary;
   trace: Unary;
   logabsdet: Unary;
+  eigh(a: H): [H, H];
+  qr(a: H): [H, H];
   // shape
   reshape(a: H, shape: number[]): H;
   view(a: H, shape: number[]): H;

@@ -788,6 +788,22 @@ export function solve(a: Tensor, b: Tensor): Tensor {
 export function matrixExp(a: Tensor): Tensor {
   return wrap(N.matrix_exp(a.handle));
 }
+/**
+ * Eigen-decomposition of a symmetric matrix [..., n, n] (its lower triangle is read): eigenvalues
+ * ascending, eigenvectors as the columns of `vectors`, so a = vectors diag(values) vectors^T.
+ */
+export function eigh(a: Tensor): { values: Tensor; vectors: Tensor } {
+  const [values, vectors] = N.eigh(a.handle);
+  return { values: wrap(values), vectors: wrap(vectors) };
+}
+/**
+ * Reduced QR decomposition a = Q R of [..., m, n]: Q [..., m, k] with orthonormal columns and R
+ * [..., k, n] upper triangular, k = min(m, n).
+ */
+export function qr(a: Tensor): { Q: Tensor; R: Tensor } {
+  const [Q, R] = N.qr(a.handle);
+  return { Q: wrap(Q), R: wrap(R) };
+}
 /** log |det(a)| of a square matrix (differentiable). */
 export function logAbsDet(a: Tensor): Tensor {
   return wrap(N.logabsdet(a.handle));

@@ -1,0 +1,209 @@
+/**
+ * Pixel metrics of one image against another, in float64 TypeScript: SSIM (Wang, Bovik, Sheikh,
+ * Simoncelli, IEEE TIP 2004) and pixel L1, for counterfactual images against their exact
+ * re-renderings (SPEC.md section 6). Distances between feature sets are in feature-distances.ts.
+ */
+
+import { OptionError } from '../errors.ts';
+
+/** An image as interleaved pixels (HWC): `data[(y * width + x) * channels + c]`. */
+export interface HwcImage {
+  data: ArrayLike<number>;
+  height: number;
+  width: number;
+  channels: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pixel metrics
+
+function checkImage(fn: string, name: string, img: HwcImage): void {
+  if (img == null || typeof img !== 'object' || img.data == null) {
+    throw new OptionError(
+      `${fn}: Expected an image { data, height, width, channels } for ${name} but received ${img}`,
+    );
+  }
+  const { height, width, channels } = img;
+  for (const [k, v] of [
+    ['height', height],
+    ['width', width],
+    ['channels', channels],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1)
+      throw new OptionError(`${fn}: Expected a positive integer for ${name}.${k} but received ${v}`);
+  }
+  const want = height * width * channels;
+  if (img.data.length !== want) {
+    throw new OptionError(
+      `${fn}: ${name}.data must hold height * width * channels = ${height} * ${width} * ${channels} = ${want} values (HWC), but has ${img.data.length}`,
+    );
+  }
+}
+
+function sameShape(fn: string, a: HwcImage, b: HwcImage): void {
+  checkImage(fn, 'a', a);
+  checkImage(fn, 'b', b);
+  if (a.height !== b.height || a.width !== b.width || a.channels !== b.channels) {
+    throw new OptionError(
+      `${fn}: images differ in shape: a is ${a.height}x${a.width}x${a.channels}, b is ${b.height}x${b.width}x${b.channels}`,
+    );
+  }
+}
+
+/**
+ * Mean absolute difference over all pixels and channels, in the images' own units (divide by the
+ * data range for a fraction). Accepts images or plain arrays of equal length.
+ * `pixelL1([0, 10], [2, 10]) // 1`
+ */
+export function pixelL1(a: HwcImage | ArrayLike<number>, b: HwcImage | ArrayLike<number>): number {
+  const fn = 'pixelL1';
+  const isImage = (v: unknown): v is HwcImage => v != null && typeof v === 'object' && 'data' in v;
+  if (isImage(a) || isImage(b)) {
+    if (!isImage(a) || !isImage(b))
+      throw new OptionError(`${fn}: a and b must both be images or both be arrays`);
+    sameShape(fn, a, b);
+    a = a.data;
+    b = b.data;
+  }
+  if (a == null || b == null || typeof a.length !== 'number' || typeof b.length !== 'number') {
+    throw new OptionError(`${fn}: Expected two arrays of numbers but received ${typeof a} and ${typeof b}`);
+  }
+  if (a.length !== b.length || a.length === 0) {
+    throw new OptionError(
+      `${fn}: a and b must have the same non-zero length, but received ${a.length} and ${b.length}`,
+    );
+  }
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += Math.abs(a[i] - b[i]);
+  if (!Number.isFinite(s)) throw new OptionError(`${fn}: the images hold non-finite values`);
+  return s / a.length;
+}
+
+/** SSIM constants; the defaults are Wang et al.'s. */
+export interface SsimOptions {
+  /**
+   * Range of the pixel values: 255 for uint8, 1 for [0, 1], 2 for [-1, 1]. Defaults to 255 when
+   * both images are Uint8Array / Uint8ClampedArray; required otherwise (guessing it from the data
+   * silently changes the score).
+   */
+  dataRange?: number;
+  /** Side of the Gaussian window. Default 11. */
+  windowSize?: number;
+  /** Standard deviation of the Gaussian window. Default 1.5. */
+  sigma?: number;
+  /** Default 0.01. */
+  k1?: number;
+  /** Default 0.03. */
+  k2?: number;
+}
+
+/** Normalised 1-D Gaussian; the 2-D window is its outer product (MATLAB's fspecial('gaussian')). */
+function gaussianKernel(size: number, sigma: number): Float64Array {
+  const k = new Float64Array(size);
+  const c = (size - 1) / 2;
+  let s = 0;
+  for (let i = 0; i < size; i++) {
+    k[i] = Math.exp(-((i - c) ** 2) / (2 * sigma * sigma));
+    s += k[i];
+  }
+  for (let i = 0; i < size; i++) k[i] /= s;
+  return k;
+}
+
+/** 'valid' separable filtering of an h x w plane: output (h - k + 1) x (w - k + 1). */
+function filterValid(src: Float64Array, h: number, w: number, k: Float64Array): Float64Array {
+  const ks = k.length;
+  const ow = w - ks + 1;
+  const oh = h - ks + 1;
+  const tmp = new Float64Array(h * ow);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < ow; x++) {
+      let s = 0;
+      for (let t = 0; t < ks; t++) s += k[t] * src[y * w + x + t];
+      tmp[y * ow + x] = s;
+    }
+  }
+  const out = new Float64Array(oh * ow);
+  for (let y = 0; y < oh; y++) {
+    for (let x = 0; x < ow; x++) {
+      let s = 0;
+      for (let t = 0; t < ks; t++) s += k[t] * tmp[(y + t) * ow + x];
+      out[y * ow + x] = s;
+    }
+  }
+  return out;
+}
+
+/**
+ * Structural similarity of two images of the same shape: the mean of the SSIM map over the
+ * positions where the whole Gaussian window fits (MATLAB reference `ssim_index`, 'valid'), with
+ * weighted (not Bessel-corrected) local moments, averaged over channels. 1 for identical images.
+ * Needs height and width >= windowSize.
+ * `ssim(a, b) // uint8 images; ssim(a, b, { dataRange: 2 }) // images in [-1, 1]`
+ */
+export function ssim(a: HwcImage, b: HwcImage, opts: SsimOptions = {}): number {
+  const fn = 'ssim';
+  sameShape(fn, a, b);
+  const isU8 = (d: ArrayLike<number>) => d instanceof Uint8Array || d instanceof Uint8ClampedArray;
+  const L = opts.dataRange ?? (isU8(a.data) && isU8(b.data) ? 255 : undefined);
+  if (L === undefined || !(L > 0) || !Number.isFinite(L)) {
+    throw new OptionError(
+      `${fn}: Expected a number > 0 for dataRange (255 for uint8, 1 for [0, 1], 2 for [-1, 1]) but received ${L}`,
+    );
+  }
+  const size = opts.windowSize ?? 11;
+  const sigma = opts.sigma ?? 1.5;
+  const k1 = opts.k1 ?? 0.01;
+  const k2 = opts.k2 ?? 0.03;
+  if (!Number.isInteger(size) || size < 1)
+    throw new OptionError(`${fn}: Expected a positive integer for windowSize but received ${size}`);
+  if (!(sigma > 0)) throw new OptionError(`${fn}: Expected a number > 0 for sigma but received ${sigma}`);
+  if (!(k1 > 0) || !(k2 > 0))
+    throw new OptionError(`${fn}: Expected numbers > 0 for k1 and k2 but received ${k1} and ${k2}`);
+  const { height: h, width: w, channels: ch } = a;
+  if (h < size || w < size) {
+    throw new OptionError(
+      `${fn}: images must be at least ${size} x ${size} for the window, but are ${h} x ${w}`,
+    );
+  }
+  const C1 = (k1 * L) ** 2;
+  const C2 = (k2 * L) ** 2;
+  const kernel = gaussianKernel(size, sigma);
+
+  let total = 0;
+  const hw = h * w;
+  for (let c = 0; c < ch; c++) {
+    const x = new Float64Array(hw);
+    const y = new Float64Array(hw);
+    const xx = new Float64Array(hw);
+    const yy = new Float64Array(hw);
+    const xy = new Float64Array(hw);
+    for (let p = 0; p < hw; p++) {
+      const u = a.data[p * ch + c];
+      const v = b.data[p * ch + c];
+      x[p] = u;
+      y[p] = v;
+      xx[p] = u * u;
+      yy[p] = v * v;
+      xy[p] = u * v;
+    }
+    const mx = filterValid(x, h, w, kernel);
+    const my = filterValid(y, h, w, kernel);
+    const exx = filterValid(xx, h, w, kernel);
+    const eyy = filterValid(yy, h, w, kernel);
+    const exy = filterValid(xy, h, w, kernel);
+    let sum = 0;
+    for (let p = 0; p < mx.length; p++) {
+      const mux = mx[p];
+      const muy = my[p];
+      const vx = exx[p] - mux * mux;
+      const vy = eyy[p] - muy * muy;
+      const cxy = exy[p] - mux * muy;
+      sum += ((2 * mux * muy + C1) * (2 * cxy + C2)) / ((mux * mux + muy * muy + C1) * (vx + vy + C2));
+    }
+    total += sum / mx.length;
+  }
+  const value = total / ch;
+  if (!Number.isFinite(value)) throw new OptionError(`${fn}: the images hold non-finite values`);
+  return value;
+}
