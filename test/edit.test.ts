@@ -110,16 +110,9 @@ test('intervene: fresh noise shared by factual and do(); non-descendants keep th
     torch.manualSeed(3);
     const v = 40;
     const edit = intervene(mdl, { pendulum_angle: v }, 5);
-    const toLatent = (labels: Tensor) => {
-      // invert the label scale: latent = logit((label - min) / range)
-      const a = world.attributes;
-      return rows(labels, 4).map((r) =>
-        r.map((y, j) => {
-          const s = (y - a[j].min) / (a[j].max - a[j].min);
-          return Math.log(s / (1 - s));
-        }),
-      );
-    };
+    // back from label units to latents through the model's own label scale (logit of the min-max
+    // scaled label, or standardized units, whichever the config's supervision uses)
+    const toLatent = (labels: Tensor) => rows(labels, 4).map((r) => r.map((y, j) => mdl.labelToLatent(j, y)));
     const factual = toLatent(edit.labels.factual);
     const causal = toLatent(edit.labels.causal);
     const latent = mdl.labelToLatent(0, v);
