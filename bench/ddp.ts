@@ -8,7 +8,6 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,14 +17,6 @@ import { createTrainer } from '../src/train/train.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 
 /** Parameters whose gradients are all-reduced each step (D step + E+G/prior step). */
 function gradientSize(preset: string): number {
@@ -38,7 +29,7 @@ function gradientSize(preset: string): number {
 }
 
 async function allReduceSeconds(n: number, reps: number): Promise<number> {
-  const port = await freePort();
+  const port = await torch.dist.findFreePort();
   const outs = await Promise.all(
     [0, 1].map(
       (rank) =>

@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -19,14 +18,6 @@ import {
 } from './helpers/ddp-fixture.ts';
 
 const skip = torch.dist.availableBackends().includes('gloo') ? false : 'the addon was built without gloo';
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 
 function runRank(rank: number, world: number, port: number) {
   return new Promise<{ start: { params: number[]; buffers: number[] }; params: number[]; loss: number[] }>(
@@ -59,7 +50,7 @@ function runRank(rank: number, world: number, port: number) {
 test('2 ranks on shards reach the parameters of 1 process on the global batch (within 1e-5)', {
   skip,
 }, async () => {
-  const port = await freePort();
+  const port = await torch.dist.findFreePort();
   const ranks = await Promise.all([0, 1].map((r) => runRank(r, 2, port)));
   // one process, full batches, starting from the model rank 0 started from
   const { model, opt } = makeModel(100);

@@ -13,15 +13,6 @@ const skip = gloo
   ? false
   : 'the addon was built without gloo (apt-get install libgloo-dev; npm run build:native)';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 function rank(scenario: string, r: number, world: number, port: number, timeoutMs: number) {
   return new Promise<{ code: number | null; out: Record<string, unknown> }>((resolve) => {
     const p = spawn(
@@ -46,7 +37,7 @@ function rank(scenario: string, r: number, world: number, port: number, timeoutM
 test('two ranks: all-reduce (sum, avg), broadcast and barrier give the same tensors everywhere', {
   skip,
 }, async () => {
-  const port = await freePort();
+  const port = await torch.dist.findFreePort();
   const [a, b] = await Promise.all([0, 1].map((r) => rank('collectives', r, 2, port, 30_000)));
   for (const [r, res] of [a, b].entries()) {
     assert.equal(res.out.error, undefined, `rank ${r}: ${res.out.error}`);
@@ -61,7 +52,7 @@ test('two ranks: all-reduce (sum, avg), broadcast and barrier give the same tens
 test('a rank that dies makes the other fail with an error within its timeout, not hang', {
   skip,
 }, async () => {
-  const port = await freePort();
+  const port = await torch.dist.findFreePort();
   const [a, b] = await Promise.all([0, 1].map((r) => rank('peer-dies', r, 2, port, 10_000)));
   assert.equal(b.code, 9);
   assert.equal(a.out.name, 'NativeError');
@@ -70,7 +61,7 @@ test('a rank that dies makes the other fail with an error within its timeout, no
 });
 
 test('a master port in use is a clear error', { skip }, async () => {
-  const port = await freePort();
+  const port = await torch.dist.findFreePort();
   const blocker: Server = await new Promise((resolve) => {
     const s = createServer().listen(port, () => resolve(s));
   });
@@ -84,7 +75,7 @@ test('a master port in use is a clear error', { skip }, async () => {
 });
 
 test('an unreachable master is a clear error within the timeout', { skip }, async () => {
-  const port = await freePort(); // nobody listens there
+  const port = await torch.dist.findFreePort(); // nobody listens there
   const res = await rank('collectives', 1, 2, port, 3_000);
   assert.match(String(res.out.error), /rank 1 of 2 could not join the process group/);
   assert.ok(Number(res.out.ms) < 20_000, `took ${res.out.ms} ms`);

@@ -8,23 +8,12 @@
  * that environment (torchrun-style scripts, Slurm's srun, a Kubernetes job) instead.
  */
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-      .once('error', reject)
-      .listen(0, '127.0.0.1', () => {
-        const { port } = s.address() as { port: number };
-        s.close(() => resolve(port));
-      });
-  });
-}
+import { dist } from '../torch/index.ts';
 
 /** Runs `argv` (this process's own command line) as `nproc` ranks; resolves with the exit code. */
 export async function launchLocalRanks(nproc: number, threads: number | undefined): Promise<number> {
-  const port = Number(process.env.MASTER_PORT) || (await freePort());
+  const port = Number(process.env.MASTER_PORT) || (await dist.findFreePort());
   const perRank = Math.max(1, Math.floor((threads ?? availableParallelism()) / nproc));
   const args = [...process.execArgv, ...process.argv.slice(1), '--threads', String(perRank)];
   process.stderr.write(

@@ -10,6 +10,7 @@
  *   dist.allReduce(grads, 'avg');
  *   dist.destroy();
  */
+import { createServer } from 'node:net';
 import { NativeError, OptionError } from '../errors.ts';
 import { native } from './native.ts';
 import type { Tensor } from './tensor.ts';
@@ -146,4 +147,16 @@ export function optionsFromEnv(
     masterAddr: env.MASTER_ADDR ?? '127.0.0.1',
     masterPort: int('MASTER_PORT', 29500),
   };
+}
+
+/** A TCP port on 127.0.0.1 that is free now, for a local rendezvous (launchers, tests, benches). */
+export function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+      .once('error', reject)
+      .listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as { port: number };
+        s.close(() => resolve(port));
+      });
+  });
 }
