@@ -183,10 +183,6 @@ export class DearEncoder extends nn.Module {
     const [mu, logvar] = this.head.forward(h).chunk(2, 1);
     return { mu, logvar: logvar.clamp(-10, 5) };
   }
-
-  setTrainable(on: boolean): void {
-    for (const p of this.parameters()) p.requiresGrad_(on);
-  }
 }
 
 /** A named container whose children are called by their owner (nn.Sequential's names, own order). */
@@ -421,9 +417,5 @@ export class DearDiscriminator extends nn.Module {
     const { score: sz, feature: fz } = this.zMlp.forward(z);
     const { score: sxz } = this.jointMlp.forward(torch.cat([fx, fz], 1));
     return sx.add(sz).add(sxz).div(3);
-  }
-
-  setTrainable(on: boolean): void {
-    for (const p of this.parameters()) p.requiresGrad_(on);
   }
 }

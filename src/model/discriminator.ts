@@ -57,9 +57,4 @@ export class Discriminator extends nn.Module {
     const sxz = this.j2.forward(this.j1.forward(torch.cat([fx, fz], 1)).leakyRelu(0.2)); // [B, 1]
     return this.sx.forward(fx).add(this.sz.forward(fz)).add(sxz).div(3).squeeze(1);
   }
-
-  /** Turns gradient recording of every parameter on or off (off while E and G learn). */
-  setTrainable(on: boolean): void {
-    for (const p of this.parameters()) p.requiresGrad_(on);
-  }
 }

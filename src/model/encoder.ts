@@ -54,11 +54,6 @@ export class Encoder extends nn.Module {
     return { mu, logvar: logvar.clamp(-10, 5) };
   }
 
-  /** Turns gradient recording of every parameter on or off. */
-  setTrainable(on: boolean): void {
-    for (const p of this.parameters()) p.requiresGrad_(on);
-  }
-
   /** A reparameterised sample z = mu + exp(logvar / 2) * eps. */
   static sample(mu: Tensor, logvar: Tensor): Tensor {
     return mu.add(logvar.mul(0.5).exp().mul(torch.randnLike(mu)));

@@ -213,6 +213,11 @@ export abstract class Module {
     return this.train(false);
   }
 
+  /** Turns gradient recording of every parameter on or off (off for a network held fixed in a step). */
+  setTrainable(on: boolean): void {
+    for (const p of this.parameters()) p.requiresGrad_(on);
+  }
+
   /** Drops the gradients of every parameter. */
   zeroGrad(): void {
     for (const p of this.parameters()) p.zeroGrad();
