@@ -467,7 +467,10 @@ describe('CelebA loader', () => {
     );
     assert.equal(warnings.length, 1);
     // The reason is libvips' own words, which differ between builds ("VipsJpeg: ..." or "Input file has corrupt header"): only its presence is checked.
-    assert.match(warnings[0], /^Skipped 2 unreadable images of 6 in .*000002\.jpg \([^)]+\), 000005\.jpg \([^)]+\)/);
+    assert.match(
+      warnings[0],
+      /^Skipped 2 unreadable images of 6 in .*000002\.jpg \([^)]+\), 000005\.jpg \([^)]+\)/,
+    );
     const files = Array.from({ length: a.dataset.size }, (_, i) => a.dataset.file(i));
     assert.deepEqual(files, ['000001.jpg', '000003.jpg', '000004.jpg', '000006.jpg']);
 

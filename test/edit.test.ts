@@ -1,10 +1,12 @@
 // Edits on a model whose SCM has non-zero edges: the numbers do() must give, by hand.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { AttributeInfo } from '../src/data/dataset.ts';
 import { generateWorldDataset, worldByName } from '../src/data/world-dataset.ts';
 import { Ccig } from '../src/model/ccig.ts';
 import { resolveConfig } from '../src/model/config.ts';
 import { counterfactual, editLatentsEach, intervene, nonCausalEdit } from '../src/model/edit.ts';
+import { LabelScale } from '../src/model/label-scale.ts';
 import type { Tensor } from '../src/torch/index.ts';
 import * as torch from '../src/torch/index.ts';
 
@@ -130,3 +132,27 @@ test('intervene: fresh noise shared by factual and do(); non-descendants keep th
     assert.deepEqual(nc, [0, 2, 0, 0]);
     mdl.dispose();
   }));
+
+test('the label scale: logit of the unit scale, or standardized units under mse, and back', () => {
+  const attributes: AttributeInfo[] = [
+    { name: 'angle', kind: 'continuous', min: -40, max: 40, mean: 5, std: 20 },
+    { name: 'smile', kind: 'binary', min: 0, max: 1 },
+    { name: 'old', kind: 'continuous', min: 0, max: 12 },
+  ];
+  torch.scope(() => {
+    const logit = new LabelScale(attributes, 'bce');
+    const std = new LabelScale(attributes, 'mse');
+    assert.deepEqual(std.standardized, [true, false, true]);
+    assert.ok(Math.abs(logit.toLatent(0, 0) - 0) < 1e-9, 'mid-range is logit 0.5 = 0');
+    assert.ok(Math.abs(std.toLatent(0, 45) - 2) < 1e-9, '(45 - 5) / 20');
+    // without recorded moments: a uniform distribution over the range, std = 12 / sqrt(12)
+    assert.ok(Math.abs(std.toLatent(2, 6 + Math.sqrt(12)) - 1) < 1e-9);
+    assert.ok(Math.abs(std.toLatent(1, 1) - logit.toLatent(1, 1)) < 1e-12, 'binary is always a logit');
+    for (const scale of [logit, std]) {
+      const values = [30, 1, 3];
+      const zc = torch.tensor([values.map((v, i) => scale.toLatent(i, v))]);
+      const back = Array.from(scale.latentToLabels(zc).toFloat32Array());
+      values.forEach((v, i) => assert.ok(Math.abs(back[i] - v) < 1e-3, `${v} -> ${back[i]}`));
+    }
+  });
+});

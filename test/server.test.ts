@@ -69,7 +69,7 @@ test('info, sample and intervene answer', async () => {
       const eps = torch.tensor([context.eps]);
       const zr = torch.tensor([context.zr]);
       const latent = latentInterventions(model, { light_angle: 120 });
-      const factualZc = model.prior.f(model.prior.solve(eps));
+      const factualZc = model.prior.generate(eps);
       const draw = (zc: torch.Tensor) => model.decode(model.join(zc, zr)).toFloat32Array();
       return {
         factual: draw(factualZc),

@@ -319,7 +319,12 @@ export class ScmPrior extends nn.Module {
 
   /** z_c from fresh exogenous noise. [B, m] */
   sample(batch: number): Tensor {
-    return this.f(this.solve(torch.randn([batch, this.m])));
+    return this.generate(torch.randn([batch, this.m]));
+  }
+
+  /** z_c = f(u) with u = eps (I - A)^{-1}: the causal latents that exogenous noise eps [B, m] produces. */
+  generate(eps: Tensor): Tensor {
+    return this.f(this.solve(eps));
   }
 
   /**
@@ -329,7 +334,7 @@ export class ScmPrior extends nn.Module {
    */
   intervene(eps: Tensor, interventions: Record<string, number>): Tensor {
     const idx = this.interventionIndices(interventions);
-    if (idx.length === 0) return this.f(this.solve(eps));
+    if (idx.length === 0) return this.generate(eps);
     const values = new Array<number>(this.m).fill(0);
     for (const [i, v] of idx) values[i] = v;
     const rows = torch.tensor(values).unsqueeze(0).expand([eps.shape[0], this.m]);

@@ -30,6 +30,11 @@ export interface AttributeInfo {
   std?: number;
 }
 
+/** The label range [lo, hi] of an attribute: [0, 1] for binary ones, the observed [min, max] otherwise. */
+export function labelRange(a: AttributeInfo): [number, number] {
+  return a.kind === 'binary' ? [0, 1] : [a.min, a.max];
+}
+
 /** One batch. Images are NCHW float32 in [-1, 1]; labels are [B, m] in attribute order. */
 export interface Batch {
   /** [B, 3, H, W], values in [-1, 1] */

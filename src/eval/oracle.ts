@@ -10,6 +10,7 @@ import { flipChoice, hflipRows } from '../data/augment.ts';
 import type { AttributeInfo, Dataset } from '../data/dataset.ts';
 import { Rng } from '../data/rng.ts';
 import { CheckpointError } from '../errors.ts';
+import { LabelScale } from '../model/label-scale.ts';
 import * as torch from '../torch/index.ts';
 import { nn, optim, type Tensor } from '../torch/index.ts';
 
@@ -41,6 +42,9 @@ export class Oracle extends nn.Module {
   private readonly feat: nn.Linear;
   private readonly out: nn.Linear;
   readonly featureDim = 128;
+  private readonly labelScale: LabelScale;
+  /** 1 for binary attributes (classified), 0 for continuous ones (regressed) */
+  private readonly binary: number[];
 
   constructor(readonly meta: OracleMeta) {
     super();
@@ -60,21 +64,14 @@ export class Oracle extends nn.Module {
     this.body = this.registerModule('body', new nn.Sequential(layers));
     this.feat = this.registerModule('feat', new nn.Linear(cin * size * size, this.featureDim));
     this.out = this.registerModule('out', new nn.Linear(this.featureDim, meta.attributes.length));
+    this.labelScale = new LabelScale(meta.attributes);
+    this.binary = meta.attributes.map((a) => (a.kind === 'binary' ? 1 : 0));
   }
 
   /** x [B, 3, S, S] -> { features [B, 128], logits [B, m] } */
   forward(x: Tensor): { features: Tensor; logits: Tensor } {
     const features = this.feat.forward(this.body.forward(x).flatten(1)).leakyRelu(0.2);
     return { features, logits: this.out.forward(features) };
-  }
-
-  private scale(): { lo: Tensor; span: Tensor; binary: Tensor } {
-    const a = this.meta.attributes;
-    return {
-      lo: torch.tensor(a.map((x) => (x.kind === 'binary' ? 0 : x.min))),
-      span: torch.tensor(a.map((x) => (x.kind === 'binary' ? 1 : x.max - x.min))),
-      binary: torch.tensor(a.map((x) => (x.kind === 'binary' ? 1 : 0))),
-    };
   }
 
   /** Attribute values read off images, in label units (binary: probability of 1). [B, m] */
@@ -86,9 +83,9 @@ export class Oracle extends nn.Module {
   read(x: Tensor): { features: Tensor; values: Tensor } {
     return torch.noGrad(() => {
       const { features, logits } = this.forward(x);
-      const { lo, span, binary } = this.scale();
-      const cont = logits.mul(span).add(lo);
-      return { features, values: torch.where(binary.gt(0).expand(logits.shape), logits.sigmoid(), cont) };
+      const binary = torch.tensor(this.binary).gt(0).expand(logits.shape);
+      // Binary outputs are logits of the probability, continuous ones the scaled value itself.
+      return { features, values: this.labelScale.fromUnit(torch.where(binary, logits.sigmoid(), logits)) };
     });
   }
 
@@ -98,8 +95,8 @@ export class Oracle extends nn.Module {
    */
   loss(x: Tensor, labels: Tensor): Tensor {
     const { logits } = this.forward(x);
-    const { lo, span, binary } = this.scale();
-    const target = labels.sub(lo).div(span);
+    const binary = torch.tensor(this.binary);
+    const target = this.labelScale.toUnit(labels);
     const mse = logits.sub(target).square().mul(binary.rsub(1));
     const rate = this.meta.attributes.map((a) => this.meta.positiveRate?.[a.name] ?? 0.5);
     const w1 = torch.tensor(rate.map((p) => 0.5 / p));

@@ -2,11 +2,9 @@
  * CCIG: a bidirectional GAN whose latent z = [z_c, z_r] carries one causal factor per labelled
  * attribute (z_c, m dims, under the SCM prior) and k free dims (z_r, N(0, I)).
  *
- * Label space and latent space (SPEC.md section 3): a binary label, and a continuous one under
- * `bce` supervision, trains mu_c as the logit of the min-max scaled label, so a label value v
- * maps to the latent logit((v - min) / (max - min)) and back through the sigmoid. A continuous
- * label under `mse` supervision trains mu_c as the label in standardized units, (v - mean) / std,
- * and maps back affinely.
+ * Label space and latent space (SPEC.md section 3; the scale is label-scale.ts): a binary label,
+ * and a continuous one under `bce` supervision, trains mu_c as the logit of the min-max scaled
+ * label; a continuous label under `mse` supervision trains mu_c as the label in standardized units.
  */
 
 import { ScmPrior } from '../causal/scm.ts';
@@ -19,6 +17,7 @@ import { DearDiscriminator, DearEncoder, DearGenerator } from './dear.ts';
 import { Discriminator } from './discriminator.ts';
 import { Encoder } from './encoder.ts';
 import { Generator } from './generator.ts';
+import { LabelScale } from './label-scale.ts';
 
 /** E(x) -> q(z | x): encoder.ts's conv stages or DEAR's ResNet (config.net.arch). */
 export type ImageEncoder = Encoder | DearEncoder;
@@ -26,19 +25,6 @@ export type ImageEncoder = Encoder | DearEncoder;
 export type ImageGenerator = Generator | DearGenerator;
 /** D(x, z) -> logits [B]. */
 export type JointDiscriminator = Discriminator | DearDiscriminator;
-
-/** Keeps scaled labels away from 0 and 1 so their logits stay finite. */
-const LABEL_EPS = 1e-3;
-
-/**
- * Mean and standard deviation of an attribute's labels; for attributes recorded without them
- * (older checkpoints and caches), those of a uniform distribution over the label range.
- */
-function standardUnits(a: AttributeInfo): { mean: number; std: number } {
-  if (a.kind === 'binary') return { mean: 0, std: 1 };
-  if (a.mean !== undefined && a.std !== undefined && a.std > 0) return { mean: a.mean, std: a.std };
-  return { mean: (a.min + a.max) / 2, std: Math.max(1e-12, (a.max - a.min) / Math.sqrt(12)) };
-}
 
 export class Ccig extends nn.Module {
   readonly encoder: ImageEncoder;
@@ -50,13 +36,8 @@ export class Ccig extends nn.Module {
   /** number of free dims */
   readonly k: number;
   readonly zDim: number;
-  private readonly labelMin: Tensor;
-  private readonly labelRange: Tensor;
-  private readonly labelMean: Tensor;
-  private readonly labelStd: Tensor;
-  /** [m] 1 where the attribute is supervised by MSE in standardized units, 0 where by BCE */
-  private readonly mseColumns: Tensor;
-  private readonly mse: boolean[];
+  /** label units <-> the unit scale and the causal latents */
+  readonly labelScale: LabelScale;
 
   constructor(
     readonly config: CcigConfig,
@@ -104,26 +85,17 @@ export class Ccig extends nn.Module {
         parents: config.scm.parents,
       }),
     );
-    this.labelMin = torch.keep(torch.tensor(attributes.map((a) => (a.kind === 'binary' ? 0 : a.min))));
-    this.labelRange = torch.keep(
-      torch.tensor(attributes.map((a) => (a.kind === 'binary' ? 1 : Math.max(1e-12, a.max - a.min)))),
-    );
-    const moments = attributes.map(standardUnits);
-    this.labelMean = torch.keep(torch.tensor(moments.map((x) => x.mean)));
-    this.labelStd = torch.keep(torch.tensor(moments.map((x) => x.std)));
-    const mode = config.train.continuousSupervision ?? 'bce';
-    this.mse = attributes.map((a) => a.kind === 'continuous' && mode === 'mse');
-    this.mseColumns = torch.keep(torch.tensor(this.mse.map((b) => (b ? 1 : 0))));
+    this.labelScale = new LabelScale(attributes, config.train.continuousSupervision ?? 'bce');
   }
 
   /** Labels [B, m] -> BCE targets in [0, 1] (min-max scaled). */
   labelTargets(labels: Tensor): Tensor {
-    return labels.sub(this.labelMin).div(this.labelRange).clamp(0, 1);
+    return this.labelScale.toUnit(labels).clamp(0, 1);
   }
 
   /** Labels [B, m] -> standardized units (v - mean) / std. */
   standardizedLabels(labels: Tensor): Tensor {
-    return labels.sub(this.labelMean).div(this.labelStd);
+    return this.labelScale.standardize(labels);
   }
 
   /**
@@ -133,30 +105,19 @@ export class Ccig extends nn.Module {
    */
   supervisionLoss(muC: Tensor, labels: Tensor): Tensor {
     const bce = torch.bceWithLogits(muC, this.labelTargets(labels), { reduction: 'none' });
-    if (!this.mse.includes(true)) return bce;
+    if (!this.labelScale.standardized.includes(true)) return bce;
     const sq = muC.sub(this.standardizedLabels(labels)).square();
-    return torch.where(this.mseColumns.gt(0).unsqueeze(0).expand(bce.shape), sq, bce);
+    return torch.where(this.labelScale.standardizedMask(bce), sq, bce);
   }
 
   /** The causal latent that encodes label value v of attribute i. */
   labelToLatent(i: number, v: number): number {
-    const a = this.attributes[i];
-    if (this.mse[i]) {
-      const { mean, std } = standardUnits(a);
-      return (v - mean) / std;
-    }
-    const lo = a.kind === 'binary' ? 0 : a.min;
-    const span = a.kind === 'binary' ? 1 : Math.max(1e-12, a.max - a.min);
-    const s = Math.min(1 - LABEL_EPS, Math.max(LABEL_EPS, (v - lo) / span));
-    return Math.log(s / (1 - s));
+    return this.labelScale.toLatent(i, v);
   }
 
   /** Causal latents [B, m] -> label values [B, m]. */
   latentToLabels(zc: Tensor): Tensor {
-    const viaSigmoid = zc.sigmoid().mul(this.labelRange).add(this.labelMin);
-    if (!this.mse.includes(true)) return viaSigmoid;
-    const affine = zc.mul(this.labelStd).add(this.labelMean);
-    return torch.where(this.mseColumns.gt(0).unsqueeze(0).expand(zc.shape), affine, viaSigmoid);
+    return this.labelScale.latentToLabels(zc);
   }
 
   /** z = [z_c from the SCM prior, z_r ~ N(0, I)]. [B, zDim] */
@@ -181,12 +142,5 @@ export class Ccig extends nn.Module {
 
   decode(z: Tensor): Tensor {
     return this.generator.forward(z);
-  }
-
-  /** Frees the weights and the label scale (kept tensors that are not buffers). */
-  override dispose(): void {
-    super.dispose();
-    for (const t of [this.labelMin, this.labelRange, this.labelMean, this.labelStd, this.mseColumns])
-      t.dispose();
   }
 }

@@ -9,6 +9,7 @@
  * scaling the encoder was supervised with.
  */
 
+import { labelRange } from '../data/dataset.ts';
 import { OptionError } from '../errors.ts';
 import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
@@ -75,7 +76,7 @@ export function intervene(model: Ccig, interventions: Record<string, number>, n:
   return torch.noGrad(() => {
     const eps = torch.randn([n, model.m]);
     const zr = model.k > 0 ? torch.randn([n, model.k]) : undefined;
-    const factual = model.prior.f(model.prior.solve(eps));
+    const factual = model.prior.generate(eps);
     return decodeAll(model, zr, {
       factual,
       causal: model.prior.intervene(eps, latent),
@@ -173,7 +174,7 @@ export function traverse(
   return torch.noGrad(() => {
     const eps = torch.randn([n, model.m]);
     const zr = model.k > 0 ? torch.randn([n, model.k]) : undefined;
-    const factual = model.prior.f(model.prior.solve(eps));
+    const factual = model.prior.generate(eps);
     const causal: Tensor[] = [];
     const nonCausal: Tensor[] = [];
     for (const v of values) {
@@ -195,7 +196,8 @@ export function traverse(
 export function attributeRange(model: Pick<Ccig, 'attributes'>, attribute: string, steps: number): number[] {
   const a = model.attributes.find((x) => x.name === attribute);
   if (!a) return [];
-  const inset = 0.03 * (a.max - a.min);
-  const [lo, hi] = a.kind === 'binary' ? [0, 1] : [a.min + inset, a.max - inset];
+  const [min, max] = labelRange(a);
+  const inset = a.kind === 'binary' ? 0 : 0.03 * (max - min);
+  const [lo, hi] = [min + inset, max - inset];
   return Array.from({ length: steps }, (_, i) => lo + ((hi - lo) * i) / Math.max(1, steps - 1));
 }

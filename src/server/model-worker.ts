@@ -55,7 +55,7 @@ async function render(c: Context, interventions: Record<string, number>, mode: '
   const { factualImg, editedImg, factualZc, editedZc } = torch.scope(() =>
     torch.noGrad(() => {
       const { eps, zr } = contextTensors(c);
-      const factualZc = model.prior.f(model.prior.solve(eps));
+      const factualZc = model.prior.generate(eps);
       const editedZc =
         mode === 'causal' ? model.prior.intervene(eps, latent) : nonCausalEdit(model, factualZc, latent);
       return {

@@ -15,6 +15,7 @@ import { Worker } from 'node:worker_threads';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { labelRange } from '../data/dataset.ts';
 import { CheckpointError } from '../errors.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -162,7 +163,7 @@ export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
         });
         continue;
       }
-      const [lo, hi] = a.kind === 'binary' ? [0, 1] : [a.min, a.max];
+      const [lo, hi] = labelRange(a);
       if (v < lo || v > hi)
         ctx.addIssue({
           code: 'custom',

@@ -678,7 +678,7 @@ async function writeGrids(
   const { samples, recon, n } = torch.scope(() =>
     torch.noGrad(() => {
       model.eval();
-      const zc = model.prior.f(model.prior.solve(eps.slice(1, 0, model.m)));
+      const zc = model.prior.generate(eps.slice(1, 0, model.m));
       const z = model.join(zc, model.k > 0 ? eps.slice(1, model.m) : undefined);
       const samples = model.decode(z).toFloat32Array();
       const n = Math.min(32, heldX.shape[0]);
