@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CachedDataset } from '../src/data/cache.ts';
+import type { CachedDataset } from '../src/data/cached-dataset.ts';
 import { openCelebA } from '../src/data/celeba.ts';
 
 const TARGET = 3000; // images/s of 64x64 batches the issue asks for on 2 cores

@@ -21,7 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { openCacheFile } from '../src/data/cache.ts';
+import { openCacheFile } from '../src/data/cached-dataset.ts';
 import {
   CELEBA_ATTRIBUTES,
   CELEBA_PRESETS,

@@ -20,7 +20,6 @@ import { expectOneOf, fmt, listSome, rejectUnknownKeys } from '../options.ts';
 import {
   COMMON_OPTION_KEYS,
   type CommonOpenOptions,
-  type LabelTable,
   listFolder,
   type OpenedDataset,
   openTable,
@@ -29,6 +28,7 @@ import {
   selectColumns,
   sha256,
 } from './cache.ts';
+import type { LabelTable } from './cache-file.ts';
 import type { AttributeInfo } from './dataset.ts';
 import { CELEBA_CROP_FRACTION, isImageName } from './preprocess.ts';
 import { resolveSplit, type SplitName, type SplitOptions, splitOf } from './split.ts';

@@ -26,7 +26,6 @@ import { fmt, rejectUnknownKeys } from '../options.ts';
 import {
   COMMON_OPTION_KEYS,
   type CommonOpenOptions,
-  type LabelTable,
   listFolder,
   type OpenedDataset,
   openTable,
@@ -35,6 +34,7 @@ import {
   selectColumns,
   sha256,
 } from './cache.ts';
+import type { LabelTable } from './cache-file.ts';
 import { checkFolder } from './celeba.ts';
 import { type AttributeInfo, columnMoments, INTERVENED_COLUMN, INTERVENED_SEPARATOR } from './dataset.ts';
 import { isImageName } from './preprocess.ts';
