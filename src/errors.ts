@@ -57,6 +57,14 @@ export class FileSystemError extends Error {
 }
 
 /**
+ * A data-parallel group that broke: a peer process stopped, a collective timed out, the network
+ * failed. Not the user's mistake and not our bug: the CLI exits 4, as for machine faults.
+ */
+export class DistributedError extends Error {
+  override name = 'DistributedError';
+}
+
+/**
  * An allocation libtorch could not make (CUDA or host memory). Raised by the native addon; the
  * trainer re-raises it naming the batch size. A user error: a smaller batch or another device
  * fixes it.

@@ -2,7 +2,7 @@
 // process reaches on the same global batches; rank 0's model is everyone's start; shards.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -121,4 +121,76 @@ test('ccig train --nproc 2: ranks stay in step, rank 0 writes, and a 1-process r
   r = ccig('resume', '--out', out, '--steps', '8', '--json');
   assert.equal(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '').step, 8);
+});
+
+test('killing one rank of ccig train stops the other within its timeout, naming the intact checkpoint', {
+  skip,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ccig-ddp-kill-'));
+  const out = join(dir, 'run');
+  const config = join(dir, 'config.json');
+  writeFileSync(config, JSON.stringify({ train: { checkpointEvery: 2, logEvery: 2, sampleEvery: 1000 } }));
+  const port = await torch.dist.findFreePort();
+  const args = ['bin/ccig.js', 'train', '--preset', 'tiny', '--steps', '100000', '--config', config];
+  const ranks = [0, 1].map((rank) =>
+    spawn(process.execPath, [...args, '--out', out, '--dist-timeout', '10', '--threads', '1', '--json'], {
+      env: {
+        ...process.env,
+        XDG_CACHE_HOME: join(dir, 'cache'),
+        OMP_NUM_THREADS: '1',
+        // the torchrun convention, as srun or a Kubernetes job would set it
+        RANK: String(rank),
+        LOCAL_RANK: String(rank),
+        WORLD_SIZE: '2',
+        MASTER_ADDR: '127.0.0.1',
+        MASTER_PORT: String(port),
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    }),
+  );
+  let stderr0 = '';
+  ranks[0].stderr?.on('data', (d) => {
+    stderr0 += d;
+  });
+  ranks[1].stderr?.resume();
+  const exited = ranks.map(
+    (p) => new Promise<number | null>((resolve) => p.on('exit', (code) => resolve(code))),
+  );
+  // wait for a checkpoint past the first one, then kill rank 1 as a lost machine would be
+  const ckpt = join(out, 'checkpoint.safetensors');
+  const logged = () => {
+    try {
+      return readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').length;
+    } catch {
+      return 0;
+    }
+  };
+  const deadline = Date.now() + 300_000;
+  while (!(existsSync(ckpt) && logged() >= 3)) {
+    assert.ok(Date.now() < deadline, `no checkpoint after 300 s: ${stderr0}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  ranks[1].kill('SIGKILL');
+  const killedAt = Date.now();
+  const code = await exited[0];
+  const waited = Date.now() - killedAt;
+  assert.equal(code, 4, stderr0);
+  assert.match(stderr0, /rank 0 of 2: the data-parallel group broke .*the last checkpoint \(.*\) is intact/);
+  assert.ok(waited < 30_000, `rank 0 took ${waited} ms to stop`);
+  // the checkpoint is a whole one: one process continues it
+  const env = { ...process.env, XDG_CACHE_HOME: join(dir, 'cache'), OMP_NUM_THREADS: '1' };
+  const info = spawnSync(process.execPath, ['bin/ccig.js', 'info', ckpt, '--json'], {
+    encoding: 'utf8',
+    env,
+  });
+  assert.equal(info.status, 0, info.stderr);
+  const { step } = JSON.parse(info.stdout);
+  assert.ok(step >= 2 && step % 2 === 0, `checkpoint at step ${step}`);
+  const r = spawnSync(
+    process.execPath,
+    ['bin/ccig.js', 'resume', '--out', out, '--steps', String(step + 2), '--json'],
+    { encoding: 'utf8', env, timeout: 300_000 },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '').step, step + 2);
 });

@@ -18,6 +18,10 @@ const deviceOpt = [
   '--device <name>',
   'cpu | cuda | cuda:N (default: cuda when libtorch sees a GPU)',
 ] as const;
+const distTimeoutOpt = [
+  '--dist-timeout <seconds>',
+  'data-parallel: how long a rank waits for the others before failing (default 120)',
+] as const;
 
 export function buildProgram(): Command {
   const program = new Command('ccig')
@@ -97,6 +101,7 @@ export function buildProgram(): Command {
     .option('--strict', 'stop on the first unreadable image instead of skipping it (CelebA, folders)')
     .option('--threads <n>', 'CPU threads (default all cores)')
     .option('--nproc <n>', 'data-parallel processes on this machine (threads divided among them)')
+    .option(...distTimeoutOpt)
     .option(...deviceOpt)
     .option('--json', 'print the result as JSON')
     .addHelpText(
@@ -117,6 +122,7 @@ export function buildProgram(): Command {
       '--nproc <n>',
       'data-parallel processes on this machine (any number: checkpoints do not depend on it)',
     )
+    .option(...distTimeoutOpt)
     .option(...deviceOpt)
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExample:\n  ccig resume --out runs/pendulum-small-given --steps 8000')

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { MECHANISMS, PARENT_MODELS, STRUCTURE_MODES } from '../causal/scm.ts';
-import { OptionError } from '../errors.ts';
+import { DistributedError, NativeError, OptionError, OutOfMemoryError } from '../errors.ts';
 import { edgeStability, formatEdgeStability } from '../eval/edge-stability.ts';
 import { type CcigConfig, mergeConfig, PRESET_NAMES, parseConfig, resolveConfig } from '../model/config.ts';
 import { expectOneOf } from '../options.ts';
@@ -47,6 +47,7 @@ export const TrainFlags = z.strictObject({
   supProp: num.min(0).max(1).optional(),
   threads: posInt.optional(),
   nproc: posInt.optional(),
+  distTimeout: posInt.optional(),
   strict: z.boolean().default(false),
   device: deviceFlag,
   json: z.boolean().default(false),
@@ -93,7 +94,8 @@ export async function trainCommand(raw: Record<string, unknown>, resume: boolean
         `data-parallel training runs on the CPU for now (Gloo); --device ${raw.device} cannot be used with --nproc or WORLD_SIZE`,
       );
     raw = { ...raw, device: 'cpu' };
-    dist.init({ ...rankEnv, backend: 'gloo' });
+    const timeout = posInt.optional().parse(raw.distTimeout);
+    dist.init({ ...rankEnv, backend: 'gloo', timeoutMs: timeout === undefined ? undefined : timeout * 1000 });
     dp = new DataParallel(rankEnv);
   }
   try {
@@ -122,6 +124,7 @@ async function trainRank(
         data: z.string().optional(),
         threads: posInt.optional(),
         nproc: posInt.optional(),
+        distTimeout: posInt.optional(),
         strict: z.boolean().default(false),
         device: deviceFlag,
         json: z.boolean().default(false),
@@ -213,6 +216,9 @@ async function trainRank(
         p.step,
         `| ${p.imagesPerSecond.toFixed(0)} img/s | eta ${formatSeconds(p.etaSeconds)} | D ${p.losses.d.toFixed(3)} E ${p.losses.e.toFixed(3)} G ${p.losses.g.toFixed(3)} sup ${p.losses.sup.toFixed(3)} cyc ${p.losses.cyc.toFixed(3)} h ${p.losses.h.toExponential(1)}`,
       ),
+  }).catch((e: unknown) => {
+    bar.stop();
+    throw dp ? groupFailure(e, dp, ckpt, outDir) : e;
   });
   bar.stop();
   if (result.stopped === 'interrupted')
@@ -236,4 +242,20 @@ async function trainRank(
       );
   }
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+/**
+ * A collective that failed (a peer stopped, or did not answer within the timeout) as a
+ * DistributedError saying what is kept. Only rank 0 writes, atomically, so the checkpoint on disk
+ * is a whole one whichever process went first.
+ */
+function groupFailure(e: unknown, dp: DataParallel, ckpt: string, outDir: string): unknown {
+  if (!(e instanceof NativeError) || e instanceof OutOfMemoryError) return e;
+  const kept = existsSync(ckpt)
+    ? `the last checkpoint (${ckpt}) is intact; continue with: ccig resume --out ${outDir} (any --nproc)`
+    : 'no checkpoint was written yet';
+  return new DistributedError(
+    `rank ${dp.rank} of ${dp.worldSize}: the data-parallel group broke (another process stopped, or did not answer within the timeout): ${e.message.split('\n')[0]}; ${kept}`,
+    { cause: e },
+  );
 }

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { z } from 'zod';
-import { FileSystemError, isUserError, NativeError, OptionError } from '../errors.ts';
+import { DistributedError, FileSystemError, isUserError, NativeError, OptionError } from '../errors.ts';
 import { toFileSystemError } from '../files.ts';
 import { bestDevice, type Device, setDefaultDevice } from '../torch/index.ts';
 
@@ -129,6 +129,8 @@ export function describeFailure(e: unknown): { message: string; code: number } {
     };
   if (isUserError(converted)) return { message: `ccig: error: ${converted.message}`, code: EXIT.user };
   const err = converted as Error | undefined;
+  if (err instanceof DistributedError)
+    return { message: `ccig: error: ${err.message}`, code: EXIT.environment };
   if (err?.name === 'TrainingDivergedError') return { message: `ccig: ${err.message}`, code: EXIT.diverged };
   if (err instanceof NativeError)
     return { message: `ccig: error in libtorch: ${err.message}`, code: EXIT.internal };
