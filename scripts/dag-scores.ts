@@ -25,6 +25,8 @@ const { values: opt } = parseArgs({
     labels: { type: 'string', default: 'identity' },
     'edge-cost': { type: 'string', default: '0.01' },
     top: { type: 'string', default: '5' },
+    interventional: { type: 'string', default: '0' },
+    jitter: { type: 'string', default: '0' },
   },
 });
 const world = worldByName(opt.world);
@@ -34,7 +36,22 @@ const edgeCost = Number(opt['edge-cost']);
 const m = world.names.length;
 if (m > 5) throw new Error(`${world.name} has ${m} factors; enumerating DAGs is meant for at most 5`);
 if (!['identity', 'logit'].includes(opt.labels)) throw new Error('--labels must be identity or logit');
-const ds = generateWorldDataset(world, { count: n, imageSize: 8, seed: Number(opt.seed) });
+const ds = generateWorldDataset(world, {
+  count: n,
+  imageSize: 8,
+  seed: Number(opt.seed),
+  interventional: Number(opt.interventional),
+});
+// --jitter: label noise in standardized units (an encoder's error), seeded
+let jitterState = 12345;
+const gauss = () => {
+  const u = () => {
+    jitterState = (jitterState * 1103515245 + 12345) % 2147483648;
+    return (jitterState + 0.5) / 2147483648;
+  };
+  return Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+};
+const jitter = Number(opt.jitter);
 
 // Columns, transformed (logit of the min-max scaled label, as a BCE-supervised latent) and standardized.
 const cols = world.factors.map((f, j) => {
@@ -46,33 +63,44 @@ const cols = world.factors.map((f, j) => {
   });
   const mean = c.reduce((s, v) => s + v, 0) / n;
   const sd = Math.sqrt(c.reduce((s, v) => s + (v - mean) ** 2, 0) / n);
-  return c.map((v) => (v - mean) / sd);
+  return c.map((v) => (v - mean) / sd + jitter * gauss());
 });
+// DCDI's masking: node j's mechanism is fitted and scored only on rows where j was not set by do()
+const scoredRows = world.names.map((_, j) =>
+  Int32Array.from({ length: n }, (_, r) => r).filter((r) => ds.intervened[r * m + j] === 0),
+);
 
 /** Leave-one-out k-NN residual variance of column j given the columns `ps` (1 for no parents). */
 const cache = new Map<string, number>();
 function residualVariance(j: number, ps: number[]): number {
-  if (ps.length === 0) return 1;
+  if (ps.length === 0) {
+    const rows = scoredRows[j];
+    const mean = rows.reduce((a, r) => a + cols[j][r], 0) / rows.length;
+    return rows.reduce((a, r) => a + (cols[j][r] - mean) ** 2, 0) / rows.length;
+  }
   const key = `${j}:${ps.join(',')}`;
   const hit = cache.get(key);
   if (hit !== undefined) return hit;
-  const dist = new Float64Array(n);
-  const idx = new Int32Array(n);
+  const rows = scoredRows[j];
+  const nj = rows.length;
+  const dist = new Float64Array(nj);
+  const idx = new Int32Array(nj);
   let sum = 0;
-  for (let r = 0; r < n; r++) {
-    for (let q = 0; q < n; q++) {
+  for (const r of rows) {
+    for (let t = 0; t < nj; t++) {
+      const q = rows[t];
       let d = 0;
       for (const p of ps) d += (cols[p][r] - cols[p][q]) ** 2;
-      dist[q] = q === r ? Number.POSITIVE_INFINITY : d;
-      idx[q] = q;
+      dist[t] = q === r ? Number.POSITIVE_INFINITY : d;
+      idx[t] = t;
     }
     idx.sort((a, b) => dist[a] - dist[b]);
     let pred = 0;
-    for (let t = 0; t < k; t++) pred += cols[j][idx[t]];
+    for (let t = 0; t < k; t++) pred += cols[j][rows[idx[t]]];
     sum += (cols[j][r] - pred / k) ** 2;
   }
-  cache.set(key, sum / n);
-  return sum / n;
+  cache.set(key, sum / nj);
+  return sum / nj;
 }
 
 // Every DAG: one parent set per node, kept when the graph is acyclic.
@@ -126,7 +154,7 @@ const isSuper = (d: Scored) =>
   compareGraphs(truth, adjacency(d.parents)).truePositive === world.edges().length;
 
 console.log(
-  `${world.name}: ${dags.length} DAGs, ${n} observational samples (seed ${opt.seed}), labels ${opt.labels}, ${k}-NN, edge cost ${edgeCost}`,
+  `${world.name}: ${dags.length} DAGs, ${n} samples (${Number(opt.interventional) * 100}% interventional, jitter ${jitter}, seed ${opt.seed}), labels ${opt.labels}, ${k}-NN, edge cost ${edgeCost}`,
 );
 for (const score of ['ls', 'nv'] as const) {
   dags.sort((a, b) => a[score] - b[score]);

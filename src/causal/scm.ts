@@ -147,6 +147,61 @@ export class ScmPrior extends nn.Module {
     }
   }
 
+  /**
+   * `learned` with exact search (config scm.search): the graph found so far becomes the mask of A
+   * or of the MLP inputs. Weights of edges it drops are zeroed; those of edges it adds start as the
+   * constructor starts them (A at 0, MLP inputs small and random).
+   */
+  setStructure(adjacency: number[][]): void {
+    if (this.mode !== 'learned')
+      throw new OptionError(`setStructure is for a learned structure, not '${this.mode}'`);
+    assertDag(adjacency, this.nodes);
+    const m = this.m;
+    if (adjacency.length !== m || adjacency.some((row, i) => row.length !== m || row[i] !== 0))
+      throw new OptionError(`setStructure needs an ${m} x ${m} 0/1 matrix with a zero diagonal`);
+    torch.scope(() =>
+      torch.noGrad(() => {
+        const next = torch.tensor(adjacency.map((row) => row.map((v) => (v ? 1 : 0))));
+        if (this.hiddenMask) {
+          const H = this.hidden;
+          const nextHidden = next
+            .unsqueeze(2)
+            .expand([m, m, H])
+            .reshape([m, m * H]);
+          const added = nextHidden.sub(this.hiddenMask).clamp(0, 1);
+          // (no random draw when nothing is added: restoring a structure leaves the RNG as it was)
+          if (added.sum().item() > 0)
+            this.param('W1').add_(
+              torch
+                .randn([m, m * H])
+                .mul(0.05)
+                .mul(added),
+            );
+          this.hiddenMask.copy_(nextHidden);
+        }
+        this.mask.copy_(next);
+        this.applyMask();
+      }),
+    );
+  }
+
+  /**
+   * Zeroes the structure parameters outside the mask. The mask stops their gradient, but Adam's
+   * momentum from before a structure change would still move them: call after each step.
+   */
+  applyMask(): void {
+    torch.noGrad(() => {
+      if (this.hiddenMask) this.param('W1').mul_(this.hiddenMask);
+      else this.param('A').mul_(this.mask);
+    });
+  }
+
+  /** The mask as 0/1 rows: where edges may be. */
+  maskArray(): number[][] {
+    const flat = torch.scope(() => this.mask.toNumbers());
+    return Array.from({ length: this.m }, (_, i) => flat.slice(i * this.m, (i + 1) * this.m));
+  }
+
   /** Frees the parameters and the structure masks. */
   override dispose(): void {
     super.dispose();

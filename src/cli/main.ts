@@ -89,6 +89,10 @@ export function buildProgram(): Command {
     .option('--structure <mode>', 'given | learned | none')
     .option('--mechanism <kind>', 'linear | nonlinear')
     .option('--parents <model>', 'how nodes depend on parents: linear | mlp')
+    .option(
+      '--search <how>',
+      'learned: exact (best DAG of the likelihood score, searched on the latents) | notears (gradient, acyclicity constraint)',
+    )
     .option('--steps <n>', 'training steps')
     .option('--batch-size <n>', 'batch size')
     .option('--seed <n>', 'seed')

@@ -39,6 +39,7 @@ export const TrainFlags = z.strictObject({
   structure: z.enum(STRUCTURE_MODES).optional(),
   mechanism: z.enum(MECHANISMS).optional(),
   parents: z.enum(PARENT_MODELS).optional(),
+  search: z.enum(['notears', 'exact']).optional(),
   steps: posInt.optional(),
   batchSize: posInt.optional(),
   seed: z.coerce.number().int().min(0).optional(),
@@ -67,6 +68,7 @@ export function configFromFlags(f: z.infer<typeof TrainFlags>): CcigConfig {
   if (f.structure) (flags.scm as Record<string, unknown>).structure = f.structure;
   if (f.mechanism) (flags.scm as Record<string, unknown>).mechanism = f.mechanism;
   if (f.parents) (flags.scm as Record<string, unknown>).parents = f.parents;
+  if (f.search) (flags.scm as Record<string, unknown>).search = f.search;
   if (f.data) (flags.data as Record<string, unknown>).path = f.data;
   if (f.interventional !== undefined)
     (flags.data as Record<string, unknown>).interventional = f.interventional;

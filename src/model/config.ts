@@ -48,6 +48,13 @@ export const ConfigSchema = z.strictObject({
      * each node's own units. Absent: nv.
      */
     score: z.enum(STRUCTURE_SCORES).optional(),
+    /**
+     * how `learned` finds the graph: `exact`, the best DAG under the masked likelihood score over
+     * every DAG, searched on the encoder's latents every train.searchEvery steps (causal/
+     * exact-search.ts; A is then trained on that graph), or `notears`, A learned by gradient under
+     * the acyclicity constraint (the paper's). Absent in older configs: notears.
+     */
+    search: z.enum(['notears', 'exact']).optional(),
   }),
   /** free latent dims k (identity, background, ...) */
   zFree: z.number().int().min(0),
@@ -123,6 +130,9 @@ export const ConfigSchema = z.strictObject({
      * train` finishes and written to edge-stability.json (0: skip; absent: 20)
      */
     stabilityResamples: z.number().int().min(0).optional(),
+    /** exact search: steps between searches (absent: 250) and training images encoded for one (absent: 1000) */
+    searchEvery: z.number().int().positive().optional(),
+    searchRows: z.number().int().min(10).optional(),
     logEvery: z.number().int().positive(),
     sampleEvery: z.number().int().positive(),
     checkpointEvery: z.number().int().positive(),

@@ -13,6 +13,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { exactSearch } from '../causal/exact-search.ts';
 import { type DagSchedule, STRUCTURE_PARAMS, structurePenalty, updateDagSchedule } from '../causal/scm.ts';
 import { flipChoice, hflipRows } from '../data/augment.ts';
 import type { Dataset } from '../data/dataset.ts';
@@ -159,6 +160,10 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
   let savedStep: number | undefined;
   let dag: DagSchedule = { alpha: 0, rho: t.dag.rhoInit, lastH: Number.POSITIVE_INFINITY };
   const dataRng = new Rng(t.seed, 1);
+  // `learned` by exact search: no edges until the first search on the encoder's latents
+  const exact = model.prior.mode === 'learned' && cfg.scm.search === 'exact';
+  const noEdges = () => model.attributes.map(() => model.attributes.map(() => 0));
+  if (exact && !o.resume) model.prior.setStructure(noEdges());
   if (o.resume) {
     try {
       if (!existsSync(ckptPath)) throw new OptionError(`nothing to resume: ${ckptPath} does not exist`);
@@ -170,6 +175,11 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
             `refusing to resume ${ckptPath}: it was trained with ${mismatches.join('; ')}`,
           );
         model.loadStateDict(c.model);
+        // the searched graph is where the weights are non-zero (applyMask keeps the rest at 0)
+        if (exact)
+          model.prior.setStructure(
+            model.prior.adjacencyArray().map((row) => row.map((v) => (v !== 0 ? 1 : 0))),
+          );
         optD.loadStateDict(c.optimizers.d);
         optEG.loadStateDict(c.optimizers.eg);
         if (c.rng) torch.setRngState(c.rng);
@@ -221,6 +231,7 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
   const B = t.batchSize;
   const labelled = (i: number) => (isLabelled(i, t.supProp, t.seed) ? 1 : 0);
   let last: Losses = { d: 0, e: 0, g: 0, sup: 0, scm: 0, cyc: 0, h: 0 };
+  let lastSearch: { step: number; edges: [string, string][] } | undefined;
   let windowStart = performance.now();
   let windowSteps = 0;
   let rate = 0;
@@ -322,7 +333,9 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
         const intervened = batch.intervened.includes(1)
           ? torch.tensor(Float32Array.from(batch.intervened), { shape: [n, model.m] }) // [n, m]
           : undefined;
-        return trainer.step(x, y, supMask, dag, intervened);
+        const stepLosses = trainer.step(x, y, supMask, dag, intervened);
+        if (exact) model.prior.applyMask();
+        return stepLosses;
       });
     } catch (e) {
       if (e instanceof OutOfMemoryError) {
@@ -346,8 +359,10 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
     }
     last = losses;
 
-    // augmented Lagrangian outer update for h(A) = 0
-    if (model.prior.mode === 'learned' && step % t.dag.updateEvery === 0)
+    // augmented Lagrangian outer update for h(A) = 0, or the next exact search
+    if (exact && step % (t.searchEvery ?? 250) === 0)
+      lastSearch = { step, edges: searchGraph(model, trainSet, t.searchRows ?? 1000) };
+    else if (model.prior.mode === 'learned' && !exact && step % t.dag.updateEvery === 0)
       dag = updateDagSchedule(dag, losses.h, t.dag);
 
     const now = performance.now();
@@ -376,6 +391,7 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
     if (writer && (step % t.logEvery === 0 || finished || interrupted)) {
       metrics = logMetrics(model, heldX, heldY, step, losses, dag, rate, device);
       if (drift !== undefined) metrics.ddp = { worldSize: dp?.worldSize, parameterDrift: drift };
+      if (lastSearch) metrics.search = lastSearch;
       try {
         appendLine(logPath, JSON.stringify(metrics), 'write to the log');
       } catch (e) {
@@ -438,6 +454,7 @@ export function resumeMismatches(saved: CcigConfig, wanted: CcigConfig): string[
     ['scm.mechanism', (c) => c.scm.mechanism],
     ['scm.parents', (c) => c.scm.parents],
     ['scm.edges', (c) => c.scm.edges],
+    ['scm.search', (c) => c.scm.search ?? 'notears'],
   ];
   return fields
     .map(([name, get]) => [name, JSON.stringify(get(saved)), JSON.stringify(get(wanted))])
@@ -623,7 +640,45 @@ export function encoderGeneratorTerms(
       if (wasTraining) model.encoder.train();
     }
   }
-  return { advE, sup, scm, g, cyc, structure: structurePenalty(model.prior, dag, t.l1A) };
+  // an exactly searched graph is a DAG already: no acyclicity or sparsity penalty on it
+  const structure =
+    model.config.scm.search === 'exact' ? torch.zeros([]) : structurePenalty(model.prior, dag, t.l1A);
+  return { advE, sup, scm, g, cyc, structure };
+}
+
+/**
+ * Exact structure search on the encoder's causal latents of `rows` training images (spread over
+ * the set, with their regimes), and the graph found becomes the prior's structure. Every rank of a
+ * data-parallel run holds the same weights and encodes the same images, so finds the same graph.
+ */
+function searchGraph(model: Ccig, data: Dataset, rows: number): [string, string][] {
+  const n = Math.min(rows, data.size);
+  const m = model.m;
+  const indices = Array.from({ length: n }, (_, i) => Math.floor((i * data.size) / n));
+  const values = new Float32Array(n * m);
+  const intervened = new Uint8Array(n * m);
+  model.eval();
+  try {
+    for (let start = 0; start < n; start += 250) {
+      const chunk = indices.slice(start, start + 250);
+      const b = data.batch(chunk);
+      intervened.set(b.intervened, start * m);
+      const mu = torch.scope(() =>
+        torch.noGrad(() =>
+          model
+            .encode(torch.tensor(b.images, { shape: [chunk.length, 3, data.imageSize, data.imageSize] }))
+            .mu.slice(1, 0, m)
+            .toFloat32Array(),
+        ),
+      );
+      values.set(mu, start * m);
+    }
+  } finally {
+    model.train();
+  }
+  const found = exactSearch(values, n, m, { nodes: model.attributes.map((a) => a.name), intervened });
+  model.prior.setStructure(found.adjacency);
+  return found.edges;
 }
 
 /** Losses, h(A), A, and per-factor Pearson correlation of mu_c with the held-out labels. */
