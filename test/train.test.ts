@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { isDag } from '../src/causal/graph.ts';
 import { structurePenalty, updateDagSchedule } from '../src/causal/scm.ts';
 import { flipChoice, hflipRows } from '../src/data/augment.ts';
 import { CELEBA_PRESETS } from '../src/data/celeba.ts';
@@ -178,6 +179,48 @@ test('resume is exact in learned mode too: A, alpha, rho and lastH carry over', 
   assert.ok(ca.dag.alpha > 0, 'the schedule never updated');
   for (const k of Object.keys(ca.model))
     assert.deepEqual(cb.model[k].toNumbers(), ca.model[k].toNumbers(), `weights differ at ${k}`);
+});
+
+test('learned by exact search: the graph searched on the latents is the prior graph, a DAG with zero weights elsewhere; resume is exact', async () => {
+  const cfg = resolveConfig('tiny', {
+    scm: { structure: 'learned', parents: 'mlp', search: 'exact' },
+    train: { steps: 8, logEvery: 2, sampleEvery: 100, checkpointEvery: 4, searchEvery: 2, searchRows: 60 },
+  });
+  const a = tmp();
+  await train({ config: cfg, data, outDir: a, grids: false });
+  const log = readFileSync(join(a, 'log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    log.map((l) => l.search?.step),
+    [2, 4, 6, 8],
+  );
+  const { model } = loadModel(join(a, 'checkpoint.safetensors'));
+  const searched: [string, string][] = log.at(-1).search.edges;
+  const names = model.attributes.map((x) => x.name);
+  const A = model.prior.weightSupport();
+  for (const [i, from] of names.entries())
+    for (const [j, to] of names.entries()) {
+      const inGraph = searched.some(([f, t]) => f === from && t === to);
+      assert.equal(
+        A[i][j] === 1,
+        inGraph,
+        `${from} -> ${to}: weights non-zero ${A[i][j]}, searched ${inGraph}`,
+      );
+    }
+  assert.ok(isDag(A), 'the searched graph has a cycle');
+  model.dispose();
+  // the checkpoint at step 4 carries the graph in its weights: resuming gives the same run
+  const b = tmp();
+  await train({ config: cfg, data, outDir: b, grids: false, untilStep: 4 });
+  await train({ config: cfg, data, outDir: b, grids: false, resume: true });
+  const ca = loadCheckpoint(join(a, 'checkpoint.safetensors'));
+  const cb = loadCheckpoint(join(b, 'checkpoint.safetensors'));
+  for (const k of Object.keys(ca.model))
+    assert.deepEqual(cb.model[k].toNumbers(), ca.model[k].toNumbers(), `weights differ at ${k}`);
+  disposeCheckpoint(ca);
+  disposeCheckpoint(cb);
 });
 
 test('resume refuses another architecture or SCM, naming both values', async () => {

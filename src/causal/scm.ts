@@ -196,6 +196,14 @@ export class ScmPrior extends nn.Module {
     });
   }
 
+  /** 0/1 rows: 1 where the edge's weights (within the mask) are not all exactly zero. */
+  weightSupport(): number[][] {
+    const flat = torch.scope(() =>
+      torch.noGrad(() => this.squaredAdjacency().gt(0).to('float32').toNumbers()),
+    );
+    return Array.from({ length: this.m }, (_, i) => flat.slice(i * this.m, (i + 1) * this.m));
+  }
+
   /** The mask as 0/1 rows: where edges may be. */
   maskArray(): number[][] {
     const flat = torch.scope(() => this.mask.toNumbers());

@@ -176,10 +176,7 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
           );
         model.loadStateDict(c.model);
         // the searched graph is where the weights are non-zero (applyMask keeps the rest at 0)
-        if (exact)
-          model.prior.setStructure(
-            model.prior.adjacencyArray().map((row) => row.map((v) => (v !== 0 ? 1 : 0))),
-          );
+        if (exact) model.prior.setStructure(model.prior.weightSupport());
         optD.loadStateDict(c.optimizers.d);
         optEG.loadStateDict(c.optimizers.eg);
         if (c.rng) torch.setRngState(c.rng);
