@@ -2,9 +2,10 @@
  * How much to trust each edge of a learned graph: its bootstrap stability (Friedman, Goldszmidt
  * & Wyner 1999, "Data analysis with Bayesian networks: a bootstrap approach"). The encoder reads
  * the causal latents mu_c of held-out images (with each image's regime); each resample draws as
- * many rows with replacement and runs the label-level structure search of src/causal/structure.ts
- * on them (the SCM prior's parent model, standardized and regime-masked score, the super-graph
- * as the allowed edges in `given` mode). An edge's stability is the fraction of resamples whose
+ * many rows with replacement and runs the label-level structure search the model was trained with
+ * on them: the exact search of src/causal/exact-search.ts for `learned` with `search: exact`,
+ * otherwise NOTEARS (src/causal/structure.ts: the SCM prior's parent model, standardized and
+ * regime-masked score, the super-graph as the allowed edges in `given` mode). An edge's stability is the fraction of resamples whose
  * graph has it, in the same direction, above the NOTEARS threshold.
  *
  * It measures whether the data, as the encoder sees them, support the edge, independently of the
@@ -14,6 +15,7 @@
  *   const s = edgeStability(model, data.heldOut, { resamples: 20 });
  *   s.edges; // [{ from: 'light_angle', to: 'shadow_position', weight: 1.32, stability: 0.95 }, ...]
  */
+import { exactSearch } from '../causal/exact-search.ts';
 import { learnStructure } from '../causal/structure.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { Rng } from '../data/rng.ts';
@@ -90,6 +92,8 @@ export function edgeStability(
   if (wasTraining) model.train();
 
   const allowed = model.prior.mode === 'given' ? model.config.scm.edges : undefined;
+  // a graph learned by exact search is judged by the same search; NOTEARS' by NOTEARS
+  const searched = model.prior.mode === 'learned' && model.config.scm.search === 'exact';
   const counts = names.map(() => new Array<number>(m).fill(0));
   const rng = new Rng(o.seed ?? 0, 0x5eed);
   const rows = new Float32Array(N * m);
@@ -100,17 +104,19 @@ export function edgeStability(
       rows.set(latents.subarray(src * m, (src + 1) * m), k * m);
       regimes.set(intervened.subarray(src * m, (src + 1) * m), k * m);
     }
-    const found = learnStructure(rows, N, m, {
-      nodes: names,
-      intervened: regimes,
-      parents: model.prior.parentModel,
-      allowed,
-      steps: o.steps ?? 1000,
-      threshold,
-      seed: r,
-      refitSteps: 0,
-    });
-    for (const e of found.edges) counts[names.indexOf(e.from)][names.indexOf(e.to)]++;
+    const found: [string, string][] = searched
+      ? exactSearch(rows, N, m, { nodes: names, intervened: regimes }).edges
+      : learnStructure(rows, N, m, {
+          nodes: names,
+          intervened: regimes,
+          parents: model.prior.parentModel,
+          allowed,
+          steps: o.steps ?? 1000,
+          threshold,
+          seed: r,
+          refitSteps: 0,
+        }).edges.map((e) => [e.from, e.to]);
+    for (const [from, to] of found) counts[names.indexOf(from)][names.indexOf(to)]++;
   }
 
   const A = model.prior.adjacencyArray();
