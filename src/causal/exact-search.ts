@@ -32,7 +32,7 @@ export interface ExactSearchOptions {
   intervened?: ArrayLike<number>;
   /** neighbours of the k-NN regression (default 25) */
   k?: number;
-  /** added to a node's score per parent (default 0.01), as an L1 penalty would */
+  /** added to a node's score per parent (default 0.02: on labels, 0.01 let Garden keep an extra edge), as an L1 penalty would */
   edgeCost?: number;
   /** largest parent set considered (default m - 1, every one) */
   maxParents?: number;
@@ -70,7 +70,7 @@ export function exactSearch(
   const nodes = [...(o.nodes ?? Array.from({ length: m }, (_, j) => `x${j}`))];
   if (nodes.length !== m) throw new OptionError(`exactSearch: ${nodes.length} names for ${m} columns`);
   const k = o.k ?? 25;
-  const edgeCost = o.edgeCost ?? 0.01;
+  const edgeCost = o.edgeCost ?? 0.02;
   const maxParents = Math.min(m - 1, o.maxParents ?? m - 1);
   const rows = Math.min(n, o.maxRows ?? 2000);
   // allowed[j]: bitmask of the nodes that may be parents of j
