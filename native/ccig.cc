@@ -11,13 +11,17 @@
 #include <torch/version.h>
 
 // c10d process groups: Gloo where its headers are found (Debian: libgloo-dev), NCCL with a CUDA
-// libtorch; binding.gyp defines CCIG_DIST / CCIG_NCCL (scripts/find-libtorch.mjs).
+// libtorch and CUDA's headers, each without the other; binding.gyp defines CCIG_GLOO / CCIG_NCCL
+// and CCIG_DIST when either is there (scripts/find-libtorch.mjs).
 #ifdef CCIG_DIST
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
+#ifdef CCIG_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
 #ifdef CCIG_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
-#endif
 #endif
 
 #include <chrono>
@@ -851,6 +855,7 @@ Napi::Value distInit(const Napi::CallbackInfo& info) {
     o.timeout = timeout;
     auto store = c10::make_intrusive<c10d::TCPStore>(host, o);
     c10::intrusive_ptr<ProcessGroupBase> pg;
+#ifdef CCIG_GLOO
     if (backend == "gloo") {
       auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
       // Loopback masters get a loopback device (one machine); otherwise the interface named by
@@ -861,15 +866,16 @@ Napi::Value distInit(const Napi::CallbackInfo& info) {
         opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
       else opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
       pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, size, opts);
+    }
+#endif
 #ifdef CCIG_NCCL
-    } else if (backend == "nccl") {
+    if (backend == "nccl") {
       auto opts = c10d::ProcessGroupNCCL::Options::create();
       opts->timeout = timeout;
       pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, size, opts);
-#endif
-    } else {
-      throw std::invalid_argument("backend '" + backend + "' is not available in this build of the addon");
     }
+#endif
+    if (!pg) throw std::invalid_argument("backend '" + backend + "' is not available in this build of the addon");
     dist = Dist{store, pg, backend, rank, size, timeout};
     return info.Env().Undefined();
   });
@@ -920,14 +926,14 @@ Napi::Value distDestroy(const Napi::CallbackInfo& info) {
 }
 #endif
 
-// "gloo", "gloo,nccl" or "" : the backends this build of the addon has
+// "gloo", "nccl", "gloo,nccl" or "" : the backends this build of the addon has
 Napi::Value distBackends(const Napi::CallbackInfo& info) {
   std::string b;
-#ifdef CCIG_DIST
+#ifdef CCIG_GLOO
   b = "gloo";
-#ifdef CCIG_NCCL
-  b += ",nccl";
 #endif
+#ifdef CCIG_NCCL
+  b += b.empty() ? "nccl" : ",nccl";
 #endif
   return Napi::String::New(info.Env(), b);
 }

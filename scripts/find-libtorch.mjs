@@ -125,7 +125,7 @@ Then run: npm rebuild ccig   (or npm run build in a checkout)`);
 /**
  * Whether gloo's headers are beside libtorch's, or in the system include folder for the system
  * libtorch (Debian's libgloo-dev matches Debian's libtorch, not a pip torch; pip wheels ship no
- * gloo headers, so a pip torch builds without c10d).
+ * gloo headers, so a pip torch builds without Gloo, and with NCCL where it is a CUDA build).
  */
 export function hasGloo(found) {
   const dirs = found.source === 'system' ? [...found.includes, '/usr/include'] : found.includes;
@@ -151,21 +151,22 @@ if (isMain) {
     console.log(JSON.stringify(found, null, 2));
   } else {
     const key = arg.slice(6);
+    const gloo = hasGloo(found);
+    // NCCL: ProcessGroupNCCL.hpp needs CUDA's headers beside a CUDA libtorch (not gloo's)
+    const nccl = found.cuda ? cudaInclude() : undefined;
     const values = {
-      includes: [
-        ...found.includes,
-        ...(found.cuda && hasGloo(found) && cudaInclude() ? [cudaInclude()] : []),
-      ],
+      includes: [...found.includes, ...(nccl ? [nccl] : [])],
       libs: found.libs.map((l) => `-l${l}`),
       ldflags: [`-L${found.libDir}`, `-Wl,-rpath,${found.libDir}`, '-Wl,--no-as-needed'],
       std: [`-std=${found.std}`],
       defines: [
         ...(found.cuda ? ['CCIG_CUDA=1'] : []),
         `_GLIBCXX_USE_CXX11_ABI=${found.cxx11Abi ? 1 : 0}`,
-        // c10d: Gloo needs gloo's headers (Debian: libgloo-dev; pip torch ships them); NCCL comes
-        // with CUDA builds (ProcessGroupNCCL.hpp is empty unless USE_C10D_NCCL is defined)
-        ...(hasGloo(found) ? ['CCIG_DIST=1', 'USE_C10D_GLOO=1'] : []),
-        ...(found.cuda && hasGloo(found) && cudaInclude() ? ['CCIG_NCCL=1', 'USE_C10D_NCCL=1'] : []),
+        // c10d: Gloo needs gloo's headers (Debian: libgloo-dev); NCCL comes with CUDA builds
+        // (ProcessGroupNCCL.hpp is empty unless USE_C10D_NCCL is defined); either one is c10d
+        ...(gloo || nccl ? ['CCIG_DIST=1'] : []),
+        ...(gloo ? ['CCIG_GLOO=1', 'USE_C10D_GLOO=1'] : []),
+        ...(nccl ? ['CCIG_NCCL=1', 'USE_C10D_NCCL=1'] : []),
       ],
     }[key];
     if (!values) fail(`unknown --gyp key ${key}`);

@@ -188,6 +188,12 @@ if [ -n "$jobs_file" ] && [ "$jobs_early" = 1 ]; then start_jobs; fi
 # ---- 4. engine
 stage engine "$node" bin/ccig.js info --engine
 
+# ---- 4b. NCCL: one rank under torchrun's convention trains 20 tiny steps on GPU 0 (issue 16)
+if [ "$cpu" = 0 ]; then
+  stage nccl env WORLD_SIZE=1 RANK=0 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=29577 \
+    "$node" bin/ccig.js train --preset tiny --steps 20 --device cuda --out "$work/nccl-run" --json
+fi
+
 # ---- 5. tests
 if [ "$run_tests" = 1 ]; then
   stage tests "$node" --import tsx --test --test-concurrency=1 test/cuda.test.ts test/engine.test.ts

@@ -194,3 +194,40 @@ test('killing one rank of ccig train stops the other within its timeout, naming 
   assert.equal(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '').step, step + 2);
 });
+
+test('one rank under the torchrun convention trains in a process group of 1; GPUs without NCCL are refused clearly', {
+  skip,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ccig-ddp-one-'));
+  const port = await torch.dist.findFreePort();
+  const env = {
+    ...process.env,
+    XDG_CACHE_HOME: join(dir, 'cache'),
+    OMP_NUM_THREADS: '1',
+    RANK: '0',
+    LOCAL_RANK: '0',
+    WORLD_SIZE: '1',
+    MASTER_ADDR: '127.0.0.1',
+    MASTER_PORT: String(port),
+  };
+  const ccig = (...args: string[]) =>
+    spawnSync(process.execPath, ['bin/ccig.js', 'train', '--preset', 'tiny', '--steps', '2', ...args], {
+      encoding: 'utf8',
+      env,
+      timeout: 300_000,
+    });
+  const r = ccig('--out', join(dir, 'run'), '--json', '--threads', '1');
+  assert.equal(r.status, 0, r.stderr);
+  const log = readFileSync(join(dir, 'run', 'log.jsonl'), 'utf8')
+    .trim()
+    .split('\n');
+  assert.equal(JSON.parse(log.at(-1) ?? '').ddp.worldSize, 1);
+  if (!torch.dist.availableBackends().includes('nccl')) {
+    const gpu = ccig('--out', join(dir, 'gpu'), '--device', 'cuda');
+    assert.equal(gpu.status, 2, gpu.stderr);
+    assert.match(
+      gpu.stderr,
+      /data-parallel training on GPUs needs NCCL, and this build of the addon has gloo/,
+    );
+  }
+});

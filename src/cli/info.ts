@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { acyclicity } from '../causal/acyclicity.ts';
 import { OptionError } from '../errors.ts';
 import { type EdgeStability, edgeStability, formatEdgeStability } from '../eval/edge-stability.ts';
-import { engineInfo, getNumThreads } from '../torch/index.ts';
+import { dist, engineInfo, getNumThreads } from '../torch/index.ts';
 import { loadModel } from '../train/checkpoint.ts';
 import { openTrainingData } from '../train/data.ts';
 import { int, parseOptions } from './util.ts';
@@ -26,6 +26,7 @@ export function engineReport(): Record<string, unknown> & { lines: string[] } {
     `CUDA         ${e.cuda ? `built with CUDA ${e.cuda}` : 'none (a CPU build of libtorch)'}${e.driverCuda ? `; the driver supports CUDA ${e.driverCuda}` : ''}`,
     `devices      cpu (${getNumThreads()} threads)${e.devices.map((d) => `, cuda:${d.index} ${d.name} (${gib(d.totalBytes)})`).join('')}`,
     `default      ${e.devices.length ? 'cuda' : 'cpu'} (commands take --device cpu|cuda|cuda:N)`,
+    `distributed  ${dist.availableBackends().join(', ') || 'none (built without c10d)'} (train --nproc, or WORLD_SIZE and RANK)`,
   ];
   const { config: _config, ...rest } = e;
   return {
@@ -33,6 +34,7 @@ export function engineReport(): Record<string, unknown> & { lines: string[] } {
     cuda: rest.cuda ?? null,
     driverCuda: rest.driverCuda ?? null,
     threads: getNumThreads(),
+    distributedBackends: dist.availableBackends(),
     lines,
   };
 }

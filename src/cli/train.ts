@@ -12,7 +12,7 @@ import { DistributedError, NativeError, OptionError, OutOfMemoryError } from '..
 import { edgeStability, formatEdgeStability } from '../eval/edge-stability.ts';
 import { type CcigConfig, mergeConfig, PRESET_NAMES, parseConfig, resolveConfig } from '../model/config.ts';
 import { expectOneOf } from '../options.ts';
-import { dist, setNumThreads, writeFileAtomic } from '../torch/index.ts';
+import { type Device, dist, setNumThreads, writeFileAtomic } from '../torch/index.ts';
 import { loadModel } from '../train/checkpoint.ts';
 import { openTrainingData } from '../train/data.ts';
 import { DataParallel } from '../train/ddp.ts';
@@ -88,17 +88,22 @@ export async function trainCommand(raw: Record<string, unknown>, resume: boolean
     return;
   }
   let dp: DataParallel | undefined;
-  if (rankEnv && rankEnv.worldSize > 1) {
-    // the ranks all-reduce over Gloo, on CPU tensors (NCCL for CUDA tensors is in the binding,
-    // not yet in the trainer)
-    if (raw.device !== undefined && raw.device !== 'cpu')
+  if (rankEnv) {
+    // the ranks all-reduce CPU tensors over Gloo, or CUDA tensors over NCCL (--device cuda: rank r
+    // uses GPU LOCAL_RANK, as torchrun's convention; torch.distributed's backend choice)
+    const cuda = typeof raw.device === 'string' && raw.device.startsWith('cuda');
+    const backend = cuda ? 'nccl' : 'gloo';
+    if (!dist.availableBackends().includes(backend))
       throw new OptionError(
-        `data-parallel training runs on the CPU for now (Gloo); --device ${raw.device} cannot be used with --nproc or WORLD_SIZE`,
+        cuda
+          ? `data-parallel training on GPUs needs NCCL, and this build of the addon has ${dist.availableBackends().join(', ') || 'no c10d backend'}: build it against a CUDA libtorch with CUDA's headers (README "GPU"), or use --device cpu`
+          : 'data-parallel training on the CPU needs Gloo, and this build of the addon has none: install libgloo-dev and rebuild (npm run build:native)',
       );
-    raw = { ...raw, device: 'cpu' };
+    const device: Device = cuda ? `cuda:${rankEnv.localRank}` : 'cpu';
+    raw = { ...raw, device };
     const timeout = posInt.optional().parse(raw.distTimeout);
-    dist.init({ ...rankEnv, backend: 'gloo', timeoutMs: timeout === undefined ? undefined : timeout * 1000 });
-    dp = new DataParallel(rankEnv);
+    dist.init({ ...rankEnv, backend, timeoutMs: timeout === undefined ? undefined : timeout * 1000 });
+    dp = new DataParallel({ ...rankEnv, device });
   }
   try {
     await trainRank(raw, resume, dp);

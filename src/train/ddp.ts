@@ -12,12 +12,14 @@
  * so every rank's optimizer takes the step one process would take (test/ddp.test.ts).
  */
 import { OptionError } from '../errors.ts';
-import type { nn, Tensor } from '../torch/index.ts';
+import type { Device, nn, Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
 
 export interface DataParallelOptions {
   rank: number;
   worldSize: number;
+  /** where the model lives: 'cpu' (Gloo, default) or 'cuda:N' (NCCL); small collectives go there too */
+  device?: Device;
   /** gradient bucket size in bytes (default 25 MiB, as DDP) */
   bucketBytes?: number;
 }
@@ -25,11 +27,13 @@ export interface DataParallelOptions {
 export class DataParallel {
   readonly rank: number;
   readonly worldSize: number;
+  readonly device: Device;
   private readonly bucketBytes: number;
 
   constructor(o: DataParallelOptions) {
     this.rank = o.rank;
     this.worldSize = o.worldSize;
+    this.device = o.device ?? 'cpu';
     this.bucketBytes = o.bucketBytes ?? 25 * 2 ** 20;
   }
 
@@ -77,7 +81,8 @@ export class DataParallel {
   /** Averages plain numbers (losses for the log) across ranks. */
   averageNumbers(values: readonly number[]): number[] {
     return torch.scope(() => {
-      const t = torch.tensor(Float64Array.from(values), { dtype: 'float64' });
+      // on the model's device: NCCL reduces CUDA tensors only
+      const t = torch.tensor(Float64Array.from(values), { dtype: 'float64', device: this.device });
       torch.dist.allReduce([t], 'avg');
       return t.toNumbers();
     });
