@@ -96,7 +96,7 @@ test('each term of the E + G/prior step trains what its table says (given, linea
 
 test('each term of the E + G/prior step trains what its table says (learned, MLP parents)', () => {
   const cfg = resolveConfig('tiny', {
-    scm: { structure: 'learned', parents: 'mlp', mechanism: 'nonlinear' },
+    scm: { structure: 'learned', search: 'notears', parents: 'mlp', mechanism: 'nonlinear' },
     train: { lambdaScm: 1, lambdaCyc: 1 },
   });
   const { routes } = routing(cfg);

@@ -88,7 +88,7 @@ test('training runs, losses are finite, and writes log, grids and a checkpoint',
 
 test('learned mode: the augmented Lagrangian drives h(A) of a cyclic start towards 0', () => {
   // only the structure penalty: no images, A starts on a strong 2-cycle
-  const cfg = resolveConfig('tiny', { scm: { structure: 'learned' } });
+  const cfg = resolveConfig('tiny', { scm: { structure: 'learned', search: 'notears' } });
   const model = new Ccig(cfg, data.train.attributes);
   const A = model.prior.stateDict().A;
   torch.noGrad(() =>
@@ -128,7 +128,7 @@ test('learned mode: the augmented Lagrangian drives h(A) of a cyclic start towar
 test('learned mode: h(A) and the schedule are logged by a training run', async () => {
   const out = tmp();
   const cfg = resolveConfig('tiny', {
-    scm: { structure: 'learned' },
+    scm: { structure: 'learned', search: 'notears' },
     train: { steps: 4, logEvery: 2, dag: { updateEvery: 2 } },
   });
   const r = await train({ config: cfg, data, outDir: out, grids: false });
@@ -162,7 +162,7 @@ test('resume is exact: 2N steps straight equal N steps + resume N', async () => 
 test('resume is exact in learned mode too: A, alpha, rho and lastH carry over', async () => {
   // the schedule first updates at step 6, after the checkpoint at 4 (lastH still infinite there)
   const cfg = resolveConfig('tiny', {
-    scm: { structure: 'learned', parents: 'mlp' },
+    scm: { structure: 'learned', search: 'notears', parents: 'mlp' },
     train: { steps: 10, logEvery: 4, sampleEvery: 100, checkpointEvery: 4, dag: { updateEvery: 6 } },
   });
   const a = tmp();

@@ -52,7 +52,8 @@ export const ConfigSchema = z.strictObject({
      * how `learned` finds the graph: `exact`, the best DAG under the masked likelihood score over
      * every DAG, searched on the encoder's latents every train.searchEvery steps (causal/
      * exact-search.ts; A is then trained on that graph), or `notears`, A learned by gradient under
-     * the acyclicity constraint (the paper's). Absent in older configs: notears.
+     * the acyclicity constraint (the paper's). New configs (resolveConfig): exact; absent in
+     * older configs: notears.
      */
     search: z.enum(['notears', 'exact']).optional(),
   }),
@@ -402,8 +403,11 @@ export function parseConfig(raw: unknown, source = 'config'): CcigConfig {
 
 /** A preset by name, with optional overrides (a partial config) merged in and validated. */
 export function resolveConfig(preset: string, overrides: unknown = {}, source = 'config'): CcigConfig {
-  const base = PRESETS[expectOneOf(preset, PRESET_NAMES, 'preset')];
-  return parseConfig(mergeConfig(structuredClone(base), overrides), source);
+  const base = structuredClone(PRESETS[expectOneOf(preset, PRESET_NAMES, 'preset')]);
+  // new runs learn a graph by exact search unless told otherwise (saved configs without the
+  // field keep NOTEARS, which they were trained with)
+  base.scm.search ??= 'exact';
+  return parseConfig(mergeConfig(base, overrides), source);
 }
 
 /** Total latent size m + k. */
