@@ -20,7 +20,6 @@ import { learnStructure } from '../causal/structure.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { Rng } from '../data/rng.ts';
 import type { Ccig } from '../model/ccig.ts';
-import * as torch from '../torch/index.ts';
 
 export interface EdgeStabilityOptions {
   /** held-out images encoded (default 500) */
@@ -68,28 +67,12 @@ export function edgeStability(
   const names = model.config.attributes;
   const m = names.length;
   const N = Math.min(o.n ?? 500, heldOut.size);
-  const S = model.config.imageSize;
 
-  // causal latents of the held-out images, in chunks, with each row's regime
-  const latents = new Float32Array(N * m);
-  const intervened = new Uint8Array(N * m);
-  const wasTraining = model.training;
-  model.eval();
-  for (let start = 0; start < N; start += 64) {
-    const idx = Array.from({ length: Math.min(64, N - start) }, (_, k) => start + k);
-    const b = heldOut.batch(idx);
-    const mu = torch.scope(() =>
-      torch.noGrad(() =>
-        model
-          .encode(torch.tensor(b.images, { shape: [idx.length, 3, S, S] }))
-          .mu.slice(1, 0, m)
-          .toFloat32Array(),
-      ),
-    );
-    latents.set(mu, start * m);
-    intervened.set(b.intervened, start * m);
-  }
-  if (wasTraining) model.train();
+  // causal latents of the held-out images, with each row's regime
+  const { values: latents, intervened } = model.causalLatents(
+    heldOut,
+    Array.from({ length: N }, (_, k) => k),
+  );
 
   const allowed = model.prior.mode === 'given' ? model.config.scm.edges : undefined;
   // a graph learned by exact search is judged by the same search; NOTEARS' by NOTEARS

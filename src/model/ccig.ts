@@ -8,7 +8,7 @@
  */
 
 import { ScmPrior } from '../causal/scm.ts';
-import type { AttributeInfo } from '../data/dataset.ts';
+import type { AttributeInfo, Dataset } from '../data/dataset.ts';
 import { OptionError } from '../errors.ts';
 import * as torch from '../torch/index.ts';
 import { nn, type Tensor } from '../torch/index.ts';
@@ -142,5 +142,36 @@ export class Ccig extends nn.Module {
 
   decode(z: Tensor): Tensor {
     return this.generator.forward(z);
+  }
+
+  /**
+   * The causal latents mu_c of some examples of a dataset, read in eval mode without gradients,
+   * with each row's regime: values and intervened are [indices.length, m], row-major.
+   */
+  causalLatents(data: Dataset, indices: readonly number[]): { values: Float32Array; intervened: Uint8Array } {
+    const m = this.m;
+    const S = data.imageSize;
+    const values = new Float32Array(indices.length * m);
+    const intervened = new Uint8Array(indices.length * m);
+    const wasTraining = this.training;
+    this.eval();
+    try {
+      for (let start = 0; start < indices.length; start += 64) {
+        const chunk = indices.slice(start, start + 64);
+        const b = data.batch(chunk);
+        const mu = torch.scope(() =>
+          torch.noGrad(() =>
+            this.encode(torch.tensor(b.images, { shape: [chunk.length, 3, S, S] }))
+              .mu.slice(1, 0, m)
+              .toFloat32Array(),
+          ),
+        );
+        values.set(mu, start * m);
+        intervened.set(b.intervened, start * m);
+      }
+    } finally {
+      if (wasTraining) this.train();
+    }
+    return { values, intervened };
   }
 }

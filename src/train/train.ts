@@ -650,30 +650,9 @@ export function encoderGeneratorTerms(
  */
 function searchGraph(model: Ccig, data: Dataset, rows: number): [string, string][] {
   const n = Math.min(rows, data.size);
-  const m = model.m;
   const indices = Array.from({ length: n }, (_, i) => Math.floor((i * data.size) / n));
-  const values = new Float32Array(n * m);
-  const intervened = new Uint8Array(n * m);
-  model.eval();
-  try {
-    for (let start = 0; start < n; start += 250) {
-      const chunk = indices.slice(start, start + 250);
-      const b = data.batch(chunk);
-      intervened.set(b.intervened, start * m);
-      const mu = torch.scope(() =>
-        torch.noGrad(() =>
-          model
-            .encode(torch.tensor(b.images, { shape: [chunk.length, 3, data.imageSize, data.imageSize] }))
-            .mu.slice(1, 0, m)
-            .toFloat32Array(),
-        ),
-      );
-      values.set(mu, start * m);
-    }
-  } finally {
-    model.train();
-  }
-  const found = exactSearch(values, n, m, { nodes: model.attributes.map((a) => a.name), intervened });
+  const { values, intervened } = model.causalLatents(data, indices);
+  const found = exactSearch(values, n, model.m, { nodes: model.attributes.map((a) => a.name), intervened });
   model.prior.setStructure(found.adjacency);
   return found.edges;
 }
