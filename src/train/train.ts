@@ -357,7 +357,8 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
     last = losses;
 
     // augmented Lagrangian outer update for h(A) = 0, or the next exact search
-    if (exact && step % (t.searchEvery ?? 250) === 0)
+    // (a search needs a few rows: with fewer than 10 training images the graph stays empty)
+    if (exact && step % (t.searchEvery ?? 250) === 0 && trainSet.size >= 10)
       lastSearch = { step, edges: searchGraph(model, trainSet, t.searchRows ?? 1000) };
     else if (model.prior.mode === 'learned' && !exact && step % t.dag.updateEvery === 0)
       dag = updateDagSchedule(dag, losses.h, t.dag);
