@@ -152,8 +152,9 @@ if (isMain) {
   } else {
     const key = arg.slice(6);
     const gloo = hasGloo(found);
-    // NCCL: ProcessGroupNCCL.hpp needs CUDA's headers beside a CUDA libtorch (not gloo's)
-    const nccl = found.cuda ? cudaInclude() : undefined;
+    // NCCL: ProcessGroupNCCL.hpp needs CUDA's headers beside a CUDA libtorch (not gloo's);
+    // CCIG_NCCL=0 builds without it
+    const nccl = found.cuda && process.env.CCIG_NCCL !== '0' ? cudaInclude() : undefined;
     const values = {
       includes: [...found.includes, ...(nccl ? [nccl] : [])],
       libs: found.libs.map((l) => `-l${l}`),
