@@ -199,7 +199,8 @@ fi
 
 # ---- 5. tests
 if [ "$run_tests" = 1 ]; then
-  stage tests "$node" --import tsx --test --test-concurrency=1 test/cuda.test.ts test/engine.test.ts
+  # TESTS_PATTERN=regex runs only the tests whose names match
+  stage tests "$node" --import tsx --test --test-concurrency=1 ${TESTS_PATTERN:+--test-name-pattern "$TESTS_PATTERN"} test/cuda.test.ts test/engine.test.ts
 fi
 
 # ---- 6. bench (with --jobs-early: after the jobs, on a quiet GPU)

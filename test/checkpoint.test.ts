@@ -99,3 +99,17 @@ test('corrupt metadata, foreign formats and stray optimizer keys are CheckpointE
   );
   assert.equal(CHECKPOINT_FORMAT, 'ccig-checkpoint/1');
 });
+
+test('the generator states come back alive: rng.torch, and rng.cuda as a GPU run saves it', () => {
+  const parts = validParts();
+  // a checkpoint written on a GPU carries the CUDA generator's state beside the CPU one
+  parts.tensors['rng.cuda'] = parts.tensors['rng.torch'].clone();
+  const expected = parts.tensors['rng.cuda'].toNumbers();
+  const path = join(dir, 'with-cuda-rng.safetensors');
+  torch.saveSafetensors(path, parts.tensors, parts.metadata);
+  for (const t of Object.values(parts.tensors)) t.dispose();
+  const c = loadCheckpoint(path);
+  assert.deepEqual(c.rngCuda?.toNumbers(), expected);
+  assert.ok((c.rng?.toNumbers().length ?? 0) > 0);
+  disposeCheckpoint(c);
+});

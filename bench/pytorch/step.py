@@ -98,9 +98,9 @@ else:
     E, G, D = Encoder(), Generator(), Discriminator()
 A = nn.Parameter(torch.zeros(m, m))
 log_scale, shift = nn.Parameter(torch.zeros(m)), nn.Parameter(torch.zeros(m))
-optD = torch.optim.Adam(D.parameters(), 2e-4, betas=(0, 0.999))
+optD = torch.optim.Adam(D.parameters(), 2e-4, betas=(0.0, 0.999))
 # A has DEAR's betas for its optimizer, (0.9, 0.999); everything else (0, 0.999)
-optEG = torch.optim.Adam([{'params': E.parameters()}, {'params': G.parameters()}, {'params': [log_scale, shift]}, {'params': [A], 'lr': 1e-3, 'betas': (0.9, 0.999)}], 2e-4, betas=(0, 0.999))
+optEG = torch.optim.Adam([{'params': E.parameters()}, {'params': G.parameters()}, {'params': [log_scale, shift]}, {'params': [A], 'lr': 1e-3, 'betas': (0.9, 0.999)}], 2e-4, betas=(0.0, 0.999))
 k = zdim - m
 
 

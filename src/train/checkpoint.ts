@@ -137,7 +137,7 @@ function readContents(
           `${path}: tensor '${k}' belongs to no optimizer (known: ${Object.keys(optimizers).join(', ') || 'none'})`,
         );
       optimizers[name].tensors[rest.slice(dot + 1)] = t;
-    } else if (k !== 'rng.torch') t.dispose(); // nothing of ours: free it rather than leak it
+    } else if (k !== 'rng.torch' && k !== 'rng.cuda') t.dispose(); // nothing of ours: free it rather than leak it
   }
   return { ...meta, model, optimizers, rng: tensors['rng.torch'], rngCuda: tensors['rng.cuda'] };
 }
