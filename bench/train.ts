@@ -158,7 +158,7 @@ export default async function trainBench(): Promise<void> {
     const py = pytorch(cfg);
     const mem = used !== undefined ? `${Math.round(used / 2 ** 20)} / ${py?.peakMiB ?? '-'}` : '';
     console.log(
-      `${preset.padEnd(18)} ${rate.toFixed(1).padStart(10)}  ${gflops.toFixed(1).padStart(6)}  ${py ? py.rate.toFixed(1).padStart(13) : 'not installed'.padStart(13)}  ${py ? (rate / py.rate).toFixed(2).padStart(14) : ''.padStart(14)}  ${mem.padStart(22)}`,
+      `${preset.padEnd(18)} ${rate.toFixed(1).padStart(10)}  ${(Number.isNaN(gflops) ? '–' : gflops.toFixed(1)).padStart(6)}  ${py ? py.rate.toFixed(1).padStart(13) : 'not installed'.padStart(13)}  ${py ? (rate / py.rate).toFixed(2).padStart(14) : ''.padStart(14)}  ${mem.padStart(22)}`,
     );
   }
   console.log('\nGFLOPS counts the convolutions and linear layers of the step (backward ~ 2x forward).');
