@@ -330,6 +330,28 @@ test('SIGTERM mid-run: checkpoint written, exit 0 with where it is; resume conti
   assert.equal(JSON.parse(again.out).step, step + 2);
 });
 
+test('the same signal twice at once (coreutils timeout -s INT) is one request: a checkpoint, exit 0', async () => {
+  const out = join(tmp(), 'run');
+  const { child, done } = start([
+    'train',
+    '--preset',
+    'tiny',
+    '--steps',
+    '100000',
+    '--out',
+    out,
+    '--threads',
+    '1',
+  ]);
+  const log = join(out, 'log.jsonl');
+  await until('the first log line', () => existsSync(log) && readFileSync(log, 'utf8').length > 0);
+  child.kill('SIGINT');
+  child.kill('SIGINT');
+  const r = await done;
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /stopped at step \d+; checkpoint written to/);
+});
+
 test('a second signal quits at once, leaving the last checkpoint whole', async () => {
   const dir = tmp();
   const out = join(dir, 'run');

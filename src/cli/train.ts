@@ -170,12 +170,16 @@ async function trainRank(
   // stop after this step with a checkpoint; a second signal quits at once
   const abort = new AbortController();
   let training = false;
+  let first: { signal: NodeJS.Signals; at: number } | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     const code = signal === 'SIGINT' ? 130 : 143;
     if (!training) {
       process.stderr.write(`\nccig train: ${signal} before training started; nothing to save\n`);
       process.exit(code);
     }
+    // coreutils' `timeout -s INT` delivers its signal twice at once (to the child and to its
+    // process group): the same signal within half a second is that echo, not a second request
+    if (first && first.signal === signal && performance.now() - first.at < 500) return;
     if (abort.signal.aborted) {
       process.stderr.write(
         `\nccig train: ${signal} again: quitting now; ${existsSync(ckpt) ? `the last checkpoint written (${ckpt}) is intact` : 'no checkpoint was written'}\n`,
@@ -185,6 +189,7 @@ async function trainRank(
     process.stderr.write(
       `\nccig train: ${signal}: stopping after this step and writing a checkpoint (send it again to quit now)\n`,
     );
+    first = { signal, at: performance.now() };
     abort.abort();
   };
   process.on('SIGINT', onSignal);
