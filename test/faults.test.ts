@@ -332,10 +332,13 @@ test('SIGTERM mid-run: checkpoint written, exit 0 with where it is; resume conti
 
 test('the same signal twice at once (coreutils timeout -s INT) is one request: a checkpoint, exit 0', async () => {
   const out = join(tmp(), 'run');
+  // slow steps (a big batch), so the echo lands while the step that ends the run is still going
   const { child, done } = start([
     'train',
     '--preset',
     'tiny',
+    '--batch-size',
+    '192',
     '--steps',
     '100000',
     '--out',
@@ -345,7 +348,9 @@ test('the same signal twice at once (coreutils timeout -s INT) is one request: a
   ]);
   const log = join(out, 'log.jsonl');
   await until('the first log line', () => existsSync(log) && readFileSync(log, 'utf8').length > 0);
+  // (two kills back to back would merge into one pending signal; timeout's second one lands after)
   child.kill('SIGINT');
+  await new Promise((r) => setTimeout(r, 100));
   child.kill('SIGINT');
   const r = await done;
   assert.equal(r.code, 0, r.err);
