@@ -22,7 +22,10 @@ const truthEdges = names.flatMap((from, i) =>
 );
 
 function scored(A: number[][]) {
-  const model = new Ccig(resolveConfig('tiny', { scm: { structure: 'learned' } }), world.attributes);
+  const model = new Ccig(
+    resolveConfig('tiny', { scm: { structure: 'learned', parents: 'linear' } }),
+    world.attributes,
+  );
   torch.noGrad(() => model.prior.stateDict().A.copy_(torch.tensor(A)));
   // graphSection reads only the model and the reference graph of the context
   const ctx = { model, reference: { kind: 'true graph', adjacency: TRUTH, edges: truthEdges } };

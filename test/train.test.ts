@@ -54,6 +54,12 @@ test('the config reaches the SCM prior (structure, parent model)', () => {
   assert.equal(lin.prior.parentModel, 'linear');
   assert.ok(lin.prior.namedParameters().some(([n]) => n === 'A'));
   lin.dispose();
+  // new learned runs: exact search and MLP parents unless chosen; the given graph keeps the preset's
+  const learned = resolveConfig('pendulum-small', { scm: { structure: 'learned' } });
+  assert.deepEqual([learned.scm.search, learned.scm.parents], ['exact', 'mlp']);
+  const chosen = resolveConfig('pendulum-small', { scm: { structure: 'learned', parents: 'linear' } });
+  assert.equal(chosen.scm.parents, 'linear');
+  assert.equal(resolveConfig('pendulum-small').scm.parents, 'linear');
 });
 
 test('label <-> latent scaling round-trips', () => {
@@ -88,7 +94,7 @@ test('training runs, losses are finite, and writes log, grids and a checkpoint',
 
 test('learned mode: the augmented Lagrangian drives h(A) of a cyclic start towards 0', () => {
   // only the structure penalty: no images, A starts on a strong 2-cycle
-  const cfg = resolveConfig('tiny', { scm: { structure: 'learned', search: 'notears' } });
+  const cfg = resolveConfig('tiny', { scm: { structure: 'learned', search: 'notears', parents: 'linear' } });
   const model = new Ccig(cfg, data.train.attributes);
   const A = model.prior.stateDict().A;
   torch.noGrad(() =>

@@ -407,7 +407,12 @@ export function resolveConfig(preset: string, overrides: unknown = {}, source = 
   // new runs learn a graph by exact search unless told otherwise (saved configs without the
   // field keep NOTEARS, which they were trained with)
   base.scm.search ??= 'exact';
-  return parseConfig(mergeConfig(base, overrides), source);
+  const merged = mergeConfig(base, overrides) as CcigConfig;
+  // a learned graph gets MLP parents unless the overrides choose: a linear parent cannot express
+  // Pendulum's shadow length (a max of the two angles), so its weights miss true edges
+  const chosen = (overrides as { scm?: { parents?: unknown } } | undefined)?.scm?.parents;
+  if (merged.scm?.structure === 'learned' && chosen === undefined) merged.scm.parents = 'mlp';
+  return parseConfig(merged, source);
 }
 
 /** Total latent size m + k. */
