@@ -1,12 +1,13 @@
 /**
- * How much to trust each edge of a learned graph: its bootstrap stability (Friedman, Goldszmidt
- * & Wyner 1999, "Data analysis with Bayesian networks: a bootstrap approach"). The encoder reads
- * the causal latents mu_c of held-out images (with each image's regime); each resample draws as
- * many rows with replacement and runs the label-level structure search the model was trained with
- * on them: the exact search of src/causal/exact-search.ts for `learned` with `search: exact`,
- * otherwise NOTEARS (src/causal/structure.ts: the SCM prior's parent model, standardized and
- * regime-masked score, the super-graph as the allowed edges in `given` mode). An edge's stability is the fraction of resamples whose
- * graph has it, in the same direction, above the NOTEARS threshold.
+ * How much to trust each edge of a learned graph: its stability under resampling (Friedman,
+ * Goldszmidt & Wyner 1999, "Data analysis with Bayesian networks: a bootstrap approach";
+ * Meinshausen & Buhlmann 2010, "Stability selection"). The encoder reads the causal latents mu_c
+ * of held-out images (with each image's regime); each resample (half of the rows without
+ * replacement for the exact search, a bootstrap for NOTEARS) runs a label-level structure search: the exact search of
+ * src/causal/exact-search.ts (within the super-graph in `given` mode), or, for a graph NOTEARS
+ * learned, NOTEARS itself (src/causal/structure.ts: the SCM prior's parent model, standardized
+ * and regime-masked score). An edge's stability is the fraction of resamples whose graph has it,
+ * in the same direction (for NOTEARS: above its threshold).
  *
  * It measures whether the data, as the encoder sees them, support the edge, independently of the
  * GAN's training path: an edge the model has but few resamples find is one to doubt.
@@ -24,7 +25,7 @@ import type { Ccig } from '../model/ccig.ts';
 export interface EdgeStabilityOptions {
   /** held-out images encoded (default 500) */
   n?: number;
-  /** bootstrap resamples (default 20) */
+  /** resamples (default 20) */
   resamples?: number;
   /** Adam steps of each structure search (default 1000) */
   steps?: number;
@@ -44,7 +45,7 @@ export interface EdgeStabilityRow {
 
 export interface EdgeStability {
   resamples: number;
-  /** rows per resample (held-out images encoded) */
+  /** held-out images encoded (a resample of the exact search takes half of them) */
   n: number;
   /** of them drawn under an intervention */
   interventionalRows: number;
@@ -75,20 +76,31 @@ export function edgeStability(
   );
 
   const allowed = model.prior.mode === 'given' ? model.config.scm.edges : undefined;
-  // a graph learned by exact search is judged by the same search; NOTEARS' by NOTEARS
-  const searched = model.prior.mode === 'learned' && model.config.scm.search === 'exact';
+  // the exact search, which finds the score's optimum; a graph NOTEARS learned is judged by NOTEARS
+  const searched = !(model.prior.mode === 'learned' && (model.config.scm.search ?? 'notears') === 'notears');
   const counts = names.map(() => new Array<number>(m).fill(0));
   const rng = new Rng(o.seed ?? 0, 0x5eed);
-  const rows = new Float32Array(N * m);
-  const regimes = new Uint8Array(N * m);
+  // The exact search fits by nearest neighbours, for which a bootstrap's repeated rows are
+  // their own perfect neighbours (every parent set looks better than none): it gets half-size
+  // subsamples without replacement instead (stability selection, Meinshausen & Buhlmann 2010).
+  const size = searched ? Math.max(2, Math.floor(N / 2)) : N;
+  const rows = new Float32Array(size * m);
+  const regimes = new Uint8Array(size * m);
+  const order = Array.from({ length: N }, (_, k) => k);
   for (let r = 0; r < resamples; r++) {
-    for (let k = 0; k < N; k++) {
-      const src = rng.int(N);
+    for (let k = 0; k < size; k++) {
+      let src: number;
+      if (searched) {
+        // a partial Fisher-Yates shuffle: the first `size` of a random permutation
+        const pick = k + rng.int(N - k);
+        [order[k], order[pick]] = [order[pick], order[k]];
+        src = order[k];
+      } else src = rng.int(N);
       rows.set(latents.subarray(src * m, (src + 1) * m), k * m);
       regimes.set(intervened.subarray(src * m, (src + 1) * m), k * m);
     }
     const found: [string, string][] = searched
-      ? exactSearch(rows, N, m, { nodes: names, intervened: regimes }).edges
+      ? exactSearch(rows, size, m, { nodes: names, intervened: regimes, allowed }).edges
       : learnStructure(rows, N, m, {
           nodes: names,
           intervened: regimes,
