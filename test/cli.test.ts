@@ -119,7 +119,7 @@ test('train -> sample -> intervene -> counterfactual -> traverse -> eval -> info
   assert.equal(info.edgeStability, null, 'tiny runs skip the stability at the end of training');
   r = ccig('info', ckpt, '--stability', '--resamples', '2');
   ok(r, 'info --stability');
-  assert.match(r.out, /bootstrap stability \(measured now on \d+ held-out images, 2 resamples\)/);
+  assert.match(r.out, /weight and stability \(measured now on \d+ held-out images, 2 resamples\)/);
 
   r = ccig('resume', '--out', run, '--steps', '8', '--json');
   ok(r, 'resume');

@@ -73,7 +73,7 @@ export async function demoCommand(raw: Record<string, unknown>): Promise<void> {
   if (o.train) {
     const cfg = resolveConfig('pendulum-small', learned ? LEARNED_RECIPE : {});
     say(
-      `2/4 training pendulum-small${learned ? ' (graph learned, MLP parents, 20% interventional images)' : ''} from scratch: ${cfg.train.steps} steps of ${cfg.train.batchSize} images; about 30 minutes on 2 free cores (measured ~240 images/s), longer on a busy machine`,
+      `2/4 training pendulum-small${learned ? ' (graph learned by exact search, MLP parents, 20% interventional images)' : ''} from scratch: ${cfg.train.steps} steps of ${cfg.train.batchSize} images; about 30 minutes on 2 free cores (measured ~240 images/s), longer on a busy machine`,
     );
     const data = await openTrainingData(cfg);
     const runDir = join(o.out, 'run');
@@ -91,7 +91,7 @@ export async function demoCommand(raw: Record<string, unknown>): Promise<void> {
     const copy = join(o.out, learned ? 'pendulum-learned.safetensors' : 'pendulum-small.safetensors');
     describingFaults('copy the shipped model to', copy, () => copyFileSync(shipped, copy));
     say(
-      `2/4 loaded the pretrained pendulum-small model${learned ? ' whose causal graph was learned (MLP parents, 20% interventional training images)' : ''} (${shipped})`,
+      `2/4 loaded the pretrained pendulum-small model${learned ? ' whose causal graph was learned (exact search, MLP parents, 20% interventional training images)' : ''} (${shipped})`,
     );
   }
 

@@ -363,7 +363,7 @@ export async function evalCommand(raw: Record<string, unknown>): Promise<void> {
   process.stderr.write(
     `${[
       `graph: SHD ${r.graph.comparison.shd} vs ${r.graph.reference} (TPR ${r.graph.comparison.tpr.toFixed(2)}, FDR ${r.graph.comparison.fdr.toFixed(2)}), h(A) ${r.graph.h.toExponential(2)}`,
-      `edges (weight, bootstrap stability on ${r.edgeStability?.n ?? 0} held-out latents):`,
+      `edges (weight, stability on ${r.edgeStability?.n ?? 0} held-out latents):`,
       ...formatEdgeStability(r.edgeStability, '  '),
       `alignment: Spearman(latent_i, factor_i) ${r.attributes.map((a, i) => `${a} ${r.alignment.spearman.latents[i][i].toFixed(3)}`).join(', ')}`,
       s['causal.descendants'] !== undefined

@@ -96,7 +96,7 @@ export async function infoCommand(path: string | undefined, raw: Record<string, 
   }
   const edgeLines = stability
     ? [
-        `edges        weight and bootstrap stability (${stabilitySource}, ${stability.resamples} resamples):`,
+        `edges        weight and stability (${stabilitySource}, ${stability.resamples} resamples):`,
         ...formatEdgeStability(stability, '  '),
       ]
     : [

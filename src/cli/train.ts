@@ -250,7 +250,7 @@ async function trainRank(
     writeFileAtomic(join(outDir, EDGE_STABILITY_FILE), `${JSON.stringify(stability, null, 2)}\n`);
     if (!json)
       process.stderr.write(
-        `${['ccig train: edges, weight and bootstrap stability on held-out latents:', ...formatEdgeStability(stability, '  ')].join('\n')}\n`,
+        `${['ccig train: edges, weight and stability on held-out latents:', ...formatEdgeStability(stability, '  ')].join('\n')}\n`,
       );
   }
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);

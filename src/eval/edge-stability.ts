@@ -44,6 +44,8 @@ export interface EdgeStabilityRow {
 }
 
 export interface EdgeStability {
+  /** how each resample was drawn and searched, in words (absent in files from before it was kept) */
+  method?: string;
   resamples: number;
   /** held-out images encoded (a resample of the exact search takes half of them) */
   n: number;
@@ -133,7 +135,10 @@ export function edgeStability(
   others.sort((a, b) => b.stability - a.stability);
   let interventionalRows = 0;
   for (let k = 0; k < N; k++) if (intervened.subarray(k * m, (k + 1) * m).includes(1)) interventionalRows++;
-  return { resamples, n: N, interventionalRows, threshold, edges, others };
+  const method = searched
+    ? `the exact search (regime-masked likelihood${allowed ? ', within the given graph' : ''}) on half-size subsamples without replacement`
+    : "NOTEARS (the prior's parent model, regime-masked likelihood) on bootstrap resamples";
+  return { method, resamples, n: N, interventionalRows, threshold, edges, others };
 }
 
 /** One line per edge: "from -> to  weight 1.32  stable in 95% of 20 resamples". */

@@ -268,7 +268,7 @@ ${r.interventions.summary['causal.descendants'] != null ? `<span class="kpi"><b>
 <p class="note">Against the ${esc(g.reference)}: true positives ${c.truePositive}, reversed ${c.reversed}, extra ${c.extra}, missing ${c.missing}; SHD ${c.shd} (extra + missing + reversed).</p>
 ${
   r.edgeStability
-    ? `<table><tr><th>edge</th><th>weight A</th><th>bootstrap stability</th></tr>${[
+    ? `<table><tr><th>edge</th><th>weight A</th><th>stability</th></tr>${[
         ...r.edgeStability.edges,
         ...r.edgeStability.others,
       ]
@@ -278,7 +278,7 @@ ${
         )
         .join(
           '',
-        )}</table><p class="note">Stability: the share of ${r.edgeStability.resamples} bootstrap resamples of ${r.edgeStability.n} held-out images' causal latents (${r.edgeStability.interventionalRows} of them interventional) in which the label-level structure search (the prior's parent model, regime-masked likelihood score) finds the edge in this direction.</p>`
+        )}</table><p class="note">Stability: the share of ${r.edgeStability.resamples} resamples of ${r.edgeStability.n} held-out images' causal latents (${r.edgeStability.interventionalRows} of them interventional) in which ${esc(r.edgeStability.method ?? 'a label-level structure search on bootstrap resamples')} finds the edge in this direction.</p>`
     : ''
 }
 <h2>Interventions</h2>
