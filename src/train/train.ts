@@ -6,10 +6,12 @@
  *   D:      L_D = mean softplus(D(G(z), z)) + mean softplus(-D(x, E(x)))
  *   E:      L_E = mean D(x, E(x)) + lambda_sup L_sup(mu_c, y) + lambda_scm L_scm
  *   G/prior: L_G = -mean(s D(G(z), z)), s = clamp(exp(D(G(z), z)), 0.5, 2) detached,
- *            plus alpha h(A) + rho/2 h(A)^2 + l1 |A|_1 in `learned` mode,
+ *            plus alpha h(A) + rho/2 h(A)^2 + l1 |A|_1 in `learned` mode with NOTEARS,
  *            plus lambda_cyc L_cyc, which trains G alone (see encoderGeneratorTerms).
  * E and G/prior have disjoint parameters and learn from one backward pass; D's parameters stop
  * recording gradients meanwhile, so no work is spent on gradients nobody uses.
+ * `learned` with exact search (the default) instead re-searches the graph on the encoder's
+ * latents every train.searchEvery steps (searchGraph) and trains the prior on it.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
