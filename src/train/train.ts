@@ -360,7 +360,8 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
 
     // augmented Lagrangian outer update for h(A) = 0, or the next exact search
     // (a search needs a few rows: with fewer than 10 training images the graph stays empty)
-    if (exact && step % (t.searchEvery ?? 250) === 0 && trainSet.size >= 10)
+    // (none at the run's last step, t.steps: nothing would train the edges it adds)
+    if (exact && step % (t.searchEvery ?? 250) === 0 && step < t.steps && trainSet.size >= 10)
       lastSearch = { step, edges: searchGraph(model, trainSet, t.searchRows ?? 1000) };
     else if (model.prior.mode === 'learned' && !exact && step % t.dag.updateEvery === 0)
       dag = updateDagSchedule(dag, losses.h, t.dag);
@@ -655,10 +656,25 @@ function searchGraph(model: Ccig, data: Dataset, rows: number): [string, string]
   const n = Math.min(rows, data.size);
   const indices = Array.from({ length: n }, (_, i) => Math.floor((i * data.size) / n));
   const { values, intervened } = model.causalLatents(data, indices);
-  const found = exactSearch(values, n, model.m, { nodes: model.attributes.map((a) => a.name), intervened });
-  model.prior.setStructure(found.adjacency);
-  return found.edges;
+  const nodes = model.attributes.map((a) => a.name);
+  const found = exactSearch(values, n, model.m, { nodes, intervened });
+  // Keep the current graph unless the new one is clearly better: where two graphs score alike
+  // (Flow's weak ball -> water edge), switching at every search would throw away the weights of
+  // the edges it drops and restart the ones it adds, to no end.
+  const mask = model.prior.maskArray();
+  const current = nodes.flatMap((from, i) =>
+    nodes.filter((_, j) => mask[i][j]).map((to): [string, string] => [from, to]),
+  );
+  const kept = exactSearch(values, n, model.m, { nodes, intervened, allowed: current });
+  if (found.score < kept.score - SEARCH_SWITCH_MARGIN) {
+    model.prior.setStructure(found.adjacency);
+    return found.edges;
+  }
+  return current;
 }
+
+/** How much better (in the search's score, nats summed over nodes) a new graph must be to replace the current one. */
+const SEARCH_SWITCH_MARGIN = 0.05;
 
 /** Losses, h(A), A, and per-factor Pearson correlation of mu_c with the held-out labels. */
 function logMetrics(
