@@ -319,6 +319,14 @@ test('exact search: the masked score orients the chain; observational data leave
   // the optimum is at least as good as any graph it could be compared with, the truth included
   assert.ok(found.score <= score(mixed, TRUE_CHAIN, true) + 1e-12);
   assert.ok(score(mixed, REVERSED_CHAIN, true) - found.score > 0.05);
+  // a graph's score read from the search's own fits is the restricted search's
+  const reversed = [
+    [0, 0, 0],
+    [1, 0, 0],
+    [0, 1, 0],
+  ];
+  assert.ok(Math.abs(found.scoreWithin(reversed) - score(mixed, REVERSED_CHAIN, true)) < 1e-9);
+  assert.ok(Math.abs(found.scoreWithin(found.adjacency) - found.score) < 1e-9);
   // a column in other units (x 100, or shifted) changes nothing
   const scaled = Float64Array.from(mixed.values, (v, i) => (i % 3 === 1 ? v * 100 + 7 : v));
   const again = exactSearch(scaled, n, 3, { intervened: mixed.intervened });

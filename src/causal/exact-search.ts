@@ -24,6 +24,7 @@
  *   found.edges; // [['x', 'y'], ...]
  */
 import { OptionError } from '../errors.ts';
+import { assertDag, edges as listEdges } from './graph.ts';
 
 export interface ExactSearchOptions {
   /** node names (default x0, x1, ...) */
@@ -51,6 +52,11 @@ export interface ExactSearchResult {
   score: number;
   /** each node's log residual variance under the optimum's parents */
   nodeScores: number[];
+  /**
+   * The best score of a graph within the DAG `adjacency` (0/1, A[i][j] = 1 for i -> j): what a
+   * search restricted to its edges would return, read from this search's fits without refitting.
+   */
+  scoreWithin(adjacency: number[][]): number;
 }
 
 /** The DAG over the m columns of `values` ([n, m] row-major) with the best score. */
@@ -137,15 +143,20 @@ export function exactSearch(
     parentSets[j] = bestSet[j].set[U];
   }
   const adjacency = nodes.map((_, i) => nodes.map((_, j) => (parentSets[j] & (1 << i) ? 1 : 0)));
-  const edges: [string, string][] = [];
-  for (let i = 0; i < m; i++)
-    for (let j = 0; j < m; j++) if (adjacency[i][j]) edges.push([nodes[i], nodes[j]]);
   return {
     nodes,
     adjacency,
-    edges,
+    edges: listEdges(adjacency).map((e): [string, string] => [nodes[e.from], nodes[e.to]]),
     score: total[full - 1],
     nodeScores: parentSets.map((S, j) => local[j][S] - edgeCost * popcount(S)),
+    // any subgraph of a DAG is a DAG, so each node takes its best subset of its parents there
+    scoreWithin: (A) => {
+      assertDag(A, nodes);
+      return nodes.reduce((sum, _, j) => {
+        const parents = nodes.reduce((bitsOf, _, i) => (A[i][j] ? bitsOf | (1 << i) : bitsOf), 0);
+        return sum + bestSet[j].score[parents];
+      }, 0);
+    },
   };
 }
 

@@ -198,16 +198,12 @@ export class ScmPrior extends nn.Module {
 
   /** 0/1 rows: 1 where the edge's weights (within the mask) are not all exactly zero. */
   weightSupport(): number[][] {
-    const flat = torch.scope(() =>
-      torch.noGrad(() => this.squaredAdjacency().gt(0).to('float32').toNumbers()),
-    );
-    return Array.from({ length: this.m }, (_, i) => flat.slice(i * this.m, (i + 1) * this.m));
+    return this.rowsOf(() => torch.noGrad(() => this.squaredAdjacency().gt(0).to('float32')));
   }
 
   /** The mask as 0/1 rows: where edges may be. */
   maskArray(): number[][] {
-    const flat = torch.scope(() => this.mask.toNumbers());
-    return Array.from({ length: this.m }, (_, i) => flat.slice(i * this.m, (i + 1) * this.m));
+    return this.rowsOf(() => this.mask);
   }
 
   /** Frees the parameters and the structure masks. */
@@ -255,7 +251,12 @@ export class ScmPrior extends nn.Module {
 
   /** A as plain numbers, row-major rows. */
   adjacencyArray(): number[][] {
-    const flat = torch.scope(() => this.adjacency().toNumbers());
+    return this.rowsOf(() => this.adjacency());
+  }
+
+  /** An [m, m] tensor made in a scope, as JS rows. */
+  private rowsOf(make: () => Tensor): number[][] {
+    const flat = torch.scope(() => make().toNumbers());
     return Array.from({ length: this.m }, (_, i) => flat.slice(i * this.m, (i + 1) * this.m));
   }
 

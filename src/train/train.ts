@@ -16,6 +16,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { exactSearch } from '../causal/exact-search.ts';
+import { edges as listEdges } from '../causal/graph.ts';
 import { type DagSchedule, STRUCTURE_PARAMS, structurePenalty, updateDagSchedule } from '../causal/scm.ts';
 import { flipChoice, hflipRows } from '../data/augment.ts';
 import type { Dataset } from '../data/dataset.ts';
@@ -661,16 +662,12 @@ function searchGraph(model: Ccig, data: Dataset, rows: number): [string, string]
   // Keep the current graph unless the new one is clearly better: where two graphs score alike
   // (Flow's weak ball -> water edge), switching at every search would throw away the weights of
   // the edges it drops and restart the ones it adds, to no end.
-  const mask = model.prior.maskArray();
-  const current = nodes.flatMap((from, i) =>
-    nodes.filter((_, j) => mask[i][j]).map((to): [string, string] => [from, to]),
-  );
-  const kept = exactSearch(values, n, model.m, { nodes, intervened, allowed: current });
-  if (found.score < kept.score - SEARCH_SWITCH_MARGIN) {
+  const current = model.prior.maskArray();
+  if (found.score < found.scoreWithin(current) - SEARCH_SWITCH_MARGIN) {
     model.prior.setStructure(found.adjacency);
     return found.edges;
   }
-  return current;
+  return listEdges(current).map((e): [string, string] => [nodes[e.from], nodes[e.to]]);
 }
 
 /** How much better (in the search's score, nats summed over nodes) a new graph must be to replace the current one. */
