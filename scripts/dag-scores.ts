@@ -13,6 +13,7 @@
 // Prints, per score, the rank of the true graph, the best DAGs and the best DAG that is not the
 // true graph plus extra edges. Findings: docs/results/structure.md.
 import { parseArgs } from 'node:util';
+import { knnResidualVariance } from '../src/causal/exact-search.ts';
 import { compareGraphs } from '../src/causal/graph.ts';
 import { generateWorldDataset, worldByName } from '../src/data/world-dataset.ts';
 
@@ -70,37 +71,13 @@ const scoredRows = world.names.map((_, j) =>
   Int32Array.from({ length: n }, (_, r) => r).filter((r) => ds.intervened[r * m + j] === 0),
 );
 
-/** Leave-one-out k-NN residual variance of column j given the columns `ps` (1 for no parents). */
+/** Leave-one-out k-NN residual variance of column j given the columns `ps` (the exact search's fit). */
 const cache = new Map<string, number>();
 function residualVariance(j: number, ps: number[]): number {
-  if (ps.length === 0) {
-    const rows = scoredRows[j];
-    const mean = rows.reduce((a, r) => a + cols[j][r], 0) / rows.length;
-    return rows.reduce((a, r) => a + (cols[j][r] - mean) ** 2, 0) / rows.length;
-  }
   const key = `${j}:${ps.join(',')}`;
-  const hit = cache.get(key);
-  if (hit !== undefined) return hit;
-  const rows = scoredRows[j];
-  const nj = rows.length;
-  const dist = new Float64Array(nj);
-  const idx = new Int32Array(nj);
-  let sum = 0;
-  for (const r of rows) {
-    for (let t = 0; t < nj; t++) {
-      const q = rows[t];
-      let d = 0;
-      for (const p of ps) d += (cols[p][r] - cols[p][q]) ** 2;
-      dist[t] = q === r ? Number.POSITIVE_INFINITY : d;
-      idx[t] = t;
-    }
-    idx.sort((a, b) => dist[a] - dist[b]);
-    let pred = 0;
-    for (let t = 0; t < k; t++) pred += cols[j][rows[idx[t]]];
-    sum += (cols[j][r] - pred / k) ** 2;
-  }
-  cache.set(key, sum / nj);
-  return sum / nj;
+  const hit = cache.get(key) ?? knnResidualVariance(cols, scoredRows[j], j, ps, k);
+  cache.set(key, hit);
+  return hit;
 }
 
 // Every DAG: one parent set per node, kept when the graph is acyclic.

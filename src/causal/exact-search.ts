@@ -101,7 +101,7 @@ export function exactSearch(
     const s = new Float64Array(full).fill(Number.POSITIVE_INFINITY);
     for (let S = 0; S < full; S++) {
       if ((S & ~allowed[j]) !== 0 || popcount(S) > maxParents) continue;
-      const variance = residualVariance(cols, scoredRows[j], j, bits(S), k);
+      const variance = knnResidualVariance(cols, scoredRows[j], j, bits(S), k);
       s[S] = Math.log(Math.max(variance, 1e-12)) + edgeCost * popcount(S);
     }
     return s;
@@ -175,7 +175,7 @@ function standardizedColumns(values: ArrayLike<number>, rows: number, m: number)
  * columns `ps`, over the rows `rows` (neighbours drawn from the same rows). No parents: the
  * variance over those rows.
  */
-function residualVariance(
+export function knnResidualVariance(
   cols: Float64Array[],
   rows: Int32Array,
   j: number,
