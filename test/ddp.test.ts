@@ -19,6 +19,21 @@ import {
 
 const skip = torch.dist.availableBackends().includes('gloo') ? false : 'the addon was built without gloo';
 
+/** A ccig process's environment: its own cache, one thread, and (with a rank) torchrun's variables. */
+function ccigEnv(dir: string, rank?: { rank: number; world: number; port: number }): NodeJS.ProcessEnv {
+  const base = { ...process.env, XDG_CACHE_HOME: join(dir, 'cache'), OMP_NUM_THREADS: '1' };
+  if (!rank) return base;
+  // the torchrun convention, as srun or a Kubernetes job would set it
+  return {
+    ...base,
+    RANK: String(rank.rank),
+    LOCAL_RANK: String(rank.rank),
+    WORLD_SIZE: String(rank.world),
+    MASTER_ADDR: '127.0.0.1',
+    MASTER_PORT: String(rank.port),
+  };
+}
+
 function runRank(rank: number, world: number, port: number) {
   return new Promise<{ start: { params: number[]; buffers: number[] }; params: number[]; loss: number[] }>(
     (resolve, reject) => {
@@ -90,7 +105,7 @@ test('ccig train --nproc 2: ranks stay in step, rank 0 writes, and a 1-process r
 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'ccig-ddp-'));
   const out = join(dir, 'run');
-  const env = { ...process.env, XDG_CACHE_HOME: join(dir, 'cache'), OMP_NUM_THREADS: '1' };
+  const env = ccigEnv(dir);
   const ccig = (...args: string[]) =>
     spawnSync(process.execPath, ['bin/ccig.js', ...args], { encoding: 'utf8', env, timeout: 600_000 });
   let r = ccig(
@@ -134,17 +149,7 @@ test('killing one rank of ccig train stops the other within its timeout, naming 
   const args = ['bin/ccig.js', 'train', '--preset', 'tiny', '--steps', '100000', '--config', config];
   const ranks = [0, 1].map((rank) =>
     spawn(process.execPath, [...args, '--out', out, '--dist-timeout', '10', '--threads', '1', '--json'], {
-      env: {
-        ...process.env,
-        XDG_CACHE_HOME: join(dir, 'cache'),
-        OMP_NUM_THREADS: '1',
-        // the torchrun convention, as srun or a Kubernetes job would set it
-        RANK: String(rank),
-        LOCAL_RANK: String(rank),
-        WORLD_SIZE: '2',
-        MASTER_ADDR: '127.0.0.1',
-        MASTER_PORT: String(port),
-      },
+      env: ccigEnv(dir, { rank, world: 2, port }),
       stdio: ['ignore', 'ignore', 'pipe'],
     }),
   );
@@ -178,7 +183,7 @@ test('killing one rank of ccig train stops the other within its timeout, naming 
   assert.match(stderr0, /rank 0 of 2: the data-parallel group broke .*the last checkpoint \(.*\) is intact/);
   assert.ok(waited < 30_000, `rank 0 took ${waited} ms to stop`);
   // the checkpoint is a whole one: one process continues it
-  const env = { ...process.env, XDG_CACHE_HOME: join(dir, 'cache'), OMP_NUM_THREADS: '1' };
+  const env = ccigEnv(dir);
   const info = spawnSync(process.execPath, ['bin/ccig.js', 'info', ckpt, '--json'], {
     encoding: 'utf8',
     env,
@@ -200,16 +205,7 @@ test('one rank under the torchrun convention trains in a process group of 1; GPU
 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ccig-ddp-one-'));
   const port = await torch.dist.findFreePort();
-  const env = {
-    ...process.env,
-    XDG_CACHE_HOME: join(dir, 'cache'),
-    OMP_NUM_THREADS: '1',
-    RANK: '0',
-    LOCAL_RANK: '0',
-    WORLD_SIZE: '1',
-    MASTER_ADDR: '127.0.0.1',
-    MASTER_PORT: String(port),
-  };
+  const env = ccigEnv(dir, { rank: 0, world: 1, port });
   const ccig = (...args: string[]) =>
     spawnSync(process.execPath, ['bin/ccig.js', 'train', '--preset', 'tiny', '--steps', '2', ...args], {
       encoding: 'utf8',
