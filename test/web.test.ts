@@ -105,11 +105,15 @@ test('a CelebA model in the editor: upload a face, do(Smiling = 1)', { skip: ski
     const jpg = readdirSync(join(CELEBA, 'img_align_celeba'))
       .filter((f) => f.endsWith('.jpg'))
       .sort()[0];
+    // the mode line changes when the upload is encoded, before its render is drawn: wait for
+    // that render too, or the slider's edit is compared with a render still in flight
+    const samples = Number(await page.evaluate(() => document.body.dataset.renders));
     await page.setInputFiles('#upload', join(CELEBA, 'img_align_celeba', jpg));
     await page.waitForFunction(
       (name) => document.querySelector('#mode')?.textContent?.includes(`counterfactual of ${name}`),
       jpg,
     );
+    await page.waitForFunction((n) => Number(document.body.dataset.renders) > n, samples);
     await page.waitForFunction(() => !document.querySelector('#status')?.textContent?.includes('error'));
     assert.match((await page.getAttribute('#input', 'src')) ?? '', /^data:image\/png;base64,/);
     const renders = Number(await page.evaluate(() => document.body.dataset.renders));
