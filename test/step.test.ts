@@ -174,3 +174,41 @@ test('supProp: a fixed share of examples is labelled, and the supervised term re
   });
   model.dispose();
 });
+
+test('the adversarial terms see only the observational rows: a do() image is never real to D', () => {
+  const cfg = resolveConfig('tiny');
+  const m = world.attributes.length;
+  const px = 3 * 64 * 64;
+  const b = world.batch(Array.from({ length: B }, (_, i) => i));
+  // the odd rows were rendered under do(attribute 2); replacing their images must change nothing
+  const scrambled = Float32Array.from(b.images, (v, k) => (Math.floor(k / px) % 2 === 1 ? 1 - v : v));
+  const intervened = Float32Array.from({ length: B * m }, (_, k) =>
+    Math.floor(k / m) % 2 === 1 && k % m === 2 ? 1 : 0,
+  );
+  const dag = { alpha: 0, rho: 1, lastH: 1 };
+  /** advE and L_D of a fresh model (same seed) on these images */
+  const losses = (images: Float32Array, regimes: Float32Array | undefined) => {
+    torch.manualSeed(0);
+    const trainer = createTrainer(cfg, world.attributes);
+    trainer.model.eval(); // batch-norm statistics that do not mix the rows
+    const r = torch.scope(() => {
+      const x = torch.tensor(images, { shape: [B, 3, 64, 64] });
+      const y = torch.tensor(b.labels, { shape: [B, m] });
+      const iv = regimes && torch.tensor(regimes, { shape: [B, m] });
+      torch.manualSeed(1);
+      const advE = torch.noGrad(() =>
+        encoderGeneratorTerms(trainer.model, cfg.train, x, y, torch.ones([B, 1]), dag, iv).advE.item(),
+      );
+      torch.manualSeed(2);
+      return { advE, d: trainer.discriminatorStep(x, iv).item() };
+    });
+    trainer.model.dispose();
+    return r;
+  };
+  assert.deepEqual(losses(scrambled, intervened), losses(b.images, intervened));
+  // without the regimes those rows count, and the scrambled images change both terms
+  const all = losses(b.images, undefined);
+  const allScrambled = losses(scrambled, undefined);
+  assert.notEqual(allScrambled.advE, all.advE);
+  assert.notEqual(allScrambled.d, all.d);
+});

@@ -471,11 +471,12 @@ export interface Trainer {
   /**
    * One training step on a batch (x [B,3,S,S], y [B,m], supMask [B,1], intervened [B,m]: 1 where
    * the row's attribute was set by do(), whose mechanism the SCM-consistency loss then leaves
-   * out): the D step, then the E + G/prior step. The generator samples the observational prior.
+   * out): the D step, then the E + G/prior step. The generator samples the observational prior,
+   * so the adversarial terms see only the observational rows (see observationalRows).
    */
   step(x: Tensor, y: Tensor, supMask: Tensor, dag: DagSchedule, intervened?: Tensor): Losses;
   /** The D step alone; returns L_D. */
-  discriminatorStep(x: Tensor): Tensor;
+  discriminatorStep(x: Tensor, intervened?: Tensor): Tensor;
   /** The E + G/prior step alone (D frozen); returns its unweighted terms. */
   encoderGeneratorStep(x: Tensor, y: Tensor, supMask: Tensor, dag: DagSchedule, intervened?: Tensor): EgTerms;
 }
@@ -517,15 +518,16 @@ export function createTrainer(
     ...model.prior.parameters(),
   ];
 
-  function discriminatorStep(x: Tensor): Tensor {
+  function discriminatorStep(x: Tensor, intervened?: Tensor): Tensor {
     const B = x.shape[0];
-    // real pairs (x, E(x)), fake pairs (G(z), z)
+    // real pairs (x, E(x)) of the observational rows, fake pairs (G(z), z)
     const { zReal, zFake, xFake } = torch.noGrad(() => {
       const { mu, logvar } = model.encode(x);
       const zFake = model.sampleLatent(B);
       return { zReal: Encoder.sample(mu, logvar), zFake, xFake: model.decode(zFake) };
     });
-    const lossD = D.forward(xFake, zFake).softplus().mean().add(D.forward(x, zReal).neg().softplus().mean());
+    const real = rowMean(D.forward(x, zReal).neg().softplus(), observationalRows(intervened));
+    const lossD = D.forward(xFake, zFake).softplus().mean().add(real);
     optD.zeroGrad();
     lossD.backward();
     options.syncGradients?.(dParams);
@@ -561,7 +563,7 @@ export function createTrainer(
   }
 
   function step(x: Tensor, y: Tensor, supMask: Tensor, dag: DagSchedule, intervened?: Tensor): Losses {
-    const lossD = discriminatorStep(x);
+    const lossD = discriminatorStep(x, intervened);
     const e = encoderGeneratorStep(x, y, supMask, dag, intervened);
     const h = model.prior.mode === 'learned' ? torch.noGrad(() => model.prior.acyclicity()) : torch.zeros([]);
     const v = torch.stack([lossD, e.advE, e.g, e.sup, e.scm, e.cyc, h]).toNumbers();
@@ -569,6 +571,24 @@ export function createTrainer(
   }
 
   return { model, optD, optEG, step, discriminatorStep, encoderGeneratorStep };
+}
+
+/**
+ * [B] weights, 1 for a row that no do() touched (undefined: all rows observational). The
+ * prior that G samples is observational, so the adversarial game matches the observational
+ * joint only: a row whose shadow was set by do() does not follow its angles, and if D counted it
+ * as real, G would learn to draw such shadows from its free latents and the encoder to read them
+ * as observational ones. Interventional rows still train the supervision, the SCM score and the
+ * structure search, which is what they are for.
+ */
+export function observationalRows(intervened: Tensor | undefined): Tensor | undefined {
+  return intervened && intervened.sum(1).clamp(0, 1).neg().add(1);
+}
+
+/** The mean of per-row values [B] over the rows with weight 1 (all rows without weights). */
+function rowMean(values: Tensor, weights: Tensor | undefined): Tensor {
+  if (!weights) return values.mean();
+  return values.mul(weights).sum().div(Math.max(1, weights.sum().item()));
 }
 
 /** The unweighted terms of the E + G/prior objective on one batch: scalar tensors with their graphs. */
@@ -588,7 +608,7 @@ export interface EgTerms {
  *
  * | term      | loss                                                   | trains                          |
  * | --------- | ------------------------------------------------------ | ------------------------------- |
- * | advE      | mean D(x, E(x)), E(x) sampled                          | E                               |
+ * | advE      | mean D(x, E(x)), E(x) sampled, observational rows      | E                               |
  * | sup       | BCE(mu_c, scaled labels), labelled examples only       | E                               |
  * | scm       | ||u - parents(u)||^2, u = f^-1(mu_c) held fixed         | parent model (A or its MLPs)    |
  * | g         | -mean(s D(G(z), z)), z = [z_c from the prior, z_r]     | G; prior (f, parent model) via z |
@@ -613,7 +633,10 @@ export function encoderGeneratorTerms(
   const B = x.shape[0];
   const m = model.m;
   const { mu, logvar } = model.encode(x);
-  const advE = model.discriminator.forward(x, Encoder.sample(mu, logvar)).mean();
+  const advE = rowMean(
+    model.discriminator.forward(x, Encoder.sample(mu, logvar)),
+    observationalRows(intervened),
+  );
   const muC = mu.slice(1, 0, m);
   const nLabelled = Math.max(1, supMask.sum().item()) * m;
   // BCE on min-max targets, or MSE in standardized units (train.continuousSupervision)
