@@ -582,7 +582,7 @@ export function createTrainer(
  * structure search, which is what they are for.
  */
 export function observationalRows(intervened: Tensor | undefined): Tensor | undefined {
-  return intervened && intervened.sum(1).clamp(0, 1).neg().add(1);
+  return intervened?.sum(1).clamp(0, 1).neg().add(1);
 }
 
 /** The mean of per-row values [B] over the rows with weight 1 (all rows without weights). */
