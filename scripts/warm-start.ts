@@ -1,0 +1,40 @@
+// Makes a weights-only checkpoint (what models/ ships, what a GPU window brings back) resumable:
+// writes a run folder whose checkpoint holds those weights, the same step, schedule and data
+// order, and fresh optimizer moments (Adam restarts its estimates; with beta1 = 0 only the
+// second moment starts over). `ccig resume --out DIR` then continues the run.
+//   node --import tsx scripts/warm-start.ts WEIGHTS.safetensors DIR
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCommand } from '../src/cli/util.ts';
+import { loadModel, saveCheckpoint } from '../src/train/checkpoint.ts';
+import { createTrainer } from '../src/train/train.ts';
+
+const [src, dir] = process.argv.slice(2);
+if (!src || !dir) {
+  console.error('usage: warm-start.ts WEIGHTS DIR');
+  process.exit(2);
+}
+await runCommand(async () => {
+  const { model: weights, meta } = loadModel(src);
+  const { model, optD, optEG } = createTrainer(meta.config, meta.attributes);
+  model.loadStateDict(weights.stateDict());
+  weights.dispose();
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(meta.config, null, 2)}\n`);
+  writeFileSync(join(dir, 'log.jsonl'), '');
+  saveCheckpoint(
+    join(dir, 'checkpoint.safetensors'),
+    model,
+    { d: optD, eg: optEG },
+    {
+      config: meta.config,
+      attributes: meta.attributes,
+      step: meta.step,
+      dag: meta.dag,
+      dataRng: meta.dataRng,
+      metrics: meta.metrics,
+    },
+  );
+  model.dispose();
+  console.log(`wrote ${dir}/checkpoint.safetensors (step ${meta.step}, fresh optimizer moments)`);
+});
