@@ -11,18 +11,6 @@ if (!src || !dst) {
 // errors as the ccig command gives them: one line naming the file, exit 2 or 4 (README, Troubleshooting)
 await runCommand(async () => {
   const { model, meta } = loadModel(src);
-  saveCheckpoint(
-    dst,
-    model,
-    {},
-    {
-      config: meta.config,
-      attributes: meta.attributes,
-      step: meta.step,
-      dag: meta.dag,
-      dataRng: meta.dataRng,
-      metrics: meta.metrics,
-    },
-  );
+  saveCheckpoint(dst, model, {}, meta);
   console.log(`wrote ${dst} (step ${meta.step}, weights only)`);
 });

@@ -22,19 +22,7 @@ await runCommand(async () => {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'config.json'), `${JSON.stringify(meta.config, null, 2)}\n`);
   writeFileSync(join(dir, 'log.jsonl'), '');
-  saveCheckpoint(
-    join(dir, 'checkpoint.safetensors'),
-    model,
-    { d: optD, eg: optEG },
-    {
-      config: meta.config,
-      attributes: meta.attributes,
-      step: meta.step,
-      dag: meta.dag,
-      dataRng: meta.dataRng,
-      metrics: meta.metrics,
-    },
-  );
+  saveCheckpoint(join(dir, 'checkpoint.safetensors'), model, { d: optD, eg: optEG }, meta);
   model.dispose();
   console.log(`wrote ${dir}/checkpoint.safetensors (step ${meta.step}, fresh optimizer moments)`);
 });
