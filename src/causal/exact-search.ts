@@ -24,7 +24,7 @@
  *   found.edges; // [['x', 'y'], ...]
  */
 import { OptionError } from '../errors.ts';
-import { assertDag, edges as listEdges } from './graph.ts';
+import { assertDag, namedEdges } from './graph.ts';
 
 export interface ExactSearchOptions {
   /** node names (default x0, x1, ...) */
@@ -146,7 +146,7 @@ export function exactSearch(
   return {
     nodes,
     adjacency,
-    edges: listEdges(adjacency).map((e): [string, string] => [nodes[e.from], nodes[e.to]]),
+    edges: namedEdges(adjacency, nodes),
     score: total[full - 1],
     nodeScores: parentSets.map((S, j) => local[j][S] - edgeCost * popcount(S)),
     // any subgraph of a DAG is a DAG, so each node takes its best subset of its parents there

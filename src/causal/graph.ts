@@ -247,6 +247,11 @@ export function edges(A: Adjacency, t = 0): Edge[] {
   return out;
 }
 
+/** The edges with |weight| > t as [cause, effect] name pairs, in edges()'s order. */
+export function namedEdges(A: Adjacency, nodes: readonly string[], t = 0): [string, string][] {
+  return edges(A, t).map((e): [string, string] => [nodes[e.from], nodes[e.to]]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Comparison of an estimated graph with the true one
 

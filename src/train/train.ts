@@ -16,7 +16,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { exactSearch } from '../causal/exact-search.ts';
-import { edges as listEdges } from '../causal/graph.ts';
+import { namedEdges } from '../causal/graph.ts';
 import { type DagSchedule, STRUCTURE_PARAMS, structurePenalty, updateDagSchedule } from '../causal/scm.ts';
 import { flipChoice, hflipRows } from '../data/augment.ts';
 import type { Dataset } from '../data/dataset.ts';
@@ -588,7 +588,8 @@ export function observationalRows(intervened: Tensor | undefined): Tensor | unde
 /** The mean of per-row values [B] over the rows with weight 1 (all rows without weights). */
 function rowMean(values: Tensor, weights: Tensor | undefined): Tensor {
   if (!weights) return values.mean();
-  return values.mul(weights).sum().div(Math.max(1, weights.sum().item()));
+  // the count stays a tensor: no device-to-host copy in the step
+  return values.mul(weights).sum().div(weights.sum().clamp(1));
 }
 
 /** The unweighted terms of the E + G/prior objective on one batch: scalar tensors with their graphs. */
@@ -690,7 +691,7 @@ function searchGraph(model: Ccig, data: Dataset, rows: number): [string, string]
     model.prior.setStructure(found.adjacency);
     return found.edges;
   }
-  return listEdges(current).map((e): [string, string] => [nodes[e.from], nodes[e.to]]);
+  return namedEdges(current, nodes);
 }
 
 /** How much better (in the search's score, nats summed over nodes) a new graph must be to replace the current one. */
