@@ -3,10 +3,10 @@
 // order, and fresh optimizer moments (Adam restarts its estimates; with beta1 = 0 only the
 // second moment starts over). `ccig resume --out DIR` then continues the run.
 //   node --import tsx scripts/warm-start.ts WEIGHTS.safetensors DIR
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { runCommand } from '../src/cli/util.ts';
+import { writeFileAtomic } from '../src/files.ts';
 import { loadModel, saveCheckpoint } from '../src/train/checkpoint.ts';
+import { prepareRunFolder, runPaths } from '../src/train/run-folder.ts';
 import { createTrainer } from '../src/train/train.ts';
 
 const [src, dir] = process.argv.slice(2);
@@ -19,10 +19,11 @@ await runCommand(async () => {
   const { model, optD, optEG } = createTrainer(meta.config, meta.attributes);
   model.loadStateDict(weights.stateDict());
   weights.dispose();
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(meta.config, null, 2)}\n`);
-  writeFileSync(join(dir, 'log.jsonl'), '');
-  saveCheckpoint(join(dir, 'checkpoint.safetensors'), model, { d: optD, eg: optEG }, meta);
+  prepareRunFolder(dir);
+  const paths = runPaths(dir);
+  writeFileAtomic(paths.config, `${JSON.stringify(meta.config, null, 2)}\n`, 'write the run config');
+  writeFileAtomic(paths.log, '', 'start the log');
+  saveCheckpoint(paths.checkpoint, model, { d: optD, eg: optEG }, meta);
   model.dispose();
-  console.log(`wrote ${dir}/checkpoint.safetensors (step ${meta.step}, fresh optimizer moments)`);
+  console.log(`wrote ${paths.checkpoint} (step ${meta.step}, fresh optimizer moments)`);
 });
