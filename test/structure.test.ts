@@ -1,7 +1,7 @@
 // Interventional regimes and structure learning that uses them: the masked, unit-free score
 // orients what observational data cannot; worlds draw exact do() samples; folders parse regimes.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -12,12 +12,18 @@ import { learnStructure } from '../src/causal/structure.ts';
 import { openFolder, parseLabelCsv } from '../src/data/folder.ts';
 import { pendulum } from '../src/data/pendulum.ts';
 import { Rng } from '../src/data/rng.ts';
-import { generateWorldDataset, worldByName, writeWorldToDisk } from '../src/data/world-dataset.ts';
+import {
+  generateWorldDataset,
+  splitWorldDataset,
+  worldByName,
+  writeWorldToDisk,
+} from '../src/data/world-dataset.ts';
 import { DataError } from '../src/errors.ts';
 import { edgeStability } from '../src/eval/edge-stability.ts';
 import { Ccig } from '../src/model/ccig.ts';
 import { resolveConfig } from '../src/model/config.ts';
 import * as torch from '../src/torch/index.ts';
+import { train } from '../src/train/train.ts';
 
 torch.setNumThreads(1);
 
@@ -398,9 +404,6 @@ test("edge stability: on latents that read the world's labels, the true edges ho
 });
 
 test('a training run keeps its graph when a new search is no better (no flip-flop on a tie)', async () => {
-  const { splitWorldDataset } = await import('../src/data/world-dataset.ts');
-  const { train } = await import('../src/train/train.ts');
-  const { mkdtempSync: tmpDir, readFileSync } = await import('node:fs');
   const flow = worldByName('flow');
   const data = splitWorldDataset(generateWorldDataset(flow, { count: 96, imageSize: 64, seed: 2 }), {
     testFraction: 0.25,
@@ -411,7 +414,7 @@ test('a training run keeps its graph when a new search is no better (no flip-flo
     scm: { structure: 'learned', search: 'exact', edges: flow.edges() },
     train: { steps: 13, logEvery: 1, sampleEvery: 100, checkpointEvery: 100, searchEvery: 1, searchRows: 72 },
   });
-  const out = tmpDir(join(tmpdir(), 'ccig-flipflop-'));
+  const out = mkdtempSync(join(tmpdir(), 'ccig-flipflop-'));
   await train({ config: cfg, data, outDir: out, grids: false });
   const graphs = readFileSync(join(out, 'log.jsonl'), 'utf8')
     .trim()
