@@ -240,11 +240,11 @@ function celeba(name: 'smile' | 'age'): CcigConfig {
 
 /**
  * The CPU presets for faces (issue 14): 64 x 64, DEAR's convolution widths (channels 32) with
- * narrower fully connected layers, pendulum-small's optimizer, flips, 16,000 steps of 64.
- * Sized by FLOP count, not by a timed run (docs/results/celeba.md, "Sizing"): the step costs
- * 1.37 GFLOP per image, 0.97 x celeba-smile's, whose step ran at 137-150 img/s on a quiet 2-core
- * machine (docs/results/speed.md), so 16,000 steps x 64 images take an estimated 1.9-2.1 hours of
- * the 2.5-hour budget.
+ * narrower fully connected layers, pendulum-small's optimizer, flips, 11,000 steps of 64.
+ * Sized by a measured rate (docs/results/celeba.md, "Sizing"): celeba-smile-small trains at
+ * 86-87 img/s on this project's quiet 2-core machine (`npm run bench -- train`), so 11,000 steps
+ * x 64 images take 2.3 hours of the 2.5-hour budget (16,000 would take 3.3); a model at 7,000
+ * steps already edits held-out faces by Smiling (celeba.md, "Results").
  */
 function celebaSmall(name: 'smile' | 'age'): CcigConfig {
   const base = celeba(name);
@@ -254,7 +254,7 @@ function celebaSmall(name: 'smile' | 'age'): CcigConfig {
     net: { channels: 32, fc: 256, dFc: 256, dJointFc: 512 },
     train: {
       ...smallTrain,
-      steps: 16000,
+      steps: 11000,
       flip: true,
       logEvery: 100,
       sampleEvery: 1000,
@@ -265,15 +265,15 @@ function celebaSmall(name: 'smile' | 'age'): CcigConfig {
 
 /**
  * Presets. `*-small` are sized for 2 CPU cores (a useful Pendulum model in under an hour, a
- * CelebA model in an estimated 2 hours); the others use DEAR's widths and optimizer settings.
+ * CelebA model in 2.3 hours); the others use DEAR's widths and optimizer settings.
  *
  * | preset         | data          | m | k  | conv width | fc  | D fc/joint | batch | steps  |
  * | pendulum-small | pendulum 64px | 4 | 4  | 16         | 256 | 256/256    | 64    | 6,000  |
  * | pendulum       | pendulum 64px | 4 | 4  | 32         | 512 | 512/1024   | 128   | 60,000 |
  * | flow-small     | flow 64px     | 4 | 4  | 16         | 256 | 256/256    | 64    | 6,000  |
  * | garden-small   | garden 64px   | 4 | 4  | 16         | 256 | 256/256    | 64    | 6,000  |
- * | celeba-smile-small | CelebA 64px, flips | 6 | 94 | 32    | 256 | 256/512    | 64    | 16,000 |
- * | celeba-age-small   | CelebA 64px, flips | 6 | 94 | 32    | 256 | 256/512    | 64    | 16,000 |
+ * | celeba-smile-small | CelebA 64px, flips | 6 | 94 | 32    | 256 | 256/512    | 64    | 11,000 |
+ * | celeba-age-small   | CelebA 64px, flips | 6 | 94 | 32    | 256 | 256/512    | 64    | 11,000 |
  * | celeba-smile   | CelebA 64px   | 6 | 94 | 32         | 512 | 512/1024   | 128   | 60,000 |
  * | celeba-age     | CelebA 64px   | 6 | 94 | 32         | 512 | 512/1024   | 128   | 60,000 |
  *
