@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { AttributeInfo, Dataset } from '../src/data/dataset.ts';
 import { generateWorldDataset, worldByName } from '../src/data/world-dataset.ts';
-import { binaryEditSummary } from '../src/eval/binary-edits.ts';
+import { binaryEditSection, binaryEditSummary } from '../src/eval/binary-edits.ts';
+import { Bootstrap } from '../src/eval/bootstrap.ts';
+import type { AttributeCounterfactuals, EvalContext } from '../src/eval/context.ts';
 import { evaluate } from '../src/eval/evaluate.ts';
 import { classifierScores, positiveRates, trainOracle } from '../src/eval/oracle.ts';
 import { resolveConfig } from '../src/model/config.ts';
@@ -127,4 +129,63 @@ test('edits of labelled images: directions, descendants, identity, reconstructio
   assert.equal(summary['reconstruction.allKept'], r.reconstruction.allKept);
   assert.equal(result.oracle.heldOutBalancedAccuracy, oracle.meta.heldOutBalancedAccuracy);
   model.dispose();
+});
+
+test('kept (against the face) and unchanged (against the reconstruction) are read apart', () => {
+  // two binary attributes a -> b (no edge above the threshold: b is a non-descendant), 4 faces
+  // labelled a = 0, all edited by do(a = 1); the oracle's readings are given:
+  //   face:            b = 1, 1, 0, 0
+  //   reconstruction:  b = 1, 0, 0, 1   (inversion lost b on faces 1 and 3)
+  //   causal edit:     b = 1, 0, 1, 1
+  // kept (edit = face): face 0 yes, 1 no, 2 no, 3 no = 1/4
+  // unchanged (edit = reconstruction): 0 yes, 1 yes, 2 no, 3 yes = 3/4
+  const names = ['a', 'b'];
+  const pairs = (bs: number[]) => Float32Array.from(bs.flatMap((b) => [0.1, b ? 0.9 : 0.1]));
+  const model = {
+    prior: {
+      adjacencyArray: () => [
+        [0, 0.1],
+        [0, 0],
+      ],
+    },
+    latentToLabels: (z: torch.Tensor) => z,
+  };
+  const edited = (bs: number[]) => ({
+    values: Float32Array.from(bs.flatMap((b) => [0.9, b ? 0.9 : 0.1])),
+    features: new Float32Array(0),
+    pixelL1: null,
+    ssim: null,
+    identity: { pixelL1: new Float64Array(4).fill(0.1), ssim: new Float64Array(4).fill(0.5) },
+  });
+  const ctx = {
+    model,
+    n: 4,
+    m: 2,
+    names,
+    boot: new Bootstrap({ resamples: 10 }),
+    test: { attributes: names.map((name) => ({ name, kind: 'binary', min: 0, max: 1 })) },
+    world: undefined,
+    mu: torch.zeros([4, 2]),
+    real: { features: new Float32Array(0), values: pairs([1, 1, 0, 0]) },
+    reconstruction: { features: new Float32Array(0), values: pairs([1, 0, 0, 1]) },
+  } as unknown as EvalContext;
+  const cf: AttributeCounterfactuals = {
+    attribute: 0,
+    targets: Float64Array.from([1, 1, 1, 1]),
+    truth: null,
+    modelValues: new Float32Array(8),
+    causal: edited([1, 0, 1, 1]),
+    nonCausal: edited([1, 1, 0, 0]),
+  };
+  const r = binaryEditSection(ctx, [cf])!;
+  const up = r.rows.find((x) => x.attribute === 'a' && x.target === 1)!;
+  assert.equal(up.n, 4);
+  assert.equal(up.effects.b.keptCausal, 0.25);
+  assert.equal(up.effects.b.unchangedCausal, 0.75);
+  // the non-causal edit reads as the face: kept everywhere, unchanged where inversion kept b
+  assert.equal(up.effects.b.keptNonCausal, 1);
+  assert.equal(up.effects.b.unchangedNonCausal, 0.5);
+  assert.deepEqual(r.reconstruction.kept, { a: 1, b: 0.5 });
+  assert.equal(r.reconstruction.allKept, 0.5);
+  assert.equal(up.success.causal!.mean, 1);
 });

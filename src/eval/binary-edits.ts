@@ -7,8 +7,9 @@
  *   - success: the oracle reads the target on the edited face (95% bootstrap interval, and the
  *     paired causal - non-causal difference on the same faces);
  *   - effects: for every other attribute, the mean signed shift of the oracle's probability on
- *     the edit against the reconstruction G(E(x)) (interval, paired difference), and the share
- *     of faces whose oracle reading (at 0.5) stays the face's own; descendants are those of a in
+ *     the edit against the reconstruction G(E(x)) (interval, paired difference), and the shares
+ *     of faces whose oracle reading (at 0.5) stays the face's own (kept) and stays the
+ *     reconstruction's (unchanged: the edit's own doing); descendants are those of a in
  *     the learned graph (|A| > EDGE_THRESHOLD); `intended` is the shift of the model's own
  *     latents under the causal edit, i.e. the direction of the learned edges;
  *   - identity: pixel L1 ([0, 1] units) and SSIM between the face and its counterfactual, and the
@@ -33,6 +34,12 @@ export interface AttributeEffect {
   /** share of faces whose oracle reading (at 0.5) on the edit equals the one on the face */
   keptCausal: number | null;
   keptNonCausal: number | null;
+  /**
+   * share of faces whose oracle reading on the edit equals the one on the reconstruction
+   * G(E(x)): what the edit itself changed, apart from what inversion already lost
+   */
+  unchangedCausal: number | null;
+  unchangedNonCausal: number | null;
 }
 
 export interface BinaryEditRow {
@@ -117,6 +124,7 @@ export function binaryEditSection(
       for (const j of others) {
         const shift = (p: Float32Array, r: number) => p[r * m + j] - recon[r * m + j];
         const kept = (p: Float32Array, r: number) => (read(p, r, j) === read(real, r, j) ? 1 : 0);
+        const unchanged = (p: Float32Array, r: number) => (read(p, r, j) === read(recon, r, j) ? 1 : 0);
         const c = per('causal', shift);
         const nc = per('nonCausal', shift);
         effects[names[j]] = {
@@ -125,6 +133,8 @@ export function binaryEditSection(
           difference: boot.pairedDifference(c, nc),
           keptCausal: mean(per('causal', kept)),
           keptNonCausal: mean(per('nonCausal', kept)),
+          unchangedCausal: mean(per('causal', unchanged)),
+          unchangedNonCausal: mean(per('nonCausal', unchanged)),
         };
         intended[names[j]] = mean(faces.map((r) => cf.modelValues[r * m + j] - factual[r * m + j]));
       }

@@ -319,15 +319,15 @@ function binaryEditsSection(e: BinaryEditsResult, oracle: EvalResult['oracle'], 
   const effectRows = (r: BinaryEditsResult['rows'][number], names: string[], role: string) =>
     names.map(
       (o) =>
-        `<tr><td></td><td>${role}: ${esc(o)} <small>(model ${fmt(r.intended[o], 2)})</small></td><td>${fmtInterval(r.effects[o].causal)}</td><td>${fmtInterval(r.effects[o].nonCausal)}</td><td>${fmtDifference(r.effects[o].difference)}</td><td>${fmt(r.effects[o].keptCausal)} / ${fmt(r.effects[o].keptNonCausal)}</td></tr>`,
+        `<tr><td></td><td>${role}: ${esc(o)} <small>(model ${fmt(r.intended[o], 2)})</small></td><td>${fmtInterval(r.effects[o].causal)}</td><td>${fmtInterval(r.effects[o].nonCausal)}</td><td>${fmtDifference(r.effects[o].difference)}</td><td>${fmt(r.effects[o].keptCausal)} / ${fmt(r.effects[o].keptNonCausal)}</td><td>${fmt(r.effects[o].unchangedCausal)} / ${fmt(r.effects[o].unchangedNonCausal)}</td></tr>`,
     );
   const rows = e.rows
     .map((r) =>
       [
-        `<tr><td><b>do(${esc(r.attribute)} = ${r.target})</b><br><small>${r.n} faces labelled ${1 - r.target}</small></td><td>success ↑</td><td>${fmtInterval(r.success.causal)}</td><td>${fmtInterval(r.success.nonCausal)}</td><td>${fmtDifference(r.success.difference)}</td><td></td></tr>`,
+        `<tr><td><b>do(${esc(r.attribute)} = ${r.target})</b><br><small>${r.n} faces labelled ${1 - r.target}</small></td><td>success ↑</td><td>${fmtInterval(r.success.causal)}</td><td>${fmtInterval(r.success.nonCausal)}</td><td>${fmtDifference(r.success.difference)}</td><td></td><td></td></tr>`,
         ...effectRows(r, r.descendants, 'descendant'),
         ...effectRows(r, r.nonDescendants, 'non-descendant'),
-        `<tr><td></td><td>identity: L1 ↓ / SSIM ↑ to the face; non-descendants kept ↑</td><td>${fmtInterval(r.identity.causal.pixelL1)} / ${fmtInterval(r.identity.causal.ssim)}; ${fmt(r.identity.causal.nonDescendantAgreement)}</td><td>${fmtInterval(r.identity.nonCausal.pixelL1)} / ${fmtInterval(r.identity.nonCausal.ssim)}; ${fmt(r.identity.nonCausal.nonDescendantAgreement)}</td><td></td><td></td></tr>`,
+        `<tr><td></td><td>identity: L1 ↓ / SSIM ↑ to the face; non-descendants kept ↑</td><td>${fmtInterval(r.identity.causal.pixelL1)} / ${fmtInterval(r.identity.causal.ssim)}; ${fmt(r.identity.causal.nonDescendantAgreement)}</td><td>${fmtInterval(r.identity.nonCausal.pixelL1)} / ${fmtInterval(r.identity.nonCausal.ssim)}; ${fmt(r.identity.nonCausal.nonDescendantAgreement)}</td><td></td><td></td><td></td></tr>`,
       ].join(''),
     )
     .join('');
@@ -339,7 +339,7 @@ function binaryEditsSection(e: BinaryEditsResult, oracle: EvalResult['oracle'], 
     .join('');
   return `<h2>Counterfactual edits of held-out faces</h2>
 <p class="note">${e.n} held-out faces; each gets do(a = 1 − its label) for every attribute a: do(a = 1) on the faces labelled 0, do(a = 0) on those labelled 1. Success: the oracle reads the target. Shifts: the oracle's probability on the edit minus on the reconstruction G(E(x)), for each other attribute; descendants follow the learned graph (|A| &gt; ${e.edgeThreshold}); "model" is the shift the model's own latents make under the causal edit, the direction of the learned edges. Kept: share of faces whose oracle reading (at 0.5) stays the face's own (causal / non-causal). 95% bootstrap intervals; the difference is causal − non-causal on the same faces, bold when its interval excludes 0.</p>
-<table><tr><th>edit</th><th>figure</th><th>causal edit</th><th>non-causal edit</th><th>difference</th><th>kept</th></tr>${rows}</table>
+<table><tr><th>edit</th><th>figure</th><th>causal edit</th><th>non-causal edit</th><th>difference</th><th>kept (= face), causal / non-causal</th><th>unchanged (= reconstruction)</th></tr>${rows}</table>
 <h3>Oracle and reconstruction</h3>
 <table><tr><th>attribute</th><th>train share of 1s</th><th>oracle accuracy</th><th>oracle balanced acc.</th><th>kept by reconstruction ↑</th></tr>${oracleRows}</table>
 <p class="note">Reconstructions keep every attribute in ${fmt(e.reconstruction.allKept)} of faces. The oracle is trained on the data's train split with a class-balanced loss; its balanced accuracy is the floor under every reading above. Composition (the null intervention returns the face) is in the axioms section. Grids of counterfactual rows (face | reconstruction | do(a = 1) | do(a = 0) | non-causal edit to the other value) are next to this report, not in it: ${grids.map((g) => `<code>${esc(g)}</code>`).join(', ') || 'none'}.</p>`;
