@@ -65,6 +65,8 @@ test('train -> sample -> intervene -> counterfactual -> traverse -> eval -> info
     join(dir, 'in.png'),
     '--do',
     'pendulum_angle=-20',
+    '--refine',
+    '3',
     '--out',
     join(dir, 'cf.png'),
   );
@@ -97,6 +99,8 @@ test('train -> sample -> intervene -> counterfactual -> traverse -> eval -> info
     '--oracle-steps',
     '20',
     '--resamples',
+    '2',
+    '--refine',
     '2',
     '--json',
   );

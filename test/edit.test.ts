@@ -5,7 +5,7 @@ import type { AttributeInfo } from '../src/data/dataset.ts';
 import { generateWorldDataset, worldByName } from '../src/data/world-dataset.ts';
 import { Ccig } from '../src/model/ccig.ts';
 import { resolveConfig } from '../src/model/config.ts';
-import { counterfactual, editLatentsEach, intervene, nonCausalEdit } from '../src/model/edit.ts';
+import { counterfactual, editLatentsEach, intervene, invert, nonCausalEdit } from '../src/model/edit.ts';
 import { LabelScale } from '../src/model/label-scale.ts';
 import type { Tensor } from '../src/torch/index.ts';
 import * as torch from '../src/torch/index.ts';
@@ -156,3 +156,32 @@ test('the label scale: logit of the unit scale, or standardized units under mse,
     }
   });
 });
+
+test('invert: the encoder mean, or with z_r refined toward the image; z_c and the generator untouched', () =>
+  torch.scope(() => {
+    const mdl = model();
+    assert.ok(mdl.k > 0, 'the tiny preset has free latents');
+    const b = world.batch([0, 1, 2, 3]);
+    const x = torch.tensor(b.images, { shape: [4, 3, 64, 64] });
+    const mu = torch.noGrad(() => mdl.encode(x).mu);
+    assert.deepEqual(invert(mdl, x).toNumbers(), mu.toNumbers(), 'no refinement: the encoder mean');
+
+    const before = mdl.generator.parameters().map((p) => p.toNumbers());
+    const z = invert(mdl, x, { refine: 20, refineLr: 0.05 });
+    assert.equal(z.requiresGrad, false);
+    assert.deepEqual(z.slice(1, 0, mdl.m).toNumbers(), mu.slice(1, 0, mdl.m).toNumbers(), 'z_c is kept');
+    const l1 = (zz: Tensor) => torch.noGrad(() => mdl.decode(zz).sub(x).abs().mean().item());
+    assert.ok(l1(z) < l1(mu), `refined reconstruction L1 ${l1(z)} < encoder's ${l1(mu)}`);
+    mdl.generator.parameters().forEach((p, k) => {
+      assert.deepEqual(p.toNumbers(), before[k], 'the generator is held fixed');
+      assert.equal(p.requiresGrad, true, 'and trainable again afterwards');
+      assert.equal(p.grad, undefined, 'with no gradient left on it');
+    });
+    // a counterfactual on the refined latents keeps z_r and edits through the graph as before
+    const e = counterfactual(mdl, x, { light_angle: 100 }, { refine: 20, refineLr: 0.05 });
+    assert.deepEqual(e.factual.toNumbers(), torch.noGrad(() => mdl.decode(z)).toNumbers());
+
+    for (const refine of [-1, 1.5])
+      assert.throws(() => invert(mdl, x, { refine }), /whole number >= 0 of refinement steps/);
+    assert.throws(() => invert(mdl, x, { refine: 1, refineLr: 0 }), /positive refinement rate/);
+  }));

@@ -18,7 +18,7 @@ import { loadOracle, ORACLE_RECIPE, type Oracle, saveOracle, trainOracle } from 
 import { type ReportData, type ReportImage, renderReport } from '../eval/report.ts';
 import { checkWritable, makeFolder, writeFileAtomic } from '../files.ts';
 import type { Ccig } from '../model/ccig.ts';
-import { attributeRange, counterfactual, intervene, traverse } from '../model/edit.ts';
+import { attributeRange, counterfactual, type InversionOptions, intervene, traverse } from '../model/edit.ts';
 import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
 import { type CheckpointMeta, loadModel } from '../train/checkpoint.ts';
@@ -37,6 +37,7 @@ const Flags = z.strictObject({
   strict: z.boolean().default(false),
   device: deviceFlag,
   resamples: int.min(0).max(1000),
+  refine: int.min(0).max(10000).default(0),
   json: z.boolean().default(false),
 });
 
@@ -194,7 +195,12 @@ async function reportImages(model: Ccig, test: Dataset): Promise<ReportImage[]> 
  * report's JSON): per face, face | reconstruction | do(a = 1) | do(a = 0) | the non-causal edit
  * to the other value than the face's label. Four faces labelled 0, then four labelled 1.
  */
-async function writeEditGrids(model: Ccig, test: Dataset, dir: string): Promise<string[]> {
+async function writeEditGrids(
+  model: Ccig,
+  test: Dataset,
+  dir: string,
+  inversion: InversionOptions,
+): Promise<string[]> {
   const S = model.config.imageSize;
   const names = model.config.attributes;
   const m = names.length;
@@ -213,8 +219,8 @@ async function writeEditGrids(model: Ccig, test: Dataset, dir: string): Promise<
     const b = test.batch(idx);
     const tiles = torch.scope(() => {
       const x = torch.tensor(b.images, { shape: [idx.length, 3, S, S] });
-      const up = counterfactual(model, x, { [names[i]]: 1 });
-      const down = counterfactual(model, x, { [names[i]]: 0 });
+      const up = counterfactual(model, x, { [names[i]]: 1 }, inversion);
+      const down = counterfactual(model, x, { [names[i]]: 0 }, inversion);
       const t = (imgs: Tensor) => toRgbTiles(imgs.toFloat32Array(), idx.length, S);
       const [face, recon, one, zero, ncUp, ncDown] = [
         x,
@@ -260,6 +266,8 @@ export async function runEvaluation(o: {
   strict?: boolean;
   /** bootstrap resamples of the edge stability (default 20; 0 skips it) */
   resamples?: number;
+  /** steps refining each test image's free latents (`invert`; default 0) */
+  refine?: number;
   quiet?: boolean;
   command?: string;
 }): Promise<EvalRun> {
@@ -284,15 +292,20 @@ export async function runEvaluation(o: {
     world,
     heldOut: data.heldOut,
     resamples: o.resamples ?? 20,
+    inversion: { refine: o.refine ?? 0 },
   });
-  const grids = result.binaryEdits ? await writeEditGrids(model, data.test, join(o.out, 'grids')) : [];
+  const grids = result.binaryEdits
+    ? await writeEditGrids(model, data.test, join(o.out, 'grids'), { refine: o.refine ?? 0 })
+    : [];
   const images = await reportImages(model, data.test);
   const logPath = join(dirname(o.checkpoint), 'log.jsonl');
   const log = existsSync(logPath) ? readLog(logPath) : [];
   const html = renderReport({
     title: `CCIG evaluation — ${meta.config.preset} (${meta.config.scm.structure})`,
     checkpoint: o.checkpoint,
-    command: o.command ?? `ccig eval --checkpoint ${o.checkpoint} --out ${o.out} --n ${o.n}`,
+    command:
+      o.command ??
+      `ccig eval --checkpoint ${o.checkpoint} --out ${o.out} --n ${o.n}${o.refine ? ` --refine ${o.refine}` : ''}`,
     step: meta.step,
     preset: meta.config.preset,
     structure: meta.config.scm.structure,
@@ -311,6 +324,7 @@ export async function runEvaluation(o: {
         step: meta.step,
         config: meta.config,
         data: data.description,
+        refine: o.refine ?? 0,
         ...result,
         grids,
       },

@@ -174,6 +174,11 @@ export function buildProgram(): Command {
       'an image file (PNG/JPEG), preprocessed like the training data (CelebA models: see below)',
     )
     .option('--do <name=value>', 'an intervention, in label units (repeatable)', collect, [])
+    .option(
+      '--refine <steps>',
+      'fit the free latents to the image for this many steps after encoding (keeps the person; 100 is a good start)',
+      '0',
+    )
     .option('--out <file>', 'PNG file', 'counterfactual.png')
     .option(...deviceOpt)
     .option('--json', 'print the result as JSON')
@@ -211,6 +216,7 @@ export function buildProgram(): Command {
     .option('--threads <n>', 'CPU threads (default all cores)')
     .option(...deviceOpt)
     .option('--resamples <n>', 'bootstrap resamples for the stability of each edge (0 = skip)', '20')
+    .option('--refine <steps>', "fit each test image's free latents for this many steps after encoding", '0')
     .option('--json', 'print the metrics as JSON')
     .addHelpText(
       'after',

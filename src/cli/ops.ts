@@ -12,7 +12,7 @@ import { loadImageForModel } from '../model/images.ts';
 import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
 import { loadModel } from '../train/checkpoint.ts';
-import { deviceFlag, parseAssignments, parseOptions, posInt, useDevice } from './util.ts';
+import { deviceFlag, int, parseAssignments, parseOptions, posInt, useDevice } from './util.ts';
 
 const common = {
   checkpoint: z.string(),
@@ -110,6 +110,7 @@ export async function counterfactualCommand(raw: Record<string, unknown>): Promi
       ...common,
       image: z.string(),
       do: z.array(z.string()).min(1, 'give at least one --do name=value'),
+      refine: int.min(0).max(10000).default(0),
     }),
     raw,
     'counterfactual',
@@ -120,7 +121,7 @@ export async function counterfactualCommand(raw: Record<string, unknown>): Promi
   const x = await loadImageForModel(model, o.image);
   const S = model.config.imageSize;
   const { grid, labels } = torch.scope(() => {
-    const e = counterfactual(model, x, interventions);
+    const e = counterfactual(model, x, interventions, { refine: o.refine });
     const input = tiles(x, S);
     const g = editGrid(e, S);
     return {

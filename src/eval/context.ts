@@ -14,11 +14,11 @@ import type { Dataset } from '../data/dataset.ts';
 import { Rng } from '../data/rng.ts';
 import type { WorldDataset } from '../data/world-dataset.ts';
 import type { Ccig } from '../model/ccig.ts';
-import { attributeRange, editLatentsEach } from '../model/edit.ts';
+import { attributeRange, editLatentsEach, type InversionOptions, invert } from '../model/edit.ts';
 import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
 import { Bootstrap } from './bootstrap.ts';
-import { batched, type Oracle } from './oracle.ts';
+import type { Oracle } from './oracle.ts';
 import { pixelL1, ssim } from './ssim.ts';
 
 /** Continuous attributes are cut into this many equal bins (minimality's "same value"). */
@@ -40,6 +40,8 @@ export type EvalModel = Pick<
   | 'latentToLabels'
   | 'labelToLatent'
   | 'sampleLatent'
+  | 'k'
+  | 'generator'
 > & {
   prior: Pick<
     Ccig['prior'],
@@ -68,11 +70,11 @@ export interface EvalContext {
   ranges: number[];
   /** the graph interventions are judged by: the world's true graph, else the given super-graph */
   reference: { kind: 'true graph' | 'given super-graph'; adjacency: number[][]; edges: [string, string][] };
-  /** encoder means of x [n, zDim], computed once */
+  /** latents of x [n, zDim], computed once: encoder means, z_r refined if asked (`invert`) */
   mu: Tensor;
   /** the oracle's reading of x: features [n * featureDim] and attribute values [n * m] */
   real: { features: Float32Array; values: Float32Array };
-  /** the same of the reconstructions G(E(x)) */
+  /** the same of the reconstructions G(mu) */
   reconstruction: { features: Float32Array; values: Float32Array };
   boot: Bootstrap;
   seed: number;
@@ -91,12 +93,21 @@ function edgesOf(names: string[], A: number[][]): [string, string][] {
   return out;
 }
 
-/** Loads the first n test images, encodes them and reads them with the oracle. */
+/**
+ * Loads the first n test images, inverts them (`inversion`: the encoder's mean, z_r refined if
+ * asked) and reads them and their reconstructions with the oracle.
+ */
 export function createContext(
   model: EvalModel,
   test: Dataset,
   oracle: EvalOracle,
-  { n, world, seed, chunk = 50 }: { n: number; world?: WorldDataset; seed: number; chunk?: number },
+  {
+    n,
+    world,
+    seed,
+    chunk = 50,
+    inversion = {},
+  }: { n: number; world?: WorldDataset; seed: number; chunk?: number; inversion?: InversionOptions },
 ): EvalContext {
   const names = [...model.config.attributes];
   const m = names.length;
@@ -104,12 +115,16 @@ export function createContext(
   const N = Math.min(n, test.size);
   const batch = test.batch(Array.from({ length: N }, (_, i) => i));
   const x = torch.tensor(batch.images, { shape: [N, 3, S, S] });
-  const mu = batched(x, 128, (xb) => model.encode(xb).mu);
-  const read = (images: (xb: Tensor) => Tensor) =>
+  const mu = torch.cat(
+    x.split(128, 0).map((xb) => invert(model, xb, inversion)),
+    0,
+  );
+  const read = (images: (xb: Tensor, mub: Tensor) => Tensor) =>
     torch.scope(() => {
       const parts = { features: [] as Tensor[], values: [] as Tensor[] };
-      for (const xb of x.split(128, 0)) {
-        const r = oracle.read(torch.noGrad(() => images(xb)));
+      const mus = mu.split(128, 0);
+      for (const [k, xb] of x.split(128, 0).entries()) {
+        const r = oracle.read(torch.noGrad(() => images(xb, mus[k])));
         parts.features.push(r.features);
         parts.values.push(r.values);
       }
@@ -143,7 +158,7 @@ export function createContext(
     reference,
     mu,
     real: read((xb) => xb),
-    reconstruction: read((xb) => model.decode(model.encode(xb).mu)),
+    reconstruction: read((_, mub) => model.decode(mub)),
     boot: new Bootstrap({ seed }),
     seed,
     chunk,

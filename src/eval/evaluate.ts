@@ -20,6 +20,7 @@ import { compareGraphs, type GraphComparison } from '../causal/graph.ts';
 import type { Dataset } from '../data/dataset.ts';
 import type { WorldDataset } from '../data/world-dataset.ts';
 import type { Ccig } from '../model/ccig.ts';
+import type { InversionOptions } from '../model/edit.ts';
 import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
 import { type AxiomResult, axiomSection } from './axioms.ts';
@@ -29,7 +30,7 @@ import { type EdgeStability, edgeStability } from './edge-stability.ts';
 import { frechetDistance, kid } from './feature-distances.ts';
 import { type InterventionResult, interventionSection } from './interventions.ts';
 import { mine } from './mic.ts';
-import { batched, type Oracle, type OracleMeta } from './oracle.ts';
+import type { Oracle, OracleMeta } from './oracle.ts';
 import { linearProbeR2, spearman } from './stats.ts';
 
 export type { AxiomResult } from './axioms.ts';
@@ -140,11 +141,22 @@ export function qualitySection(ctx: EvalContext): QualityResult {
   const nq = Math.min(ctx.n, 500);
   return torch.scope(() => {
     const xq = ctx.x.slice(0, 0, nq);
-    const reconstructionL1 = batched(xq, 64, (xb) =>
-      model.decode(model.encode(xb).mu).sub(xb).abs().mean([1, 2, 3]).div(2),
-    )
-      .mean()
-      .item();
+    const muq = ctx.mu.slice(0, 0, nq);
+    const reconstructionL1 = torch.noGrad(() =>
+      torch
+        .cat(
+          xq.split(64, 0).map((xb, k) =>
+            model
+              .decode(muq.slice(0, k * 64, k * 64 + xb.shape[0]))
+              .sub(xb)
+              .abs(),
+          ),
+          0,
+        )
+        .mean()
+        .div(2)
+        .item(),
+    );
     const d = oracle.featureDim;
     const realFeat = ctx.real.features.subarray(0, nq * d);
     const fakeFeat = torch.noGrad(() => {
@@ -173,6 +185,8 @@ export interface EvaluateOptions {
   heldOut?: Dataset;
   /** bootstrap resamples of the edge stability (default 20; 0 skips it) */
   resamples?: number;
+  /** how test images become latents (default: the encoder's mean, unrefined) */
+  inversion?: InversionOptions;
 }
 
 /**
@@ -184,12 +198,12 @@ export function evaluate(
   model: Ccig,
   test: Dataset,
   oracle: Oracle,
-  { n = 1000, world, seed = 0, heldOut = test, resamples = 20 }: EvaluateOptions = {},
+  { n = 1000, world, seed = 0, heldOut = test, resamples = 20, inversion }: EvaluateOptions = {},
 ): EvalResult {
   model.eval();
   torch.manualSeed(seed);
   return torch.scope(() => {
-    const ctx = createContext(model, test, oracle, { n, world, seed });
+    const ctx = createContext(model, test, oracle, { n, world, seed, inversion });
     const cfs = ctx.names.map((_, i) => readCounterfactuals(ctx, i));
     return {
       attributes: [...ctx.names],

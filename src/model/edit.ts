@@ -2,7 +2,8 @@
  * Control by intervention (SPEC.md section 4), on a trained model in eval mode:
  * - `intervene`: do(attribute = value) on samples from the prior, fresh exogenous noise,
  *   descendants follow the learned SCM through every path; free dims z_r kept;
- * - `counterfactual`: encode real images, abduct their exogenous noise, apply do(), decode;
+ * - `counterfactual`: encode real images (`invert`, optionally refined), abduct their exogenous
+ *   noise, apply do(), decode;
  * - the non-causal edit baseline (set z_i only) returned beside each causal edit;
  * - `traverse`: one attribute over a range of values.
  * Values are in label units (degrees, 0/1, ...): each becomes its latent through the same
@@ -85,14 +86,83 @@ export function intervene(model: Ccig, interventions: Record<string, number>, n:
   });
 }
 
+/** How real images become latents (`invert`). */
+export interface InversionOptions {
+  /**
+   * Adam steps that refine each image's free latents z_r until G(z) matches the image in pixel L1
+   * (default 0: the encoder's mean as it is). The causal latents z_c stay the encoder's reading,
+   * so do() means what it means without refinement; only what the labels do not name (the
+   * person, the background) is fitted. On celeba-smile-small, 100 steps halve the pixel L1 of
+   * reconstructions and raise their SSIM from 0.22 to 0.34 (docs/results/celeba.md).
+   */
+  refine?: number;
+  /** the refinement's learning rate (default 0.03) */
+  refineLr?: number;
+}
+
+/** What `invert` needs of a model. */
+export type Invertible = Pick<Ccig, 'm' | 'k' | 'encode' | 'decode'> & {
+  generator: { setTrainable(on: boolean): void; parameters(): Tensor[] };
+};
+
 /**
- * Counterfactuals of real images x [B, 3, S, S] in [-1, 1]: z = mu_E(x); eps = abduct(z_c);
- * do() with that eps; decode keeping z_r. `factual` is the reconstruction G(E(x)).
+ * Latents z [B, zDim] of real images x [B, 3, S, S] in [-1, 1]: the encoder's mean mu_E(x), with
+ * z_r refined by `refine` steps of Adam on |G(z) - x| (encoder-initialised inversion, as GAN
+ * inversion methods do; the generator is held fixed).
  */
-export function counterfactual(model: Ccig, x: Tensor, interventions: Record<string, number>): EditImages {
+export function invert(
+  model: Invertible,
+  x: Tensor,
+  { refine = 0, refineLr = 0.03 }: InversionOptions = {},
+): Tensor {
+  if (!Number.isInteger(refine) || refine < 0)
+    throw new OptionError(`Expected a whole number >= 0 of refinement steps but received ${refine}`);
+  if (!(refineLr > 0)) throw new OptionError(`Expected a positive refinement rate but received ${refineLr}`);
+  const mu = torch.noGrad(() => model.encode(x).mu);
+  if (refine === 0 || model.k === 0) return mu;
+  const zc = mu.slice(1, 0, model.m);
+  const zr = mu.slice(1, model.m).clone().requiresGrad_(true);
+  const opt = new torch.optim.Adam([zr], { lr: refineLr });
+  const trainable = model.generator.parameters()[0]?.requiresGrad ?? true;
+  model.generator.setTrainable(false);
+  try {
+    torch.enableGrad(() => {
+      for (let s = 0; s < refine; s++) {
+        // a mean over the batch: Adam's per-element steps make each image's refinement its own
+        torch.scope(() =>
+          model
+            .decode(torch.cat([zc, zr], 1))
+            .sub(x)
+            .abs()
+            .mean()
+            .backward(),
+        );
+        opt.step();
+        opt.zeroGrad();
+      }
+    });
+  } finally {
+    model.generator.setTrainable(trainable);
+    opt.dispose();
+  }
+  return torch.noGrad(() => torch.cat([zc, zr.detach()], 1));
+}
+
+/**
+ * Counterfactuals of real images x [B, 3, S, S] in [-1, 1]: z = invert(x) (the encoder's mean,
+ * optionally refined); eps = abduct(z_c); do() with that eps; decode keeping z_r. `factual` is
+ * the reconstruction G(z).
+ */
+export function counterfactual(
+  model: Ccig,
+  x: Tensor,
+  interventions: Record<string, number>,
+  inversion: InversionOptions = {},
+): EditImages {
   const latent = latentInterventions(model, interventions);
+  const z = invert(model, x, inversion);
   return torch.noGrad(() => {
-    const { zc, zr } = model.split(model.encode(x).mu);
+    const { zc, zr } = model.split(z);
     const eps = model.prior.abduct(zc);
     return decodeAll(model, zr, {
       factual: zc,
@@ -152,9 +222,11 @@ export function counterfactualEach(
   x: Tensor,
   attribute: string,
   values: ArrayLike<number>,
+  inversion: InversionOptions = {},
 ): EditImages {
+  const z = invert(model, x, inversion);
   return torch.noGrad(() => {
-    const { zc, zr } = model.split(model.encode(x).mu);
+    const { zc, zr } = model.split(z);
     const edits = editLatentsEach(model, zc, attribute, values);
     return decodeAll(model, zr, { factual: zc, ...edits });
   });

@@ -99,6 +99,16 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/** Runs fn with autograd recording on, also inside noGrad (like torch.enable_grad()). */
+export function enableGrad<T>(fn: () => T): T {
+  const prev = N.set_grad_enabled(true);
+  try {
+    return fn();
+  } finally {
+    N.set_grad_enabled(prev);
+  }
+}
+
 // ---- argument helpers -------------------------------------------------------------------------
 
 function pair(v: number | readonly number[], name: string, op: string): number[] {
