@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { pendulum } from '../src/data/pendulum.ts';
 import { latentInterventions, nonCausalEdit } from '../src/model/edit.ts';
+import { createServer } from '../src/server/server.ts';
 import * as torch from '../src/torch/index.ts';
 import { loadModel } from '../src/train/checkpoint.ts';
 import { tinyServer } from './helpers/tiny-server.ts';
@@ -177,6 +178,30 @@ test('an uploaded image gives its abducted context; editing it is a counterfactu
   // no intervention: the counterfactual is the reconstruction itself
   for (const [k, v] of Object.entries(j.labels))
     assert.ok(Math.abs((v as number) - e.labels.edited[k]) < 1e-3, k);
+});
+
+test('serve with refine: an upload keeps its abducted noise and gets its free latents refined', async () => {
+  const img = pendulum.render(pendulum.solve(Float64Array.from([5, 80, 0, 0])), 64);
+  const png = await sharp(Buffer.from(img), { raw: { width: 64, height: 64, channels: 3 } })
+    .png()
+    .toBuffer();
+  const refined = await createServer({ checkpoint, threads: 1, refine: 10 });
+  try {
+    const at = await refined.listen({ port: 0, host: '127.0.0.1' });
+    const encode = async (url: string) =>
+      (
+        await (
+          await fetch(`${url}/api/encode`, { method: 'POST', body: formWith(png, 'image/png', 'p.png') })
+        ).json()
+      ).context as { eps: number[]; zr: number[] };
+    const [plain, fitted] = [await encode(base), await encode(at)];
+    plain.eps.forEach((v, i) =>
+      assert.ok(Math.abs(v - fitted.eps[i]) < 1e-5, 'z_c, hence eps, is the encoder reading'),
+    );
+    assert.notDeepEqual(fitted.zr, plain.zr, 'z_r is refined');
+  } finally {
+    await refined.close();
+  }
 });
 
 test('100 concurrent requests all complete', async () => {

@@ -230,6 +230,11 @@ export function buildProgram(): Command {
     .requiredOption(...checkpointOpt)
     .option('--port <n>', 'port', '8080')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option(
+      '--refine <steps>',
+      "fit an uploaded image's free latents for this many steps after encoding (keeps the person)",
+      '0',
+    )
     .option(...deviceOpt)
     .action((o) => runCommand(() => serveCommand(o)));
 

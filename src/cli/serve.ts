@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { OptionError } from '../errors.ts';
 import { createServer } from '../server/server.ts';
-import { deviceFlag, parseOptions, posInt, useDevice } from './util.ts';
+import { deviceFlag, int, parseOptions, posInt, useDevice } from './util.ts';
 
 export async function serveCommand(raw: Record<string, unknown>): Promise<void> {
   const o = parseOptions(
@@ -11,11 +11,16 @@ export async function serveCommand(raw: Record<string, unknown>): Promise<void> 
       port: posInt.max(65535),
       host: z.string(),
       device: deviceFlag,
+      refine: int.min(0).max(10000).default(0),
     }),
     raw,
     'serve',
   );
-  const app = await createServer({ checkpoint: o.checkpoint, device: useDevice(o.device) });
+  const app = await createServer({
+    checkpoint: o.checkpoint,
+    device: useDevice(o.device),
+    refine: o.refine,
+  });
   let address: string;
   try {
     address = await app.listen({ port: o.port, host: o.host });

@@ -10,16 +10,18 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { descendants } from '../causal/graph.ts';
 import { pngBytes, tileGrid, toRgbTiles } from '../data/grid.ts';
-import { latentInterventions, nonCausalEdit } from '../model/edit.ts';
+import { invert, latentInterventions, nonCausalEdit } from '../model/edit.ts';
 import { loadImageForModel } from '../model/images.ts';
 import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
 import { loadModel } from '../train/checkpoint.ts';
 
-const { checkpoint, threads, device } = workerData as {
+const { checkpoint, threads, device, refine } = workerData as {
   checkpoint: string;
   threads?: number;
   device?: torch.Device;
+  /** steps refining an upload's free latents (`invert`) */
+  refine: number;
 };
 if (threads) torch.setNumThreads(threads);
 // each thread has its own default device; the model and every request's tensors live there
@@ -124,12 +126,10 @@ const ops: Record<string, (args: never) => Promise<unknown>> = {
   },
   async encode({ image }: { image: Uint8Array }) {
     const x = await loadImageForModel(model, Buffer.from(image), 'upload');
-    const context = torch.scope(() =>
-      torch.noGrad(() => {
-        const { zc, zr } = model.split(model.encode(x).mu);
-        return { eps: model.prior.abduct(zc).toNumbers(), zr: zr ? zr.toNumbers() : [] };
-      }),
-    );
+    const context = torch.scope(() => {
+      const { zc, zr } = model.split(invert(model, x, { refine }));
+      return torch.noGrad(() => ({ eps: model.prior.abduct(zc).toNumbers(), zr: zr ? zr.toNumbers() : [] }));
+    });
     const input = await png(x);
     x.dispose();
     const r = await render(context, {}, 'causal');

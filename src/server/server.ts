@@ -36,14 +36,14 @@ class ModelThread {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   readonly ready: Promise<void>;
 
-  constructor(checkpoint: string, threads: number, device: string | undefined) {
+  constructor(checkpoint: string, threads: number, device: string | undefined, refine: number) {
     // From the TypeScript sources (tests, a checkout without dist/) the worker registers tsx first.
     const ts = import.meta.url.endsWith('.ts');
     const url = new URL(`./model-worker.${ts ? 'ts' : 'js'}`, import.meta.url).href;
     const boot = ts
       ? `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url)}); })`
       : `import(${JSON.stringify(url)})`;
-    this.worker = new Worker(boot, { eval: true, workerData: { checkpoint, threads, device } });
+    this.worker = new Worker(boot, { eval: true, workerData: { checkpoint, threads, device, refine } });
     this.ready = new Promise((resolve, reject) => {
       const onError = (e: Error) => reject(new CheckpointError(`cannot serve ${checkpoint}: ${e.message}`));
       this.worker.once('error', onError);
@@ -121,13 +121,15 @@ export interface ServeOptions {
   threads?: number;
   /** the model's device: cpu, cuda, cuda:N (default cpu); `ccig serve` checks it first */
   device?: string;
+  /** steps refining an uploaded image's free latents (`invert`; default 0) */
+  refine?: number;
   logger?: boolean;
 }
 
 /** Builds the server (not listening yet); resolves once the model is loaded. */
 export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
   if (!existsSync(o.checkpoint)) throw new CheckpointError(`${o.checkpoint}: no such checkpoint`);
-  const model = new ModelThread(o.checkpoint, o.threads ?? availableParallelism(), o.device);
+  const model = new ModelThread(o.checkpoint, o.threads ?? availableParallelism(), o.device, o.refine ?? 0);
   await model.ready;
   const info = await model.call<Info>('info');
   const m = info.attributes.length;
