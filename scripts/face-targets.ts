@@ -4,12 +4,59 @@
 import { readFileSync } from 'node:fs';
 import type { BinaryEditRow, BinaryEditsResult } from '../src/eval/binary-edits.ts';
 import type { Interval } from '../src/eval/bootstrap.ts';
+import type { EdgeStability, EdgeStabilityRow } from '../src/eval/edge-stability.ts';
 
 const f = (v: number | null | undefined, d = 3) =>
   v === null || v === undefined || Number.isNaN(v) ? '–' : v.toFixed(d);
 const iv = (v: Interval | null | undefined, d = 3) =>
   v ? `${f(v.mean, d)} [${f(v.lo, d)}, ${f(v.hi, d)}]` : '–';
 const met = (ok: boolean | null) => (ok === null ? 'n/a' : ok ? 'met' : 'not met');
+
+/**
+ * Every pair the super-graph, the model or the resamples name: the model's weight each way, how
+ * many resamples find each direction, and either (the adjacency, whatever its direction). The
+ * resamples list a direction only at >= 0.2 (edge-stability.ts, `others`), so a blank is < 0.2.
+ */
+function graphTable(r: {
+  graph: { referenceEdges: [string, string][] };
+  edgeStability: EdgeStability | null;
+}): void {
+  const s = r.edgeStability;
+  if (!s) return;
+  const rows = [...s.edges, ...s.others];
+  const of = (a: string, b: string) => rows.find((x) => x.from === a && x.to === b);
+  const inSuper = (a: string, b: string) => r.graph.referenceEdges.some(([x, y]) => x === a && y === b);
+  const pairs: [string, string][] = [];
+  const seen = new Set<string>();
+  for (const [a, b] of [...r.graph.referenceEdges, ...rows.map((x) => [x.from, x.to] as [string, string])]) {
+    const key = [a, b].sort().join('|');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    // the super-graph's direction first, else the model's (its edges are strongest first)
+    pairs.push(
+      inSuper(b, a) || (!inSuper(a, b) && (of(b, a)?.weight ?? 0) > (of(a, b)?.weight ?? 0))
+        ? [b, a]
+        : [a, b],
+    );
+  }
+  const st = (x: EdgeStabilityRow | undefined) => (x ? f(x.stability, 2) : '< 0.2');
+  const w = (x: EdgeStabilityRow | undefined) => (x && x.weight !== 0 ? f(x.weight, 2) : '–');
+  console.log(
+    `\nEdge stability (${s.resamples} resamples of ${s.n} held-out faces' latents; ${s.method ?? 'exact search'}):\n`,
+  );
+  console.log(
+    '| pair a – b | in the super-graph | model: weight a → b / b → a | resamples: a → b | b → a | either (adjacency) |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  for (const [a, b] of pairs) {
+    const [ab, ba] = [of(a, b), of(b, a)];
+    const either = (ab?.stability ?? 0) + (ba?.stability ?? 0);
+    const sup = inSuper(a, b) ? `${a} → ${b}` : 'no';
+    console.log(
+      `| ${a} – ${b} | ${sup} | ${w(ab)} / ${w(ba)} | ${st(ab)} | ${st(ba)} | ${ab || ba ? f(either, 2) : '< 0.4'} |`,
+    );
+  }
+}
 
 const reports = process.argv.slice(2).map((arg) => {
   const eq = arg.indexOf('=');
@@ -99,6 +146,7 @@ for (const { label, r } of reports) {
   );
   const c = r.graph.comparison;
   console.log(`- SHD ${c.shd}, TPR ${f(c.tpr, 2)}, FDR ${f(c.fdr, 2)}, h(A) ${r.graph.h.toExponential(1)}`);
+  graphTable(r);
   const comp = r.axioms?.composition;
   if (comp)
     console.log(
