@@ -89,9 +89,9 @@ export function liveTensors(): number {
   return N.live_count();
 }
 
-/** Runs fn with autograd recording off (like torch.no_grad()). */
-export function noGrad<T>(fn: () => T): T {
-  const prev = N.set_grad_enabled(false);
+/** Runs fn with autograd recording on or off, restoring the previous mode after. */
+function withGradEnabled<T>(on: boolean, fn: () => T): T {
+  const prev = N.set_grad_enabled(on);
   try {
     return fn();
   } finally {
@@ -99,14 +99,14 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/** Runs fn with autograd recording off (like torch.no_grad()). */
+export function noGrad<T>(fn: () => T): T {
+  return withGradEnabled(false, fn);
+}
+
 /** Runs fn with autograd recording on, also inside noGrad (like torch.enable_grad()). */
 export function enableGrad<T>(fn: () => T): T {
-  const prev = N.set_grad_enabled(true);
-  try {
-    return fn();
-  } finally {
-    N.set_grad_enabled(prev);
-  }
+  return withGradEnabled(true, fn);
 }
 
 // ---- argument helpers -------------------------------------------------------------------------
