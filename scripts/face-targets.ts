@@ -45,7 +45,7 @@ function graphTable(r: {
     `\nEdge stability (${s.resamples} resamples of ${s.n} held-out faces' latents; ${s.method ?? 'exact search'}):\n`,
   );
   console.log(
-    '| pair a – b | in the super-graph | model: weight a → b / b → a | resamples: a → b | b → a | either (adjacency) |',
+    '| pair a – b | in the super-graph | model: weight a → b / b → a (an edge above 0.3) | resamples: a → b | b → a | either (adjacency) |',
   );
   console.log('| --- | --- | --- | --- | --- | --- |');
   for (const [a, b] of pairs) {
@@ -56,6 +56,7 @@ function graphTable(r: {
       `| ${a} – ${b} | ${sup} | ${w(ab)} / ${w(ba)} | ${st(ab)} | ${st(ba)} | ${ab || ba ? f(either, 2) : '< 0.4'} |`,
     );
   }
+  console.log('');
 }
 
 const reports = process.argv.slice(2).map((arg) => {
