@@ -40,7 +40,7 @@ function graphTable(r: {
     );
   }
   const st = (x: EdgeStabilityRow | undefined) => (x ? f(x.stability, 2) : '< 0.2');
-  const w = (x: EdgeStabilityRow | undefined) => (x && x.weight !== 0 ? f(x.weight, 2) : '–');
+  const w = (x: EdgeStabilityRow | undefined) => (x && Math.abs(x.weight) >= 0.005 ? f(x.weight, 2) : '–');
   console.log(
     `\nEdge stability (${s.resamples} resamples of ${s.n} held-out faces' latents; ${s.method ?? 'exact search'}):\n`,
   );
@@ -50,11 +50,13 @@ function graphTable(r: {
   console.log('| --- | --- | --- | --- | --- | --- |');
   for (const [a, b] of pairs) {
     const [ab, ba] = [of(a, b), of(b, a)];
-    const either = (ab?.stability ?? 0) + (ba?.stability ?? 0);
+    // a resample's graph has at most one direction, so the adjacency is the sum; an unlisted
+    // direction (< 0.2) leaves a range
+    const known = (ab?.stability ?? 0) + (ba?.stability ?? 0);
+    const either =
+      ab && ba ? f(known, 2) : ab || ba ? `${f(known, 2)}-${f(Math.min(1, known + 0.2), 2)}` : '< 0.4';
     const sup = inSuper(a, b) ? `${a} → ${b}` : 'no';
-    console.log(
-      `| ${a} – ${b} | ${sup} | ${w(ab)} / ${w(ba)} | ${st(ab)} | ${st(ba)} | ${ab || ba ? f(either, 2) : '< 0.4'} |`,
-    );
+    console.log(`| ${a} – ${b} | ${sup} | ${w(ab)} / ${w(ba)} | ${st(ab)} | ${st(ba)} | ${either} |`);
   }
   console.log('');
 }
