@@ -287,15 +287,16 @@ export async function runEvaluation(o: {
     quiet: o.quiet,
     steps: o.oracleSteps,
   });
+  const inversion: InversionOptions = { refine: o.refine ?? 0 };
   const result = evaluate(model, data.test, oracle, {
     n: o.n,
     world,
     heldOut: data.heldOut,
     resamples: o.resamples ?? 20,
-    inversion: { refine: o.refine ?? 0 },
+    inversion,
   });
   const grids = result.binaryEdits
-    ? await writeEditGrids(model, data.test, join(o.out, 'grids'), { refine: o.refine ?? 0 })
+    ? await writeEditGrids(model, data.test, join(o.out, 'grids'), inversion)
     : [];
   const images = await reportImages(model, data.test);
   const logPath = join(dirname(o.checkpoint), 'log.jsonl');

@@ -141,16 +141,11 @@ export function qualitySection(ctx: EvalContext): QualityResult {
   const nq = Math.min(ctx.n, 500);
   return torch.scope(() => {
     const xq = ctx.x.slice(0, 0, nq);
-    const muq = ctx.mu.slice(0, 0, nq);
+    const mus = ctx.mu.slice(0, 0, nq).split(64, 0);
     const reconstructionL1 = torch.noGrad(() =>
       torch
         .cat(
-          xq.split(64, 0).map((xb, k) =>
-            model
-              .decode(muq.slice(0, k * 64, k * 64 + xb.shape[0]))
-              .sub(xb)
-              .abs(),
-          ),
+          xq.split(64, 0).map((xb, k) => model.decode(mus[k]).sub(xb).abs()),
           0,
         )
         .mean()
