@@ -128,6 +128,13 @@ test('train -> sample -> intervene -> counterfactual -> traverse -> eval -> info
   r = ccig('resume', '--out', run, '--steps', '8', '--json');
   ok(r, 'resume');
   assert.equal(JSON.parse(r.out).step, 8);
+  assert.equal(JSON.parse(r.out).losses.rec, 0, 'the reconstruction loss is off unless asked for');
+
+  // a fine-tuning stage: the reconstruction loss from here on, recorded for later resumes
+  r = ccig('resume', '--out', run, '--steps', '9', '--lambda-rec', '2', '--json');
+  ok(r, 'resume --lambda-rec');
+  assert.ok(JSON.parse(r.out).losses.rec > 0);
+  assert.equal(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')).train.lambdaRec, 2);
 });
 
 test('info --engine names libtorch, its CUDA and the devices', () => {

@@ -80,7 +80,7 @@ function routing(cfg: CcigConfig, dag = { alpha: 1, rho: 1, lastH: 1 }) {
 }
 
 test('each term of the E + G/prior step trains what its table says (given, linear)', () => {
-  const cfg = resolveConfig('tiny', { train: { lambdaScm: 1, lambdaCyc: 1 } });
+  const cfg = resolveConfig('tiny', { train: { lambdaScm: 1, lambdaCyc: 1, lambdaRec: 1 } });
   const { routes, aGradOutsideMask } = routing(cfg);
   assert.deepEqual(routes, {
     advE: ['encoder'],
@@ -89,6 +89,8 @@ test('each term of the E + G/prior step trains what its table says (given, linea
     g: ['generator', 'mechanism', 'structure'],
     // the cycle trains G alone: no gradient into the frozen encoder, none into the prior
     cyc: ['generator'],
+    // the image reconstruction trains E and G together, and leaves the prior alone
+    rec: ['encoder', 'generator'],
     structure: [],
   });
   assert.equal(aGradOutsideMask, 0, 'A got gradient outside the given super-graph');
@@ -106,6 +108,7 @@ test('each term of the E + G/prior step trains what its table says (learned, MLP
     scm: ['structure'],
     g: ['generator', 'mechanism', 'structure'],
     cyc: ['generator'],
+    rec: [], // lambdaRec absent: off
     structure: ['structure'],
   });
 });

@@ -101,6 +101,7 @@ export function buildProgram(): Command {
       'world presets: fraction of training images drawn under do() (0 = observational)',
     )
     .option('--lambda-scm <x>', 'weight of the SCM-consistency loss (0 = off)')
+    .option('--lambda-rec <x>', 'weight of the image reconstruction loss |G(E(x)) - x| (0 = off)')
     .option('--sup-prop <x>', 'fraction of labelled examples')
     .option('--strict', 'stop on the first unreadable image instead of skipping it (CelebA, folders)')
     .option('--threads <n>', 'CPU threads (default all cores)')
@@ -120,6 +121,10 @@ export function buildProgram(): Command {
     .requiredOption('--out <dir>', 'the run folder')
     .option('--steps <n>', 'train until this step (default the config)')
     .option('--data <dir>', 'dataset root, if it moved')
+    .option(
+      '--lambda-rec <x>',
+      'from here on, weight of the image reconstruction loss |G(E(x)) - x| (a fine-tuning stage; kept in config.json)',
+    )
     .option('--strict', 'stop on the first unreadable image instead of skipping it (CelebA, folders)')
     .option('--threads <n>', 'CPU threads')
     .option(

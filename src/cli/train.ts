@@ -45,6 +45,7 @@ export const TrainFlags = z.strictObject({
   seed: z.coerce.number().int().min(0).optional(),
   interventional: num.min(0).max(1).optional(),
   lambdaScm: num.min(0).optional(),
+  lambdaRec: num.min(0).optional(),
   supProp: num.min(0).max(1).optional(),
   threads: posInt.optional(),
   nproc: posInt.optional(),
@@ -64,6 +65,7 @@ export function configFromFlags(f: z.infer<typeof TrainFlags>): CcigConfig {
   if (f.batchSize !== undefined) tr.batchSize = f.batchSize;
   if (f.seed !== undefined) tr.seed = f.seed;
   if (f.lambdaScm !== undefined) tr.lambdaScm = f.lambdaScm;
+  if (f.lambdaRec !== undefined) tr.lambdaRec = f.lambdaRec;
   if (f.supProp !== undefined) tr.supProp = f.supProp;
   if (f.structure) (flags.scm as Record<string, unknown>).structure = f.structure;
   if (f.mechanism) (flags.scm as Record<string, unknown>).mechanism = f.mechanism;
@@ -129,6 +131,7 @@ async function trainRank(
         out: z.string(),
         steps: posInt.optional(),
         data: z.string().optional(),
+        lambdaRec: num.min(0).optional(),
         threads: posInt.optional(),
         nproc: posInt.optional(),
         distTimeout: posInt.optional(),
@@ -148,6 +151,8 @@ async function trainRank(
     if (f.data) cfg.data.path = f.data;
     untilStep = f.steps;
     if (untilStep !== undefined) cfg.train.steps = untilStep;
+    // a fine-tuning stage: the run's config.json records the new weight for later resumes
+    if (f.lambdaRec !== undefined) cfg.train.lambdaRec = f.lambdaRec;
     json = f.json || (dp !== undefined && dp.rank > 0);
     strict = f.strict;
     if (f.threads) setNumThreads(f.threads);
@@ -226,7 +231,7 @@ async function trainRank(
     onProgress: (p) =>
       bar.update(
         p.step,
-        `| ${p.imagesPerSecond.toFixed(0)} img/s | eta ${formatSeconds(p.etaSeconds)} | D ${p.losses.d.toFixed(3)} E ${p.losses.e.toFixed(3)} G ${p.losses.g.toFixed(3)} sup ${p.losses.sup.toFixed(3)} cyc ${p.losses.cyc.toFixed(3)} h ${p.losses.h.toExponential(1)}`,
+        `| ${p.imagesPerSecond.toFixed(0)} img/s | eta ${formatSeconds(p.etaSeconds)} | D ${p.losses.d.toFixed(3)} E ${p.losses.e.toFixed(3)} G ${p.losses.g.toFixed(3)} sup ${p.losses.sup.toFixed(3)} cyc ${p.losses.cyc.toFixed(3)}${cfg.train.lambdaRec ? ` rec ${p.losses.rec.toFixed(3)}` : ''} h ${p.losses.h.toExponential(1)}`,
       ),
   }).catch((e: unknown) => {
     bar.stop();

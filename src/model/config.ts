@@ -110,6 +110,13 @@ export const ConfigSchema = z.strictObject({
      */
     lambdaCyc: z.number().min(0).default(0),
     /**
+     * weight of the image reconstruction loss |G(mu_E(x)) - x|_1 (absent or 0: off). It trains E
+     * and G together, as ALICE's cycle consistency does for BiGANs: the adversarial game alone
+     * matches the joints but leaves G(E(x)) free to be another face, and every counterfactual
+     * of a real image is decoded from E(x). Not in the paper; see docs/results/celeba.md.
+     */
+    lambdaRec: z.number().min(0).optional(),
+    /**
      * horizontal-flip augmentation of training images, labels unchanged (faces are left-right
      * symmetric in every CelebA attribute the presets use; the synthetic worlds are not)
      */

@@ -8,6 +8,7 @@
  *   G/prior: L_G = -mean(s D(G(z), z)), s = clamp(exp(D(G(z), z)), 0.5, 2) detached,
  *            plus alpha h(A) + rho/2 h(A)^2 + l1 |A|_1 in `learned` mode with NOTEARS,
  *            plus lambda_cyc L_cyc, which trains G alone (see encoderGeneratorTerms).
+ *   E + G:  lambda_rec |G(mu_E(x)) - x|_1 where train.lambdaRec is set.
  * E and G/prior have disjoint parameters and learn from one backward pass; D's parameters stop
  * recording gradients meanwhile, so no work is spent on gradients nobody uses.
  * `learned` with exact search (the default) instead re-searches the graph on the encoder's
@@ -104,6 +105,8 @@ export interface Losses {
   sup: number;
   scm: number;
   cyc: number;
+  /** image reconstruction L1 (0 where train.lambdaRec is off) */
+  rec: number;
   h: number;
 }
 
@@ -230,7 +233,7 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
   const until = o.untilStep ?? t.steps;
   const B = t.batchSize;
   const labelled = (i: number) => (isLabelled(i, t.supProp, t.seed) ? 1 : 0);
-  let last: Losses = { d: 0, e: 0, g: 0, sup: 0, scm: 0, cyc: 0, h: 0 };
+  let last: Losses = { d: 0, e: 0, g: 0, sup: 0, scm: 0, cyc: 0, rec: 0, h: 0 };
   let lastSearch: { step: number; edges: [string, string][] } | undefined;
   let windowStart = performance.now();
   let windowSteps = 0;
@@ -429,8 +432,17 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
 
 /** Losses averaged over the ranks of a data-parallel run (each rank saw its own shard). */
 function averageLosses(dp: DataParallel, l: Losses): Losses {
-  const [d, e, g, sup, scm, cyc, h] = dp.averageNumbers([l.d, l.e, l.g, l.sup, l.scm, l.cyc, l.h]);
-  return { d, e, g, sup, scm, cyc, h };
+  const [d, e, g, sup, scm, cyc, rec, h] = dp.averageNumbers([
+    l.d,
+    l.e,
+    l.g,
+    l.sup,
+    l.scm,
+    l.cyc,
+    l.rec,
+    l.h,
+  ]);
+  return { d, e, g, sup, scm, cyc, rec, h };
 }
 
 /**
@@ -551,6 +563,7 @@ export function createTrainer(
         .add(terms.scm.mul(t.lambdaScm))
         .add(terms.g)
         .add(terms.cyc.mul(t.lambdaCyc))
+        .add(terms.rec.mul(t.lambdaRec ?? 0))
         .add(terms.structure);
       optEG.zeroGrad();
       total.backward();
@@ -566,8 +579,8 @@ export function createTrainer(
     const lossD = discriminatorStep(x, intervened);
     const e = encoderGeneratorStep(x, y, supMask, dag, intervened);
     const h = model.prior.mode === 'learned' ? torch.noGrad(() => model.prior.acyclicity()) : torch.zeros([]);
-    const v = torch.stack([lossD, e.advE, e.g, e.sup, e.scm, e.cyc, h]).toNumbers();
-    return { d: v[0], e: v[1], g: v[2], sup: v[3], scm: v[4], cyc: v[5], h: v[6] };
+    const v = torch.stack([lossD, e.advE, e.g, e.sup, e.scm, e.cyc, e.rec, h]).toNumbers();
+    return { d: v[0], e: v[1], g: v[2], sup: v[3], scm: v[4], cyc: v[5], rec: v[6], h: v[7] };
   }
 
   return { model, optD, optEG, step, discriminatorStep, encoderGeneratorStep };
@@ -599,13 +612,14 @@ export interface EgTerms {
   scm: Tensor;
   g: Tensor;
   cyc: Tensor;
+  rec: Tensor;
   structure: Tensor;
 }
 
 /**
  * The terms of the E + G/prior step (SPEC.md section 3; the cycle term is ours), each with the
  * parameters it trains. The step minimises advE + lambda_sup sup + lambda_scm scm + g +
- * lambda_cyc cyc + structure with one backward pass; D must be frozen by the caller.
+ * lambda_cyc cyc + lambda_rec rec + structure with one backward pass; D must be frozen by the caller.
  *
  * | term      | loss                                                   | trains                          |
  * | --------- | ------------------------------------------------------ | ------------------------------- |
@@ -614,6 +628,7 @@ export interface EgTerms {
  * | scm       | ||u - parents(u)||^2, u = f^-1(mu_c) held fixed         | parent model (A or its MLPs)    |
  * | g         | -mean(s D(G(z), z)), z = [z_c from the prior, z_r]     | G; prior (f, parent model) via z |
  * | cyc       | ||mu_E(G(z'))_c - z'_c||^2, z' = z detached, E frozen   | G only                          |
+ * | rec       | |G(mu_E(x)) - x|_1, all rows (`lambdaRec` > 0 only)     | E and G                         |
  * | structure | alpha h(A) + rho/2 h(A)^2 + l1 |A|_1 (`learned` only)   | parent model                    |
  *
  * The cycle term draws G(z') a second time from the detached z, so that neither its target nor
@@ -666,10 +681,12 @@ export function encoderGeneratorTerms(
       if (wasTraining) model.encoder.train();
     }
   }
+  // the code every edit of a real image decodes: mu, not a sample (as ccig counterfactual)
+  const rec = (t.lambdaRec ?? 0) > 0 ? torch.l1Loss(model.decode(mu), x) : torch.zeros([]);
   // an exactly searched graph is a DAG already: no acyclicity or sparsity penalty on it
   const structure =
     model.config.scm.search === 'exact' ? torch.zeros([]) : structurePenalty(model.prior, dag, t.l1A);
-  return { advE, sup, scm, g, cyc, structure };
+  return { advE, sup, scm, g, cyc, rec, structure };
 }
 
 /**
