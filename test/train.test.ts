@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { isDag } from '../src/causal/graph.ts';
 import { structurePenalty, updateDagSchedule } from '../src/causal/scm.ts';
 import { flipChoice, hflipRows } from '../src/data/augment.ts';
-import { CELEBA_PRESETS } from '../src/data/celeba.ts';
+import { CELEBA_PRESETS, CELEBA_SEX_EDGES } from '../src/data/celeba.ts';
 import type { Batch, Dataset } from '../src/data/dataset.ts';
 import { generateWorldDataset, splitWorldDataset, worldByName } from '../src/data/world-dataset.ts';
 import { OptionError } from '../src/errors.ts';
@@ -338,18 +338,20 @@ test('horizontal flips mirror the chosen rows only, the same choice on every run
   );
 });
 
-test('CPU face presets: SPEC super-graphs, 64 px, flips; flips change training, labels stay', async () => {
-  for (const [preset, graph] of [
-    ['celeba-smile-small', CELEBA_PRESETS.smile],
-    ['celeba-age-small', CELEBA_PRESETS.age],
+test('CPU face presets: SPEC super-graphs (smile: plus the edges from Male), 64 px, flips; flips change training, labels stay', async () => {
+  for (const [preset, graph, extra] of [
+    ['celeba-smile-small', CELEBA_PRESETS.smile, CELEBA_SEX_EDGES.smile],
+    ['celeba-age-small', CELEBA_PRESETS.age, []],
   ] as const) {
     const cfg = resolveConfig(preset);
     assert.equal(cfg.data.kind, 'celeba');
     assert.equal(cfg.imageSize, 64);
     assert.equal(cfg.train.flip, true);
     assert.deepEqual(cfg.attributes, graph.attributes);
-    assert.deepEqual(cfg.scm.edges, graph.edges);
+    assert.deepEqual(cfg.scm.edges, [...graph.edges, ...extra]);
   }
+  // the DEAR-sized presets keep SPEC's graph as DEAR has it
+  assert.deepEqual(resolveConfig('celeba-smile').scm.edges, CELEBA_PRESETS.smile.edges);
   assert.equal(resolveConfig('celeba-smile').train.flip, false, 'the DEAR presets stay as DEAR');
   assert.equal(resolveConfig('tiny', { imageSize: 32 }).imageSize, 32);
   // the same seed with and without flips trains different weights

@@ -117,6 +117,21 @@ export const CELEBA_PRESETS = {
   },
 } as const satisfies Record<string, CelebAPreset>;
 
+/**
+ * Edges the CPU face presets add to SPEC's `smile` super-graph: CelebA's labels depend on sex
+ * (in celeba-8k, High_Cheekbones is on 55% of the faces labelled female and 30% of those
+ * labelled male, Chubby on 1% and 12%), and the learned graph finds both adjacencies in 0.85-1.00
+ * of held-out resamples. Without a path from Male, the prior draws cheekbones independently of sex,
+ * the generator draws the dependence into High_Cheekbones' latent, and do(Smiling), which moves
+ * High_Cheekbones, changes how male a face looks (docs/results/celeba.md, "Session 6").
+ */
+export const CELEBA_SEX_EDGES = {
+  smile: [
+    ['Male', 'High_Cheekbones'],
+    ['Male', 'Chubby'],
+  ],
+} as const satisfies Partial<Record<string, CelebAPreset['edges']>>;
+
 export type CelebAPresetName = keyof typeof CELEBA_PRESETS;
 export const CELEBA_PRESET_NAMES = Object.keys(CELEBA_PRESETS) as CelebAPresetName[];
 

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { MECHANISMS, PARENT_MODELS, STRUCTURE_MODES, STRUCTURE_SCORES } from '../causal/scm.ts';
-import { CELEBA_PRESETS } from '../data/celeba.ts';
+import { CELEBA_PRESETS, CELEBA_SEX_EDGES } from '../data/celeba.ts';
 import { OptionError } from '../errors.ts';
 import { expectOneOf } from '../options.ts';
 
@@ -251,13 +251,17 @@ function celeba(name: 'smile' | 'age'): CcigConfig {
  * Sized by a measured rate (docs/results/celeba.md, "Sizing"): celeba-smile-small trains at
  * 86-87 img/s on this project's quiet 2-core machine (`npm run bench -- train`), so 11,000 steps
  * x 64 images take 2.3 hours of the 2.5-hour budget (16,000 would take 3.3); a model at 7,000
- * steps already edits held-out faces by Smiling (celeba.md, "Results").
+ * steps already edits held-out faces by Smiling (celeba.md, "Results"). `celeba-smile-small` adds
+ * Male -> High_Cheekbones and Male -> Chubby to SPEC's super-graph (CELEBA_SEX_EDGES).
  */
 function celebaSmall(name: 'smile' | 'age'): CcigConfig {
   const base = celeba(name);
+  const extra: readonly (readonly [string, string])[] = name === 'smile' ? CELEBA_SEX_EDGES.smile : [];
   return {
     ...base,
     preset: `celeba-${name}-small`,
+    // SPEC's super-graph plus the dependence of the labels on sex (CELEBA_SEX_EDGES)
+    scm: { ...base.scm, edges: [...base.scm.edges, ...extra.map(([a, b]) => [a, b] as [string, string])] },
     net: { channels: 32, fc: 256, dFc: 256, dJointFc: 512 },
     train: {
       ...smallTrain,
