@@ -4,6 +4,7 @@
 // about as often as it agrees with the encoder on the face itself.
 //   node --import tsx scripts/face-agreement.ts CHECKPOINT --data ../shared/datasets/celeba-8k [--oracle-steps 3000]
 import { getOracle } from '../src/cli/eval.ts';
+import { createContext } from '../src/eval/context.ts';
 import * as torch from '../src/torch/index.ts';
 import { loadModel } from '../src/train/checkpoint.ts';
 import { openTrainingData } from '../src/train/data.ts';
@@ -21,41 +22,27 @@ if (!checkpoint || !dataPath) {
 }
 torch.setNumThreads(1);
 const { model, meta } = loadModel(checkpoint);
-model.eval();
 const data = await openTrainingData(meta.config, { path: dataPath });
 const oracle = getOracle(model, data.train, data.test, {
   steps: Number(flag('--oracle-steps') ?? 3000),
   quiet: true,
 });
-oracle.eval();
-
-const N = data.test.size;
-const S = model.config.imageSize;
-const m = model.m;
-const batch = data.test.batch(Array.from({ length: N }, (_, i) => i));
-const x = torch.tensor(batch.images, { shape: [N, 3, S, S] });
-// binary readings, row-major [N, m]: the label, the oracle on the face, the encoder's latent
-// (above the latent of 0.5), the oracle on the reconstruction G(mu_E(x))
-const { onFace, encoder, onRecon } = torch.scope(() =>
-  torch.noGrad(() => {
-    const mus = x.split(128, 0).map((xb) => model.encode(xb).mu);
-    const recon = torch.cat(
-      mus.map((mu) => model.decode(mu)),
-      0,
-    );
-    const threshold = torch.tensor(model.attributes.map((_, j) => model.labelToLatent(j, 0.5)));
-    const muC = torch.cat(
-      mus.map((mu) => mu.slice(1, 0, m)),
-      0,
-    );
-    return {
-      onFace: oracle.predict(x).gt(0.5).to('float32').toFloat32Array(),
-      encoder: muC.gt(threshold).to('float32').toFloat32Array(),
-      onRecon: oracle.predict(recon).gt(0.5).to('float32').toFloat32Array(),
-    };
-  }),
+// the evaluation's own context: the test faces encoded once, the oracle on them and on G(mu)
+const ctx = createContext(model, data.test, oracle, { n: data.test.size, seed: 0 });
+const { n: N, m } = ctx;
+// the encoder's reading: its causal latent above the latent of label 0.5
+const encoder = torch.scope(() =>
+  ctx.mu
+    .slice(1, 0, m)
+    .sub(torch.tensor(model.attributes.map((_, j) => model.labelToLatent(j, 0.5))))
+    .toFloat32Array()
+    .map((v) => (v > 0 ? 1 : 0)),
 );
-const label = batch.labels;
+// the oracle's values (probabilities) as 0/1 at 0.5, as the evaluation reads them
+const binary = (p: Float32Array) => p.map((v) => (v > 0.5 ? 1 : 0));
+const onFace = binary(ctx.real.values);
+const onRecon = binary(ctx.reconstruction.values);
+const label = ctx.labels;
 
 const pairs: [string, ArrayLike<number>, ArrayLike<number>][] = [
   ['oracle(face) = label', onFace, label],
