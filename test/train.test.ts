@@ -341,7 +341,7 @@ test('horizontal flips mirror the chosen rows only, the same choice on every run
 test('CPU face presets: SPEC super-graphs (smile: plus the edges from Male), 64 px, flips; flips change training, labels stay', async () => {
   for (const [preset, graph, extra] of [
     ['celeba-smile-small', CELEBA_PRESETS.smile, CELEBA_SEX_EDGES.smile],
-    ['celeba-age-small', CELEBA_PRESETS.age, []],
+    ['celeba-age-small', CELEBA_PRESETS.age, CELEBA_SEX_EDGES.age],
   ] as const) {
     const cfg = resolveConfig(preset);
     assert.equal(cfg.data.kind, 'celeba');

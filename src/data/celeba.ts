@@ -130,7 +130,8 @@ export const CELEBA_SEX_EDGES = {
     ['Male', 'High_Cheekbones'],
     ['Male', 'Chubby'],
   ],
-} as const satisfies Partial<Record<string, CelebAPreset['edges']>>;
+  age: [], // not measured
+} as const satisfies Record<keyof typeof CELEBA_PRESETS, CelebAPreset['edges']>;
 
 export type CelebAPresetName = keyof typeof CELEBA_PRESETS;
 export const CELEBA_PRESET_NAMES = Object.keys(CELEBA_PRESETS) as CelebAPresetName[];

@@ -256,7 +256,7 @@ function celeba(name: 'smile' | 'age'): CcigConfig {
  */
 function celebaSmall(name: 'smile' | 'age'): CcigConfig {
   const base = celeba(name);
-  const extra: readonly (readonly [string, string])[] = name === 'smile' ? CELEBA_SEX_EDGES.smile : [];
+  const extra: readonly (readonly [string, string])[] = CELEBA_SEX_EDGES[name];
   return {
     ...base,
     preset: `celeba-${name}-small`,
