@@ -9,20 +9,29 @@
 #                             ...) plus tsx and esbuild, which run the TypeScript CLI, tests and
 #                             benches; docs, type declarations and source maps trimmed
 #   .gpu/celeba/              with --celeba DIR: the first N CelebA JPEGs and their attribute rows
-#                             (official layout), for the timed training run; never commit these
+#                             (official layout), for the timed training run; never commit these;
+#                             with --celeba-splits train,valid: those of ccig's seeded splits
+#                             instead (the test faces stay here, for the evaluation that reports)
+# --no-tsx leaves tsx and esbuild out (about 4 MB less to carry): the device then runs the compiled
+# CLI, so build dist/ here (npm run build) and carry it; scripts and tests need tsx.
 # Run it on this (x86-64) machine from a checkout whose node_modules is installed (npm ci).
-# Usage: scripts/gpu-pack.sh [--celeba DIR] [--celeba-count N]      (N default 4000)
+# Usage: scripts/gpu-pack.sh [--celeba DIR] [--celeba-count N | --celeba-splits LIST] [--no-tsx]
+#        (N default 4000)
 # Then: device run with carry [".gpu"] and the command `bash scripts/gpu-check.sh OUT ...`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=.gpu
 celeba_src=""
 celeba_count=4000
+celeba_splits=""
+tsx=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --celeba) celeba_src="$2"; shift 2 ;;
     --celeba-count) celeba_count="$2"; shift 2 ;;
-    -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+    --celeba-splits) celeba_splits="$2"; shift 2 ;;
+    --no-tsx) tsx=0; shift ;;
+    -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "gpu-pack: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -58,7 +67,8 @@ fi
 echo "gpu-pack: collecting the runtime node_modules"
 # the project that owns node_modules (a worktree may link to another checkout's)
 modroot=$(dirname "$(readlink -f node_modules)")
-(cd "$modroot" && npm query '.prod, #tsx, #tsx *') |
+if [ "$tsx" = 1 ]; then query='.prod, #tsx, #tsx *'; else query='.prod'; fi
+(cd "$modroot" && npm query "$query") |
   node -e 'const a = JSON.parse(require("fs").readFileSync(0, "utf8"));
     for (const l of new Set(a.map((x) => x.location))) if (l && !l.includes("/@types/")) console.log(l);' \
     >"$tmp/packages.txt"
@@ -68,7 +78,7 @@ while read -r loc; do
   cp -a "$modroot/$loc" "$tmp/mods/$loc"
 done <"$tmp/packages.txt"
 # esbuild's installer hard-links the platform binary into esbuild/bin; keep it one file in the tar
-if cmp -s "$tmp/mods/node_modules/esbuild/bin/esbuild" "$tmp/mods/node_modules/@esbuild/linux-x64/bin/esbuild"; then
+if [ "$tsx" = 1 ] && cmp -s "$tmp/mods/node_modules/esbuild/bin/esbuild" "$tmp/mods/node_modules/@esbuild/linux-x64/bin/esbuild"; then
   ln -f "$tmp/mods/node_modules/@esbuild/linux-x64/bin/esbuild" "$tmp/mods/node_modules/esbuild/bin/esbuild"
 fi
 # nested node_modules are copied with their parent; drop what nothing needs at run time
@@ -87,7 +97,21 @@ if [ -n "$celeba_src" ]; then
   [ -f "$celeba_src/list_attr_celeba.txt" ] || { echo "gpu-pack: $celeba_src has no list_attr_celeba.txt" >&2; exit 2; }
   rm -rf "$out/celeba"
   mkdir -p "$out/celeba/img_align_celeba"
-  rows=$(sed -n "3,$((celeba_count + 2))p" "$celeba_src/list_attr_celeba.txt")
+  if [ -n "$celeba_splits" ]; then
+    # the rows whose file falls in the named splits (ccig's seeded split, as openCelebA makes it)
+    [ ! -f "$celeba_src/list_eval_partition.txt" ] ||
+      { echo "gpu-pack: $celeba_src has an official partition; --celeba-splits follows ccig's seeded split only" >&2; exit 2; }
+    rows=$(sed -n '3,$p' "$celeba_src/list_attr_celeba.txt" | node --import tsx --input-type=module -e '
+      import { readFileSync } from "node:fs";
+      import { resolveSplit, splitOf } from "./src/data/split.ts";
+      const want = new Set(process.argv[1].split(","));
+      const split = resolveSplit();
+      const lines = readFileSync(0, "utf8").split("\n").filter(Boolean);
+      for (const l of lines) if (want.has(splitOf(l.trim().split(/\s+/)[0], split))) console.log(l);
+    ' "$celeba_splits")
+  else
+    rows=$(sed -n "3,$((celeba_count + 2))p" "$celeba_src/list_attr_celeba.txt")
+  fi
   n=$(printf '%s\n' "$rows" | wc -l)
   { echo "$n"; sed -n 2p "$celeba_src/list_attr_celeba.txt"; printf '%s\n' "$rows"; } >"$out/celeba/list_attr_celeba.txt"
   printf '%s\n' "$rows" | awk '{print $1}' | while read -r f; do

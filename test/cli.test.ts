@@ -115,6 +115,11 @@ test('train -> sample -> intervene -> counterfactual -> traverse -> eval -> info
   assert.match(html, /data:image\/png;base64,/);
   assert.ok(existsSync(join(dir, 'report', 'report.json')));
 
+  // a world has no validation split: one clear message, exit 2
+  r = ccig('eval', '--checkpoint', ckpt, '--out', join(dir, 'report-valid'), '--split', 'valid');
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, /split into train and test only/);
+
   r = ccig('info', ckpt, '--json');
   ok(r, 'info');
   const info = JSON.parse(r.out);

@@ -34,6 +34,8 @@ import { openFolder, parseLabelCsv } from '../src/data/folder.ts';
 import { CELEBA_CROP_FRACTION, centerCropBox, makeRecipe, preprocessImage } from '../src/data/preprocess.ts';
 import { resolveSplit, splitOf } from '../src/data/split.ts';
 import { DataError, OptionError } from '../src/errors.ts';
+import { resolveConfig } from '../src/model/config.ts';
+import { openTrainingData } from '../src/train/data.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CELEBA_8K = resolve(repoRoot, '../shared/datasets/celeba-8k');
@@ -382,6 +384,23 @@ describe('CelebA loader', () => {
     direct.close();
     await rejectsData(() => openCacheFile(join(root, 'list_attr_celeba.txt')), /not a readable ccig cache/);
     assert.throws(() => a.dataset.batch([9]), /Expected an integer index in \[0, 9\) but received 9/);
+  });
+
+  test('a model evaluates on the validation faces when asked (heldOutSplit); worlds have none', async () => {
+    const root = await makeCelebA(9, { partition: true });
+    const cacheDir = join(root, 'cache');
+    const cfg = resolveConfig('celeba-smile-small', {});
+    const byDefault = await openTrainingData(cfg, { path: root, cacheDir });
+    const valid = await openTrainingData(cfg, { path: root, cacheDir, heldOutSplit: 'valid' });
+    const opened = await openCelebA({ root, imageSize: 64, cacheDir, attributes: cfg.attributes });
+    assert.deepEqual(byDefault.test.batch([0, 2]), opened.test.batch([0, 2]));
+    assert.deepEqual(valid.test.batch([0, 2]), opened.valid.batch([0, 2]));
+    assert.equal(valid.heldOut, valid.test);
+    assert.match(valid.description, /3 train \/ 3 valid images/);
+    await assert.rejects(
+      openTrainingData(resolveConfig('tiny', {}), { heldOutSplit: 'valid' }),
+      (e: unknown) => e instanceof OptionError && /train and test only/.test((e as Error).message),
+    );
   });
 
   test('missing folder, missing label file, missing image folder', async () => {

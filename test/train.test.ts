@@ -260,6 +260,65 @@ test('resume refuses another architecture or SCM, naming both values', async () 
   );
 });
 
+test('resume widens a given graph: the new edges start at 0 and learn, the trained weights are kept', async () => {
+  const out = tmp();
+  const base = resolveConfig('tiny', { train: { steps: 2 } });
+  await train({ config: base, data, outDir: out, grids: false });
+  const wider = resolveConfig('tiny', {
+    train: { steps: 4 },
+    scm: { edges: [...base.scm.edges, ['pendulum_angle', 'light_angle']] },
+  });
+  const warnings: string[] = [];
+  await train({
+    config: wider,
+    data,
+    outDir: out,
+    grids: false,
+    resume: true,
+    onWarning: (m) => warnings.push(m),
+  });
+  assert.ok(
+    warnings.some((w) =>
+      /wider graph .*pendulum_angle -> light_angle added \(their weights start at 0\)/.test(w),
+    ),
+    warnings.join('\n'),
+  );
+  const { model, meta } = loadModel(join(out, 'checkpoint.safetensors'));
+  assert.equal(meta.step, 4);
+  assert.deepEqual(meta.config.scm.edges, wider.scm.edges, 'the checkpoint records the wider graph');
+  const names = meta.config.attributes;
+  const adjacency = model.prior.adjacency();
+  const A = adjacency.toNumbers();
+  adjacency.dispose();
+  const m = names.length;
+  assert.notEqual(
+    A[names.indexOf('pendulum_angle') * m + names.indexOf('light_angle')],
+    0,
+    'the new edge trained',
+  );
+  model.dispose();
+});
+
+test('snapshotEvery keeps weights-only snapshots that load as models', async () => {
+  const out = tmp();
+  const cfg = resolveConfig('tiny', { train: { steps: 4, snapshotEvery: 2, checkpointEvery: 4 } });
+  await train({ config: cfg, data, outDir: out, grids: false });
+  for (const step of [2, 4]) {
+    const file = join(out, 'snapshots', `step-00000${step}.safetensors`);
+    const c = loadCheckpoint(file);
+    assert.equal(c.step, step);
+    assert.deepEqual(Object.keys(c.optimizers), [], 'a snapshot holds weights only');
+    disposeCheckpoint(c);
+    const { model } = loadModel(file);
+    model.dispose();
+  }
+  assert.ok(!existsSync(join(out, 'snapshots', 'step-000001.safetensors')));
+  assert.ok(
+    statSync(join(out, 'snapshots', 'step-000004.safetensors')).size <
+      statSync(join(out, 'checkpoint.safetensors')).size,
+  );
+});
+
 test('NaN in a loss stops training with a message and keeps the last good checkpoint', async () => {
   const out = tmp();
   const cfg = resolveConfig('tiny', { train: { steps: 4, checkpointEvery: 2 } });

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { Dataset } from '../data/dataset.ts';
 import { pngBytes, tileGrid, toRgbTiles, writePng } from '../data/grid.ts';
 import { generateWorldDataset, type WorldDataset, worldByName } from '../data/world-dataset.ts';
-import { FileSystemError } from '../errors.ts';
+import { FileSystemError, OptionError } from '../errors.ts';
 import { binaryEditSummary } from '../eval/binary-edits.ts';
 import { formatEdgeStability } from '../eval/edge-stability.ts';
 import { type EvalResult, evaluate } from '../eval/evaluate.ts';
@@ -38,6 +38,7 @@ const Flags = z.strictObject({
   device: deviceFlag,
   resamples: int.min(0).max(1000),
   refine: int.min(0).max(10000).default(0),
+  split: z.enum(['test', 'valid']).default('test'),
   json: z.boolean().default(false),
 });
 
@@ -268,6 +269,8 @@ export async function runEvaluation(o: {
   resamples?: number;
   /** steps refining each test image's free latents (`invert`; default 0) */
   refine?: number;
+  /** the held-out split evaluated (CelebA, folders; default 'test') */
+  split?: 'valid' | 'test';
   quiet?: boolean;
   command?: string;
 }): Promise<EvalRun> {
@@ -277,10 +280,17 @@ export async function runEvaluation(o: {
   const { model, meta } = loadModel(o.checkpoint);
   const data = await openTrainingData(meta.config, {
     path: o.data,
+    heldOutSplit: o.split,
     strict: o.strict,
     strictName: '--strict',
     onWarning: (m) => process.stderr.write(`ccig: warning: ${m}\n`),
   });
+  if (data.test.size === 0) {
+    model.dispose();
+    throw new OptionError(
+      `${o.data ?? meta.config.data.path} has no ${o.split === 'valid' ? 'validation' : 'test'} images to evaluate on`,
+    );
+  }
   const world = data.world ? (data.test as WorldDataset) : undefined;
   const oracle = getOracle(model, data.train, data.test, {
     path: o.oracle,
@@ -306,7 +316,7 @@ export async function runEvaluation(o: {
     checkpoint: o.checkpoint,
     command:
       o.command ??
-      `ccig eval --checkpoint ${o.checkpoint} --out ${o.out} --n ${o.n}${o.refine ? ` --refine ${o.refine}` : ''}`,
+      `ccig eval --checkpoint ${o.checkpoint} --out ${o.out} --n ${o.n}${o.refine ? ` --refine ${o.refine}` : ''}${o.split === 'valid' ? ' --split valid' : ''}`,
     step: meta.step,
     preset: meta.config.preset,
     structure: meta.config.scm.structure,
@@ -325,6 +335,7 @@ export async function runEvaluation(o: {
         step: meta.step,
         config: meta.config,
         data: data.description,
+        split: o.split ?? 'test',
         refine: o.refine ?? 0,
         ...result,
         grids,

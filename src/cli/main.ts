@@ -18,6 +18,10 @@ const deviceOpt = [
   '--device <name>',
   'cpu | cuda | cuda:N (default: cuda when libtorch sees a GPU)',
 ] as const;
+const snapshotOpt = [
+  '--snapshot-every <n>',
+  'also keep the weights every n steps in snapshots/step-N.safetensors (to choose a step later)',
+] as const;
 const distTimeoutOpt = [
   '--dist-timeout <seconds>',
   'data-parallel: how long a rank waits for the others before failing (default 120)',
@@ -102,6 +106,7 @@ export function buildProgram(): Command {
     )
     .option('--lambda-scm <x>', 'weight of the SCM-consistency loss (0 = off)')
     .option('--lambda-rec <x>', 'weight of the image reconstruction loss |G(E(x)) - x| (0 = off)')
+    .option(...snapshotOpt)
     .option('--sup-prop <x>', 'fraction of labelled examples')
     .option('--strict', 'stop on the first unreadable image instead of skipping it (CelebA, folders)')
     .option('--threads <n>', 'CPU threads (default all cores)')
@@ -125,6 +130,7 @@ export function buildProgram(): Command {
       '--lambda-rec <x>',
       'from here on, weight of the image reconstruction loss |G(E(x)) - x| (a fine-tuning stage; kept in config.json)',
     )
+    .option(...snapshotOpt)
     .option('--strict', 'stop on the first unreadable image instead of skipping it (CelebA, folders)')
     .option('--threads <n>', 'CPU threads')
     .option(
@@ -222,6 +228,11 @@ export function buildProgram(): Command {
     .option(...deviceOpt)
     .option('--resamples <n>', 'bootstrap resamples for the stability of each edge (0 = skip)', '20')
     .option('--refine <steps>', "fit each test image's free latents for this many steps after encoding", '0')
+    .option(
+      '--split <name>',
+      'held-out split: test, or valid to choose a checkpoint without the test images (CelebA, folders)',
+      'test',
+    )
     .option('--json', 'print the metrics as JSON')
     .addHelpText(
       'after',

@@ -144,6 +144,12 @@ export const ConfigSchema = z.strictObject({
     logEvery: z.number().int().positive(),
     sampleEvery: z.number().int().positive(),
     checkpointEvery: z.number().int().positive(),
+    /**
+     * steps between weights-only snapshots kept in snapshots/step-N.safetensors (absent: none):
+     * the checkpoints a run's later choice (by a validation figure) picks from, since
+     * checkpoint.safetensors holds only the latest step
+     */
+    snapshotEvery: z.number().int().positive().optional(),
   }),
 });
 

@@ -21,6 +21,11 @@ export interface OpenDataOptions {
   cacheDir?: string;
   onProgress?: (done: number, total: number) => void;
   onWarning?: (message: string) => void;
+  /**
+   * which held-out split becomes `test` (celeba, folder; default 'test'): 'valid' to choose a
+   * checkpoint or setting without looking at the test faces
+   */
+  heldOutSplit?: 'valid' | 'test';
   /** stop on the first unreadable image instead of skipping it (celeba, folder) */
   strict?: boolean;
   /** how messages name the strict switch (the CLI: '--strict') */
@@ -43,7 +48,12 @@ export interface OpenedData {
 
 export async function openTrainingData(cfg: CcigConfig, o: OpenDataOptions = {}): Promise<OpenedData> {
   const { kind } = cfg.data;
+  const split = o.heldOutSplit ?? 'test';
   if (kind === 'world') {
+    if (split !== 'test')
+      throw new OptionError(
+        'the synthetic worlds are split into train and test only; a validation split is for CelebA and folders',
+      );
     const world = worldByName(cfg.data.world ?? 'pendulum');
     const missing = cfg.attributes.filter((a) => !world.names.includes(a));
     if (missing.length)
@@ -87,10 +97,11 @@ export async function openTrainingData(cfg: CcigConfig, o: OpenDataOptions = {})
     kind === 'celeba'
       ? await openCelebA({ root: path, attributes: cfg.attributes, ...common })
       : await openFolder({ dir: path, attributes: cfg.attributes, ...common });
+  const heldOut = opened[split];
   return {
     train: opened.train,
-    test: opened.test,
-    heldOut: opened.test,
-    description: `${kind} ${path}: ${opened.train.size} train / ${opened.test.size} test images (${opened.built ? 'cache built' : 'cache reused'})`,
+    test: heldOut,
+    heldOut,
+    description: `${kind} ${path}: ${opened.train.size} train / ${heldOut.size} ${split} images (${opened.built ? 'cache built' : 'cache reused'})`,
   };
 }

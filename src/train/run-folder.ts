@@ -17,7 +17,13 @@ export function runPaths(outDir: string) {
     log: join(outDir, 'log.jsonl'),
     config: join(outDir, 'config.json'),
     samples: join(outDir, 'samples'),
+    snapshots: join(outDir, 'snapshots'),
   };
+}
+
+/** The weights-only snapshot of a step (train.snapshotEvery): snapshots/step-000500.safetensors. */
+export function snapshotPath(outDir: string, step: number): string {
+  return join(runPaths(outDir).snapshots, `step-${String(step).padStart(6, '0')}.safetensors`);
 }
 
 /**

@@ -29,6 +29,7 @@ import {
   describeCode,
   formatBytes,
   freeBytes,
+  makeFolder,
   TRANSIENT_CODES,
   toFileSystemError,
   writeFileAtomic,
@@ -40,7 +41,7 @@ import * as torch from '../torch/index.ts';
 import { type Device, optim, type Tensor } from '../torch/index.ts';
 import { disposeCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import type { DataParallel } from './ddp.ts';
-import { checkFreeSpace, prepareRunFolder, runPaths, spaceNeeded } from './run-folder.ts';
+import { checkFreeSpace, prepareRunFolder, runPaths, snapshotPath, spaceNeeded } from './run-folder.ts';
 
 export class TrainingDivergedError extends Error {
   override name = 'TrainingDivergedError';
@@ -180,6 +181,11 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
           throw new OptionError(
             `refusing to resume ${ckptPath}: it was trained with ${mismatches.join('; ')}`,
           );
+        const added = widenedEdges(c.config, cfg) ?? [];
+        if (added.length > 0)
+          warn(
+            `resuming with a wider graph than the checkpoint's: ${added.map(([a, b]) => `${a} -> ${b}`).join(', ')} added (their weights start at 0)`,
+          );
         model.loadStateDict(c.model);
         // the searched graph is where the weights are non-zero (applyMask keeps the rest at 0)
         if (exact) model.prior.setStructure(model.prior.weightSupport());
@@ -239,20 +245,16 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
   let windowSteps = 0;
   let rate = 0;
 
+  const checkpointMeta = (metrics: Record<string, unknown>) => ({
+    config: cfg,
+    attributes: [...trainSet.attributes],
+    step,
+    dag,
+    dataRng: dataRng.getState(),
+    metrics,
+  });
   const save = (metrics: Record<string, unknown>) =>
-    saveCheckpoint(
-      ckptPath,
-      model,
-      { d: optD, eg: optEG },
-      {
-        config: cfg,
-        attributes: [...trainSet.attributes],
-        step,
-        dag,
-        dataRng: dataRng.getState(),
-        metrics,
-      },
-    );
+    saveCheckpoint(ckptPath, model, { d: optD, eg: optEG }, checkpointMeta(metrics));
   /**
    * After a checkpoint: when the disk could not hold the next one next to it (plus the grids and
    * log lines until then), say so once, while there is time to free space.
@@ -410,6 +412,14 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
         warnOnce('sample grid', e);
       }
     }
+    if (writer && t.snapshotEvery && step % t.snapshotEvery === 0) {
+      try {
+        makeFolder(paths.snapshots, 'create the snapshot folder');
+        saveCheckpoint(snapshotPath(o.outDir, step), model, {}, checkpointMeta(metrics ?? { step, losses }));
+      } catch (e) {
+        warnOnce('snapshot', e);
+      }
+    }
     if (writer && (step % t.checkpointEvery === 0 || finished || interrupted))
       await checkpoint(metrics ?? { step, losses });
     if (interrupted) {
@@ -454,9 +464,24 @@ export function isLabelled(i: number, supProp: number, seed: number): boolean {
 }
 
 /**
+ * The edges a resumed `given` run adds to its checkpoint's super-graph, when the new graph keeps
+ * every saved edge (undefined otherwise). Widening is safe: the weights of an edge outside the
+ * mask are exactly 0, so every trained weight keeps its meaning and the new edges start at 0.
+ */
+export function widenedEdges(saved: CcigConfig, wanted: CcigConfig): [string, string][] | undefined {
+  if (saved.scm.structure !== 'given' || wanted.scm.structure !== 'given') return undefined;
+  const key = ([a, b]: readonly [string, string]) => `${a}\u0000${b}`;
+  const was = new Set(saved.scm.edges.map(key));
+  const now = wanted.scm.edges;
+  const kept = [...was].every((k) => now.some((e) => key(e) === k));
+  return kept ? now.filter((e) => !was.has(key(e))).map(([a, b]) => [a, b]) : undefined;
+}
+
+/**
  * What a resumed run would silently change: the architecture, the latent sizes and the SCM's
  * structure, mechanism, parent model and graph all shape the weights, the gradient mask and the
- * structure schedule. Each entry names the saved and the requested value.
+ * structure schedule (a `given` graph may only widen: widenedEdges). Each entry names the saved
+ * and the requested value.
  */
 export function resumeMismatches(saved: CcigConfig, wanted: CcigConfig): string[] {
   const fields: [string, (c: CcigConfig) => unknown][] = [
@@ -470,7 +495,9 @@ export function resumeMismatches(saved: CcigConfig, wanted: CcigConfig): string[
     ['scm.edges', (c) => c.scm.edges],
     ['scm.search', (c) => c.scm.search ?? 'notears'],
   ];
+  const widened = widenedEdges(saved, wanted) !== undefined;
   return fields
+    .filter(([name]) => !(widened && name === 'scm.edges'))
     .map(([name, get]) => [name, JSON.stringify(get(saved)), JSON.stringify(get(wanted))])
     .filter(([, a, b]) => a !== b)
     .map(([name, a, b]) => `${name} ${a}, but this run asks for ${b}`);
