@@ -33,7 +33,8 @@ KEEP=${KEEP:-3}
 TRAIN_SECONDS=${TRAIN_SECONDS:-330}
 EVAL_SECONDS=${EVAL_SECONDS:-150}
 EVAL_N=${EVAL_N:-1000}
-celeba=$here/.gpu/celeba
+celeba=$work/celeba
+tar -xJf .gpu/celeba.tar.xz -C "$work" || { echo "no .gpu/celeba.tar.xz (scripts/gpu-pack.sh --celeba ...)"; exit 1; }
 oracle=$here/.gpu/oracle.safetensors
 t0=$(date +%s)
 say() { echo "window [+$(($(date +%s) - t0))s] $*" | tee -a "$work/summary.txt"; }

@@ -63,6 +63,11 @@ work=${GPU_CHECK_WORK:-/tmp/ccig-gpu-check}
 rm -rf "$work"
 mkdir -p "$work/logs" "$work/bin" "$work/runs"
 export RUNS="$work/runs"
+if [ -z "${CELEBA:-}" ] && [ -f "$pack/celeba.tar.xz" ]; then
+  # gpu-pack's CelebA subset travels as one file
+  tar -xJf "$pack/celeba.tar.xz" -C "$work"
+  export CELEBA=$work/celeba
+fi
 export CELEBA=${CELEBA:-$pack/celeba}
 export XDG_CACHE_HOME="$work/cache"
 if [ "$cpu" = 1 ]; then

@@ -8,7 +8,7 @@
 #                             its linux-x64 prebuilt libvips, fastify, node-gyp, node-addon-api,
 #                             ...) plus tsx and esbuild, which run the TypeScript CLI, tests and
 #                             benches; docs, type declarations and source maps trimmed
-#   .gpu/celeba/              with --celeba DIR: the first N CelebA JPEGs and their attribute rows
+#   .gpu/celeba.tar.xz        with --celeba DIR: the first N CelebA JPEGs and their attribute rows
 #                             (official layout), for the timed training run; never commit these;
 #                             with --celeba-splits train,valid: those of ccig's seeded splits
 #                             instead (the test faces stay here, for the evaluation that reports)
@@ -95,7 +95,7 @@ mv "$out/node_modules.tar.xz.tmp" "$out/node_modules.tar.xz"
 # ---- CelebA subset (optional): official layout, first N images
 if [ -n "$celeba_src" ]; then
   [ -f "$celeba_src/list_attr_celeba.txt" ] || { echo "gpu-pack: $celeba_src has no list_attr_celeba.txt" >&2; exit 2; }
-  rm -rf "$out/celeba"
+  rm -rf "$out/celeba" "$out/celeba.tar.xz"
   mkdir -p "$out/celeba/img_align_celeba"
   if [ -n "$celeba_splits" ]; then
     # the rows whose file falls in the named splits (ccig's seeded split, as openCelebA makes it)
@@ -117,7 +117,11 @@ if [ -n "$celeba_src" ]; then
   printf '%s\n' "$rows" | awk '{print $1}' | while read -r f; do
     cp "$celeba_src/img_align_celeba/$f" "$out/celeba/img_align_celeba/"
   done
-  echo "gpu-pack: $n CelebA images in $out/celeba ($(du -sh "$out/celeba" | cut -f1))"
+  # one file: thousands of small JPEGs take a disk block each, and what travels is measured so
+  tar -C "$out" -cf - celeba | xz -T0 -6 >"$out/celeba.tar.xz.tmp"
+  mv "$out/celeba.tar.xz.tmp" "$out/celeba.tar.xz"
+  rm -rf "$out/celeba"
+  echo "gpu-pack: $n CelebA images in $out/celeba.tar.xz ($(du -sh "$out/celeba.tar.xz" | cut -f1))"
 fi
 
 echo "gpu-pack: done; what travels besides the tracked tree:"
