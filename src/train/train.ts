@@ -229,6 +229,8 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
     ),
   );
   const heldOut = testSet.size > 0 ? testSet : trainSet;
+  if (writer && testSet.size === 0)
+    warn("the data has no test images: the log's held-out figures and grids use training images");
   const heldIdx = Array.from({ length: Math.min(256, heldOut.size) }, (_, i) => i);
   const held = heldOut.batch(heldIdx);
   const heldX = torch.keep(
