@@ -140,6 +140,9 @@ test('train -> sample -> intervene -> counterfactual -> traverse -> eval -> info
   ok(r, 'resume --lambda-rec');
   assert.ok(JSON.parse(r.out).losses.rec > 0);
   assert.equal(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')).train.lambdaRec, 2);
+  r = ccig('resume', '--out', run, '--steps', '10', '--lambda-cyc', '3', '--json');
+  ok(r, 'resume --lambda-cyc');
+  assert.equal(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')).train.lambdaCyc, 3);
 });
 
 test('info --engine names libtorch, its CUDA and the devices', () => {

@@ -106,6 +106,7 @@ export function buildProgram(): Command {
     )
     .option('--lambda-scm <x>', 'weight of the SCM-consistency loss (0 = off)')
     .option('--lambda-rec <x>', 'weight of the image reconstruction loss |G(E(x)) - x| (0 = off)')
+    .option('--lambda-cyc <x>', 'weight of the latent cycle loss |E(G(z))_c - z_c|^2 (0 = off)')
     .option(...snapshotOpt)
     .option('--sup-prop <x>', 'fraction of labelled examples')
     .option('--strict', 'stop on the first unreadable image instead of skipping it (CelebA, folders)')
@@ -129,6 +130,10 @@ export function buildProgram(): Command {
     .option(
       '--lambda-rec <x>',
       'from here on, weight of the image reconstruction loss |G(E(x)) - x| (a fine-tuning stage; kept in config.json)',
+    )
+    .option(
+      '--lambda-cyc <x>',
+      'from here on, weight of the latent cycle loss |E(G(z))_c - z_c|^2 (a fine-tuning stage; kept in config.json)',
     )
     .option(...snapshotOpt)
     .option('--strict', 'stop on the first unreadable image instead of skipping it (CelebA, folders)')

@@ -46,6 +46,7 @@ export const TrainFlags = z.strictObject({
   interventional: num.min(0).max(1).optional(),
   lambdaScm: num.min(0).optional(),
   lambdaRec: num.min(0).optional(),
+  lambdaCyc: num.min(0).optional(),
   snapshotEvery: posInt.optional(),
   supProp: num.min(0).max(1).optional(),
   threads: posInt.optional(),
@@ -67,6 +68,7 @@ export function configFromFlags(f: z.infer<typeof TrainFlags>): CcigConfig {
   if (f.seed !== undefined) tr.seed = f.seed;
   if (f.lambdaScm !== undefined) tr.lambdaScm = f.lambdaScm;
   if (f.lambdaRec !== undefined) tr.lambdaRec = f.lambdaRec;
+  if (f.lambdaCyc !== undefined) tr.lambdaCyc = f.lambdaCyc;
   if (f.snapshotEvery !== undefined) tr.snapshotEvery = f.snapshotEvery;
   if (f.supProp !== undefined) tr.supProp = f.supProp;
   if (f.structure) (flags.scm as Record<string, unknown>).structure = f.structure;
@@ -134,6 +136,7 @@ async function trainRank(
         steps: posInt.optional(),
         data: z.string().optional(),
         lambdaRec: num.min(0).optional(),
+        lambdaCyc: num.min(0).optional(),
         snapshotEvery: posInt.optional(),
         threads: posInt.optional(),
         nproc: posInt.optional(),
@@ -154,8 +157,9 @@ async function trainRank(
     if (f.data) cfg.data.path = f.data;
     untilStep = f.steps;
     if (untilStep !== undefined) cfg.train.steps = untilStep;
-    // a fine-tuning stage: the run's config.json records the new weight for later resumes
+    // a fine-tuning stage: the run's config.json records the new weights for later resumes
     if (f.lambdaRec !== undefined) cfg.train.lambdaRec = f.lambdaRec;
+    if (f.lambdaCyc !== undefined) cfg.train.lambdaCyc = f.lambdaCyc;
     if (f.snapshotEvery !== undefined) cfg.train.snapshotEvery = f.snapshotEvery;
     json = f.json || (dp !== undefined && dp.rank > 0);
     strict = f.strict;
