@@ -78,7 +78,7 @@ while read -r loc; do
   cp -a "$modroot/$loc" "$tmp/mods/$loc"
 done <"$tmp/packages.txt"
 # esbuild's installer hard-links the platform binary into esbuild/bin; keep it one file in the tar
-if [ "$tsx" = 1 ] && cmp -s "$tmp/mods/node_modules/esbuild/bin/esbuild" "$tmp/mods/node_modules/@esbuild/linux-x64/bin/esbuild"; then
+if cmp -s "$tmp/mods/node_modules/esbuild/bin/esbuild" "$tmp/mods/node_modules/@esbuild/linux-x64/bin/esbuild"; then
   ln -f "$tmp/mods/node_modules/@esbuild/linux-x64/bin/esbuild" "$tmp/mods/node_modules/esbuild/bin/esbuild"
 fi
 # nested node_modules are copied with their parent; drop what nothing needs at run time
