@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
     --celeba-count) celeba_count="$2"; shift 2 ;;
     --celeba-splits) celeba_splits="$2"; shift 2 ;;
     --no-tsx) tsx=0; shift ;;
-    -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "gpu-pack: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
