@@ -1,6 +1,6 @@
 // Model shapes, the training step, checkpoints and exact resume, divergence, configs.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -313,6 +313,21 @@ test('snapshotEvery keeps weights-only snapshots that load as models', async () 
     model.dispose();
   }
   assert.ok(!existsSync(join(out, 'snapshots', 'step-000001.safetensors')));
+  // a snapshot that cannot be written (a file where the folder goes) is said once; training goes on
+  const blocked = tmp();
+  mkdirSync(blocked, { recursive: true });
+  writeFileSync(join(blocked, 'snapshots'), 'in the way');
+  const warnings: string[] = [];
+  const r = await train({
+    config: cfg,
+    data,
+    outDir: blocked,
+    grids: false,
+    onWarning: (m) => warnings.push(m),
+  });
+  assert.equal(r.step, 4);
+  assert.equal(warnings.filter((w) => /snapshot/.test(w)).length, 1, warnings.join('\n'));
+  assert.ok(existsSync(join(blocked, 'checkpoint.safetensors')));
   assert.ok(
     statSync(join(out, 'snapshots', 'step-000004.safetensors')).size <
       statSync(join(out, 'checkpoint.safetensors')).size,
