@@ -111,6 +111,17 @@ export interface Losses {
   h: number;
 }
 
+/** Every loss at 0: before the first step, and the one list of the losses' names (LOSS_NAMES). */
+const ZERO_LOSSES: Losses = { d: 0, e: 0, g: 0, sup: 0, scm: 0, cyc: 0, rec: 0, h: 0 };
+const LOSS_NAMES = Object.keys(ZERO_LOSSES) as (keyof Losses)[];
+
+/** Losses from numbers in LOSS_NAMES' order. */
+function lossesFrom(values: number[]): Losses {
+  const out = { ...ZERO_LOSSES };
+  for (const [i, n] of LOSS_NAMES.entries()) out[n] = values[i];
+  return out;
+}
+
 export interface TrainResult {
   step: number;
   stopped: 'done' | 'interrupted';
@@ -241,7 +252,7 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
   const until = o.untilStep ?? t.steps;
   const B = t.batchSize;
   const labelled = (i: number) => (isLabelled(i, t.supProp, t.seed) ? 1 : 0);
-  let last: Losses = { d: 0, e: 0, g: 0, sup: 0, scm: 0, cyc: 0, rec: 0, h: 0 };
+  let last: Losses = { ...ZERO_LOSSES };
   let lastSearch: { step: number; edges: [string, string][] } | undefined;
   let windowStart = performance.now();
   let windowSteps = 0;
@@ -444,17 +455,7 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
 
 /** Losses averaged over the ranks of a data-parallel run (each rank saw its own shard). */
 function averageLosses(dp: DataParallel, l: Losses): Losses {
-  const [d, e, g, sup, scm, cyc, rec, h] = dp.averageNumbers([
-    l.d,
-    l.e,
-    l.g,
-    l.sup,
-    l.scm,
-    l.cyc,
-    l.rec,
-    l.h,
-  ]);
-  return { d, e, g, sup, scm, cyc, rec, h };
+  return lossesFrom(dp.averageNumbers(LOSS_NAMES.map((n) => l[n])));
 }
 
 /**
@@ -608,8 +609,18 @@ export function createTrainer(
     const lossD = discriminatorStep(x, intervened);
     const e = encoderGeneratorStep(x, y, supMask, dag, intervened);
     const h = model.prior.mode === 'learned' ? torch.noGrad(() => model.prior.acyclicity()) : torch.zeros([]);
-    const v = torch.stack([lossD, e.advE, e.g, e.sup, e.scm, e.cyc, e.rec, h]).toNumbers();
-    return { d: v[0], e: v[1], g: v[2], sup: v[3], scm: v[4], cyc: v[5], rec: v[6], h: v[7] };
+    // one read back for every loss (a device sync each otherwise)
+    const byName = {
+      d: lossD,
+      e: e.advE,
+      g: e.g,
+      sup: e.sup,
+      scm: e.scm,
+      cyc: e.cyc,
+      rec: e.rec,
+      h,
+    } satisfies Record<keyof Losses, Tensor>;
+    return lossesFrom(torch.stack(LOSS_NAMES.map((n) => byName[n])).toNumbers());
   }
 
   return { model, optD, optEG, step, discriminatorStep, encoderGeneratorStep };
