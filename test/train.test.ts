@@ -260,7 +260,7 @@ test('resume refuses another architecture or SCM, naming both values', async () 
   );
 });
 
-test('resume widens a given graph: the new edges start at 0 and learn, the trained weights are kept', async () => {
+test('resume widens a given graph: it says which edges it added, records them, and the new edge learns', async () => {
   const out = tmp();
   const base = resolveConfig('tiny', { train: { steps: 2 } });
   await train({ config: base, data, outDir: out, grids: false });

@@ -475,9 +475,9 @@ export function widenedEdges(saved: CcigConfig, wanted: CcigConfig): [string, st
   if (saved.scm.structure !== 'given' || wanted.scm.structure !== 'given') return undefined;
   const key = ([a, b]: readonly [string, string]) => `${a}\u0000${b}`;
   const was = new Set(saved.scm.edges.map(key));
-  const now = wanted.scm.edges;
-  const kept = [...was].every((k) => now.some((e) => key(e) === k));
-  return kept ? now.filter((e) => !was.has(key(e))).map(([a, b]) => [a, b]) : undefined;
+  const now = new Set(wanted.scm.edges.map(key));
+  if (![...was].every((k) => now.has(k))) return undefined;
+  return wanted.scm.edges.filter((e) => !was.has(key(e)));
 }
 
 /**
