@@ -87,9 +87,8 @@ export const METHODS: StructureMethod[] = [
         nodes,
       ),
   },
-  // NEW METHOD (src/causal: searchStructure(values, n, m, options), edges with `directed` flags;
-  // not on this branch yet): import it above, then add
-  // { name: 'new', search: (v, n, m, { intervened, nodes }) => fromNamedEdges(searchStructure(v, n, m, { intervened, nodes }).edges, nodes) },
+  // NEW METHOD: once src/causal/search.ts (searchStructure, the structure branch) is on this branch, import it and uncomment:
+  // { name: 'search', search: (v, n, m, { intervened, nodes }) => fromNamedEdges(searchStructure(v, n, m, { intervened, nodes }).edges, nodes) },
 ];
 
 /** Parent sets the exact search enumerates: all up to 8 nodes, at most 3 beyond (2^11 sets a node is too slow). */
