@@ -22,7 +22,13 @@
 import { parseArgs } from 'node:util';
 import { exactSearch } from '../src/causal/exact-search.ts';
 import { learnStructure } from '../src/causal/structure.ts';
-import { GRAPH_FAMILIES, type GraphFamily, type RandomScm, randomScm } from '../src/data/random-scm.ts';
+import {
+  GRAPH_FAMILIES,
+  type GraphFamily,
+  NODE_RANGE,
+  type RandomScm,
+  randomScm,
+} from '../src/data/random-scm.ts';
 import { deriveSeed, Rng } from '../src/data/rng.ts';
 import { Bootstrap, type Interval } from '../src/eval/bootstrap.ts';
 import * as torch from '../src/torch/index.ts';
@@ -245,6 +251,9 @@ export function parseSettings(args: string[]): Settings & { threads: number } {
   if (!(Number.isInteger(s.graphs) && s.graphs >= 2)) throw new Error('--graphs: at least 2 (bootstrap)');
   if (!(Number.isInteger(s.samples) && s.samples >= 20)) throw new Error('--samples: an integer >= 20');
   if (s.errors.some((e) => e < 0)) throw new Error('--errors: shares of the sd are >= 0');
+  if (s.nodes.some((m) => !(Number.isInteger(m) && m >= NODE_RANGE[0] && m <= NODE_RANGE[1])))
+    throw new Error(`--nodes: integers in [${NODE_RANGE[0]}, ${NODE_RANGE[1]}]`);
+  if (s.degree !== undefined && !(s.degree > 0)) throw new Error('--degree: a number > 0');
   return s;
 }
 
@@ -403,7 +412,15 @@ export function structureTable(results: readonly CellResult[], s: Settings): str
 }
 
 export default async function bench(): Promise<void> {
-  const s = parseSettings(process.argv.slice(2));
+  let s: ReturnType<typeof parseSettings>;
+  try {
+    s = parseSettings(process.argv.slice(2));
+  } catch (e) {
+    // a mistake in the flags: one line, no stack
+    console.error(`structure: ${(e as Error).message}`);
+    process.exitCode = 2;
+    return;
+  }
   torch.setNumThreads(s.threads);
   const started = performance.now();
   const results = runStructureBench(s, (r, done, total) => {
