@@ -11,6 +11,8 @@ export { ScmPrior, superGraphMask } from './causal/scm.ts';
 export { CELEBA_PRESETS, openCelebA } from './data/celeba.ts';
 export type { AttributeInfo, Batch, Dataset } from './data/dataset.ts';
 export { openFolder } from './data/folder.ts';
+export { RandomScm, randomScm } from './data/random-scm.ts';
+export { RandomWorld, randomWorld } from './data/random-world.ts';
 export {
   generateWorldDataset,
   splitWorldDataset,

@@ -1,17 +1,24 @@
 /** `ccig data world | sheet | cache`: synthetic worlds to disk, contact sheets, dataset caches. */
 import { z } from 'zod';
 import { openCelebA } from '../data/celeba.ts';
-import { writeContactSheet } from '../data/contact-sheet.ts';
+import { writeContactSheet, writeFactorSheet } from '../data/contact-sheet.ts';
 import { openFolder } from '../data/folder.ts';
-import { generateWorldDataset, worldByName, writeWorldToDisk } from '../data/world-dataset.ts';
+import { GRAPH_FAMILIES } from '../data/random-scm.ts';
+import { randomWorld } from '../data/random-world.ts';
+import type { World } from '../data/world.ts';
+import { generateWorldDataset, WORLDS, worldByName, writeWorldToDisk } from '../data/world-dataset.ts';
 import { OptionError } from '../errors.ts';
 import { expectOneOf } from '../options.ts';
-import { num, parseOptions, posInt, progressBar } from './util.ts';
+import { int, num, parseOptions, posInt, progressBar } from './util.ts';
 
 const DATA_ACTIONS = ['world', 'sheet', 'cache'] as const;
 
 const Flags = z.strictObject({
   world: z.string(),
+  graphSeed: int.min(0).optional(),
+  nodes: int.optional(),
+  graph: z.enum(GRAPH_FAMILIES).optional(),
+  degree: num.optional(),
   out: z.string().optional(),
   count: posInt.max(1_000_000),
   size: posInt.min(8).max(1024),
@@ -31,7 +38,7 @@ export async function dataCommand(actionName: string, raw: Record<string, unknow
     o.json ? process.stdout.write(`${JSON.stringify(obj)}\n`) : process.stderr.write(`${text}\n`);
   if (action === 'world') {
     if (!o.out) throw new OptionError('data world: give --out DIR');
-    const world = worldByName(o.world);
+    const world = openWorld(o);
     const ds = generateWorldDataset(world, {
       count: o.count,
       imageSize: o.size,
@@ -46,8 +53,18 @@ export async function dataCommand(actionName: string, raw: Record<string, unknow
     );
   } else if (action === 'sheet') {
     const out = o.out ?? `${o.world}-sheet.png`;
-    await writeContactSheet(worldByName(o.world), out, { tile: o.size });
-    say({ out }, `wrote a contact sheet of ${o.world} to ${out}`);
+    const world = openWorld(o);
+    if (world.name === 'random') {
+      // a random world's nodes have no two roots worth crossing: show each node's property alone
+      const sheet = await writeFactorSheet(world, out, { tile: o.size });
+      say(
+        { out, rows: sheet.rows, edges: world.edges() },
+        `wrote a sheet of the random world to ${out}: one row per node (${sheet.rows.join(', ')}, top to bottom), each swept from 0 (left) to 1 (right) with the others at 0.5; ${world.description}`,
+      );
+    } else {
+      await writeContactSheet(world, out, { tile: o.size });
+      say({ out }, `wrote a contact sheet of ${o.world} to ${out}`);
+    }
   } else {
     if (!o.celeba === !o.folder)
       throw new OptionError('data cache: give exactly one of --celeba DIR or --folder DIR');
@@ -75,4 +92,17 @@ export async function dataCommand(actionName: string, raw: Record<string, unknow
       `${opened.built ? 'built' : 'reused'} cache ${opened.cachePath}: ${opened.dataset.size} images (${opened.skipped.length} skipped), ${opened.train.size} train / ${opened.test.size} test`,
     );
   }
+}
+
+/** The named world; `random` is built from --graph-seed, --nodes, --graph and --degree. */
+function openWorld(o: z.infer<typeof Flags>): World {
+  const name = expectOneOf(o.world, [...Object.keys(WORLDS), 'random'], 'world');
+  if (name === 'random')
+    return randomWorld({ graphSeed: o.graphSeed, nodes: o.nodes, graph: o.graph, degree: o.degree });
+  const given = (['graphSeed', 'nodes', 'graph', 'degree'] as const).filter((k) => o[k] !== undefined);
+  if (given.length)
+    throw new OptionError(
+      `${given.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} ${given.length > 1 ? 'apply' : 'applies'} only to --world random, not ${name}`,
+    );
+  return worldByName(name);
 }

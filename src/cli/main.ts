@@ -62,7 +62,11 @@ export function buildProgram(): Command {
     .command('data')
     .description('Render a synthetic world to disk, draw a contact sheet, or build a dataset cache')
     .argument('<action>', 'world | sheet | cache')
-    .option('--world <name>', 'pendulum | flow | garden', 'pendulum')
+    .option('--world <name>', 'pendulum | flow | garden | random', 'pendulum')
+    .option('--graph-seed <n>', 'random world: seed of its graph, mechanisms and noise shares (default 0)')
+    .option('--nodes <n>', 'random world: number of nodes, 3 to 12 (default 5)')
+    .option('--graph <family>', 'random world: er (Erdos-Renyi) | sf (scale-free) (default er)')
+    .option('--degree <d>', 'random world: expected neighbours per node, 2 |E| / nodes (default 1.5)')
     .option('--out <path>', 'output folder (world) or PNG file (sheet)')
     .option('--count <n>', 'number of images (world)', '10000')
     .option('--size <px>', 'image size', '64')
@@ -79,7 +83,7 @@ export function buildProgram(): Command {
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  ccig data world --world pendulum --count 10000 --out data/pendulum\n  ccig data world --world pendulum --interventional 0.2 --out data/pendulum-do\n  ccig data sheet --world flow --out flow.png\n  ccig data cache --celeba ~/celeba --attributes Smiling,Male',
+      '\nExamples:\n  ccig data world --world pendulum --count 10000 --out data/pendulum\n  ccig data world --world pendulum --interventional 0.2 --out data/pendulum-do\n  ccig data sheet --world flow --out flow.png\n  ccig data world --world random --graph sf --nodes 8 --graph-seed 3 --interventional 0.2 --out data/random-sf8\n  ccig data sheet --world random --graph sf --nodes 8 --graph-seed 3 --out random.png\n  ccig data cache --celeba ~/celeba --attributes Smiling,Male',
     )
     .action((action, o) => runCommand(() => dataCommand(action, o)));
 

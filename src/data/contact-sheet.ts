@@ -95,3 +95,67 @@ function positiveInt(v: number, name: string): number {
     throw new OptionError(`Expected a positive integer for ${name} but received ${v}`);
   return v;
 }
+
+/** Options of factorSheet. */
+export interface FactorSheetOptions {
+  /** values per row (default 8) */
+  cols?: number;
+  /** tile side in pixels (default 64) */
+  tile?: number;
+  /** grey gap between tiles in pixels (default 2) */
+  gap?: number;
+}
+
+/** A rendered factor sheet: RGB HWC pixels, the factor of each row, the swept fractions of the range. */
+export interface FactorSheet {
+  width: number;
+  height: number;
+  pixels: Uint8Array;
+  rows: string[];
+  fractions: number[];
+}
+
+/**
+ * A sheet of what each factor looks like: row k sweeps factor k from its minimum (left) to its
+ * maximum (right), at the centres of equal cells, with every other factor at the middle of its
+ * range; values are drawn as given (no equations), so a row shows one factor's visual property
+ * alone. Tiles the world cannot render stay grey.
+ *
+ * @example
+ *   const sheet = factorSheet(randomWorld({ nodes: 6 }), { cols: 8 });
+ */
+export function factorSheet(world: World, options: FactorSheetOptions = {}): FactorSheet {
+  const cols = positiveInt(options.cols ?? 8, 'cols');
+  const tile = positiveInt(options.tile ?? 64, 'tile');
+  const gap = options.gap ?? 2;
+  if (!Number.isInteger(gap) || gap < 0)
+    throw new OptionError(`Expected an integer >= 0 for gap but received ${gap}`);
+  const middle = Float64Array.from(world.factors, (f) => (f.min + f.max) / 2);
+  const fractions = Array.from({ length: cols }, (_, c) => (c + 0.5) / cols);
+  const grey = new Uint8Array(tile * tile * 3).fill(200);
+  const tiles: Uint8Array[] = [];
+  for (const [k, f] of world.factors.entries()) {
+    for (const t of fractions) {
+      const v = Float64Array.from(middle);
+      v[k] = f.min + t * (f.max - f.min);
+      try {
+        tiles.push(world.render(v, tile));
+      } catch (e) {
+        if (!(e instanceof OptionError)) throw e;
+        tiles.push(grey);
+      }
+    }
+  }
+  return { ...tileGrid(tiles, tile, cols, gap), rows: [...world.names], fractions };
+}
+
+/** Render a factor sheet and write it as a PNG. */
+export async function writeFactorSheet(
+  world: World,
+  path: string,
+  options: FactorSheetOptions = {},
+): Promise<FactorSheet> {
+  const sheet = factorSheet(world, options);
+  await writePng(path, sheet);
+  return sheet;
+}
