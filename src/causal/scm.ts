@@ -533,11 +533,16 @@ export class ScmPrior extends nn.Module {
    * those rows: an intervened value says nothing about how the node depends on its parents
    * (DCDI, Brouillard et al. 2020; GIES).
    */
-  consistencyLoss(zc: Tensor, intervened?: Tensor, score: StructureScore = 'nv'): Tensor {
+  consistencyLoss(
+    zc: Tensor,
+    intervened?: Tensor,
+    score: StructureScore = 'nv',
+    sumRows: RowSum = ownRows,
+  ): Tensor {
     const u = torch.noGrad(() => this.fInverse(zc.detach()));
     const canHaveParents = this.mask.sum(0).gt(0).to('float32').unsqueeze(0); // [1, m]
     const scored = intervened ? intervened.to('float32').rsub(1).mul(canHaveParents) : canHaveParents;
-    return structureScore(score, u, this.residual(u), scored);
+    return structureScore(score, u, this.residual(u), scored, sumRows);
   }
 }
 
@@ -555,18 +560,42 @@ export class ScmPrior extends nn.Module {
  */
 export const STRUCTURE_SCORES = ['nv', 'ls'] as const;
 export type StructureScore = (typeof STRUCTURE_SCORES)[number];
-export function structureScore(kind: StructureScore, u: Tensor, residual: Tensor, scored: Tensor): Tensor {
+/**
+ * Totals a per-row statistic's sum over every row of the batch: the identity in one process, an
+ * all-reduce over the shards in data-parallel training (train/ddp.ts BatchShard.sum), so that a
+ * score built from such totals is the score of the whole batch on every shard.
+ */
+export type RowSum = (x: Tensor) => Tensor;
+const ownRows: RowSum = (x) => x;
+
+export function structureScore(
+  kind: StructureScore,
+  u: Tensor,
+  residual: Tensor,
+  scored: Tensor,
+  sumRows: RowSum = ownRows,
+): Tensor {
   const mask = scored.expand(residual.shape);
   if (kind === 'ls') {
-    const spread = torch.noGrad(() => u.var(0, { keepdim: true }).add(1e-6)); // [1, m]
-    return residual.square().div(spread).mul(mask).sum().div(u.shape[0]);
+    const spread = columnVariance(u, sumRows).add(1e-6).unsqueeze(0); // [1, m]
+    const rows = torch.noGrad(() => sumRows(torch.onesLike(u.select(1, 0)).sum()));
+    return sumRows(residual.square().div(spread).mul(mask).sum()).div(rows);
   }
-  const count = mask.sum(0); // [m]
+  const count = torch.noGrad(() => sumRows(mask.sum(0))); // [m]
   const used = count.gt(0).to('float32');
   // a floor of 1e-4 of the node's spread keeps exact fits from running off to -infinity
-  const floor = torch.noGrad(() => u.var(0).mul(1e-4).add(1e-8));
-  const variance = residual.square().mul(mask).sum(0).div(count.clamp(1, Number.POSITIVE_INFINITY));
+  const floor = columnVariance(u, sumRows).mul(1e-4).add(1e-8);
+  const variance = sumRows(residual.square().mul(mask).sum(0)).div(count.clamp(1, Number.POSITIVE_INFINITY));
   return variance.add(floor).log().mul(used).sum().mul(0.5);
+}
+
+/** The unbiased variance of each column of u [B, m] over every row (sumRows), without gradient. [m] */
+function columnVariance(u: Tensor, sumRows: RowSum): Tensor {
+  return torch.noGrad(() => {
+    const rows = sumRows(torch.onesLike(u.select(1, 0)).sum());
+    const mean = sumRows(u.sum(0)).div(rows);
+    return sumRows(u.sub(mean).square().sum(0)).div(rows.sub(1));
+  });
 }
 
 /** State of the augmented Lagrangian for h(A) = 0 (NOTEARS). */
