@@ -285,7 +285,8 @@ export class ScmPrior extends nn.Module {
    * solution's gradient, since the rounds equal the solution for every weight within the DAG mask.
    * Weights that still have cycles (`learned` by NOTEARS, during training) get the sum over the
    * paths of at most m edges (linear: eps sum_{k<=m} A^k): finite where I - A is singular, and
-   * the solution as h(A) goes to 0. Interventions and counterfactuals use `solve`, which checks. [B, m] -> [B, m]
+   * the solution as h(A) goes to 0. Interventions and counterfactuals use `solve`, which checks.
+   * keep [m] cuts the parents of nodes with 0. [B, m] -> [B, m]
    */
   propagate(eps: Tensor, keep?: Tensor): Tensor {
     if (this.mode === 'none') return eps;

@@ -569,9 +569,8 @@ export function createTrainer(
     // real pairs (x, E(x)) of the observational rows, fake pairs (G(z), z)
     const { zReal, zFake, xFake } = torch.noGrad(() => {
       const { mu, logvar } = model.encode(x);
-      const zReal = sampleCode(mu, logvar, shard);
       const zFake = sampleLatentRows(model, shard);
-      return { zReal, zFake, xFake: model.decode(zFake) };
+      return { zReal: sampleCode(mu, logvar, shard), zFake, xFake: model.decode(zFake) };
     });
     const real = rowMean(D.forward(x, zReal).neg().softplus(), observationalRows(intervened), shard);
     const lossD = D.forward(xFake, zFake).softplus().mean().add(real);
@@ -661,7 +660,7 @@ function rowMean(values: Tensor, weights: Tensor | undefined, shard: BatchShard)
  */
 function sampleCode(mu: Tensor, logvar: Tensor, shard: BatchShard): Tensor {
   const noise = torch
-    .randn([shard.globalRows, mu.shape[1]])
+    .randn([shard.globalRows, mu.shape[1]], { device: mu.device as Device })
     .slice(0, shard.offset, shard.offset + shard.rows);
   return mu.add(logvar.mul(0.5).exp().mul(noise));
 }
