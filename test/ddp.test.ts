@@ -1,5 +1,6 @@
 // Data parallelism with DDP's semantics: two real processes over Gloo end with the parameters one
-// process reaches on the same global batches; rank 0's model is everyone's start; shards.
+// process reaches on the same global batches (a toy regression, and the CCIG step itself); rank
+// 0's model is everyone's start; shards; parameterDrift.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -8,6 +9,15 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import * as torch from '../src/torch/index.ts';
 import { DataParallel } from '../src/train/ddp.ts';
+import type { Losses } from '../src/train/train.ts';
+import {
+  CCIG_STEPS,
+  type CcigRun,
+  ccigGlobalBatch,
+  ccigStepData,
+  labelled,
+  trainCcigSteps,
+} from './helpers/ccig-step-fixture.ts';
 import {
   flatBuffers,
   flatParameters,
@@ -34,39 +44,40 @@ function ccigEnv(dir: string, rank?: { rank: number; world: number; port: number
   };
 }
 
-function runRank(rank: number, world: number, port: number) {
-  return new Promise<{ start: { params: number[]; buffers: number[] }; params: number[]; loss: number[] }>(
-    (resolve, reject) => {
-      const p = spawn(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          join(import.meta.dirname, 'helpers/ddp-worker.ts'),
-          String(rank),
-          String(world),
-          String(port),
-        ],
-        { env: { ...process.env, OMP_NUM_THREADS: '1' }, stdio: ['ignore', 'pipe', 'inherit'] },
-      );
-      let out = '';
-      p.stdout.on('data', (d) => {
-        out += d;
-      });
-      p.on('exit', (code) =>
-        code === 0
-          ? resolve(JSON.parse(out.trim().split('\n').at(-1) ?? ''))
-          : reject(new Error(`rank ${rank} exited ${code}`)),
-      );
-    },
-  );
+/** Runs test/helpers/WORKER as rank `rank` of `world`; resolves with the JSON of its last line. */
+function runRank<T>(worker: string, rank: number, world: number, port: number) {
+  return new Promise<T>((resolve, reject) => {
+    const p = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(import.meta.dirname, 'helpers', worker),
+        String(rank),
+        String(world),
+        String(port),
+      ],
+      { env: { ...process.env, OMP_NUM_THREADS: '1' }, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    p.stdout.on('data', (d) => {
+      out += d;
+    });
+    p.on('exit', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out.trim().split('\n').at(-1) ?? ''))
+        : reject(new Error(`rank ${rank} exited ${code}`)),
+    );
+  });
 }
+
+type ToyRank = { start: { params: number[]; buffers: number[] }; params: number[]; loss: number[] };
 
 test('2 ranks on shards reach the parameters of 1 process on the global batch (within 1e-5)', {
   skip,
 }, async () => {
   const port = await torch.dist.findFreePort();
-  const ranks = await Promise.all([0, 1].map((r) => runRank(r, 2, port)));
+  const ranks = await Promise.all([0, 1].map((r) => runRank<ToyRank>('ddp-worker.ts', r, 2, port)));
   // one process, full batches, starting from the model rank 0 started from
   const { model, opt } = makeModel(100);
   torch.noGrad(() => model.namedBuffers()[0][1].fill_(0.25));
@@ -82,6 +93,78 @@ test('2 ranks on shards reach the parameters of 1 process on the global batch (w
   }
   assert.ok(
     single.some((v, i) => Math.abs(v - start.params[i]) > 1e-3),
+    'training moved the parameters',
+  );
+});
+
+test('2 ranks run the CCIG step of 1 process: its losses, and its parameters after 5 steps (within 1e-5); parameterDrift sees each element', {
+  skip,
+}, async () => {
+  // the shards differ in what the step must total over the global batch, or this test could not fail
+  const data = ccigStepData();
+  const m = data.attributes.length;
+  const perShard = (s: number, count: (row: number) => number) =>
+    [0, 1].map((r) =>
+      new DataParallel({ rank: r, worldSize: 2 })
+        .shard(ccigGlobalBatch(s))
+        .map(count)
+        .reduce((a, b) => a + b, 0),
+    );
+  const observational = (i: number) => (data.batch([i]).intervened.includes(1) ? 0 : 1);
+  const uneven = (count: (row: number) => number) =>
+    Array.from({ length: CCIG_STEPS }, (_, s) => perShard(s, count)).some(([a, b]) => a !== b);
+  assert.ok(
+    uneven((i) => (labelled(i) ? 1 : 0)),
+    'the shards must hold different numbers of labelled rows',
+  );
+  assert.ok(uneven(observational), 'the shards must hold different numbers of observational rows');
+  assert.ok(
+    Array.from({ length: m }, (_, j) => uneven((i) => data.batch([i]).intervened[j])).some(Boolean),
+    "the shards must score different numbers of rows of some node's mechanism",
+  );
+
+  const port = await torch.dist.findFreePort();
+  const ranks = await Promise.all(
+    [0, 1].map((r) =>
+      runRank<CcigRun & { drift: number; swappedDrift: number; swapped: number }>(
+        'ccig-step-worker.ts',
+        r,
+        2,
+        port,
+      ),
+    ),
+  );
+  const { model, ...single } = trainCcigSteps();
+  model.dispose();
+  // Nothing differs but the order of float32 sums (two shards, then the all-reduce): batch norm
+  // uses running statistics (the model is in eval mode), the noise is one draw for the global
+  // batch. Those last bits are all the tolerances allow for: 1e-5 of a loss; 1e-5 of a parameter
+  // after 5 Adam steps, whose near sign-like first updates can turn rounding into up to lr (measured:
+  // at most 5e-7 for parameters, 1e-7 of a loss; lr is 2e-4 to 1e-3).
+  for (const [r, res] of ranks.entries()) {
+    // (=== rather than deepEqual: JSON writes -0 as 0)
+    assert.ok(
+      res.start.length === single.start.length && res.start.every((v, i) => v === single.start[i]),
+      `rank ${r} did not start from rank 0's parameters`,
+    );
+    for (const [s, losses] of res.losses.entries())
+      for (const [name, v] of Object.entries(losses) as [keyof Losses, number][]) {
+        const want = single.losses[s][name];
+        assert.ok(
+          Math.abs(v - want) <= 1e-5 * Math.max(1, Math.abs(want)),
+          `step ${s + 1}: loss ${name} on 2 ranks ${v}, in 1 process ${want}`,
+        );
+      }
+    const worst = Math.max(...res.params.map((v, i) => Math.abs(v - single.params[i])));
+    assert.ok(worst < 1e-5, `rank ${r} differs from one process by ${worst}`);
+    // the ranks hold the same parameters, to the bit; a swap of two entries leaves every sum as it
+    // was, and parameterDrift still sees it, on every rank
+    assert.equal(res.drift, 0);
+    assert.ok(res.swapped > 0);
+    assert.ok(Math.abs(res.swappedDrift - res.swapped) <= 1e-6 * res.swapped, `drift ${res.swappedDrift}`);
+  }
+  assert.ok(
+    single.params.some((v, i) => Math.abs(v - single.start[i]) > 1e-4),
     'training moved the parameters',
   );
 });

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { ScmPrior, superGraphMask, updateDagSchedule } from '../src/causal/scm.ts';
 import { GraphError, OptionError } from '../src/errors.ts';
 import * as torch from '../src/torch/index.ts';
-import { optim } from '../src/torch/index.ts';
+import { optim, Tensor } from '../src/torch/index.ts';
 
 const close = (a: number, b: number, tol = 1e-4, what = '') =>
   assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b}`);
@@ -341,3 +341,172 @@ test('mlp parent model: a non-monotone child is learned, do() propagates through
     /Expected one of linear, mlp for parents but received 'tree'/,
   );
 });
+
+/** How many times fn reads a tensor back to the host (item, toArray and what is built on them). */
+function readBacks<T>(fn: () => T): { value: T; count: number } {
+  const { item, toArray } = Tensor.prototype;
+  let count = 0;
+  Tensor.prototype.item = function (this: Tensor) {
+    count++;
+    return item.call(this);
+  };
+  Tensor.prototype.toArray = function (this: Tensor) {
+    count++;
+    return toArray.call(this);
+  };
+  try {
+    return { value: fn(), count };
+  } finally {
+    Tensor.prototype.item = item;
+    Tensor.prototype.toArray = toArray;
+  }
+}
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+test('a 6-node DAG is solved exactly by m rounds: linear and MLP, no host sync when sampling, one check per intervention', () =>
+  torch.scope(() => {
+    const nodes = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const chain = nodes.slice(1).map((n, i) => [nodes[i], n] as [string, string]);
+    const eps = torch.tensor([
+      [0.5, -0.25, 1, 0.125, -1, 0.75],
+      [-1, 0.5, 0.25, -0.5, 2, -0.125],
+    ]);
+    const e = [eps.toNumbers().slice(0, 6), eps.toNumbers().slice(6)];
+
+    // linear: u_k = sum_{j<=k} 3^(k-j) eps_j, up to 3^5 = 243 times the noise; (I - A)^-1 in closed form
+    const lin = new ScmPrior({ nodes, mode: 'given', edges: chain, mechanism: 'linear' });
+    withA(
+      lin,
+      nodes.map((_, i) => nodes.map((_, j) => (j === i + 1 ? 3 : 0))),
+    );
+    const want = e.map((row) =>
+      row.map((_, k) => row.slice(0, k + 1).reduce((s, v, j) => s + 3 ** (k - j) * v, 0)),
+    );
+    const sampled = readBacks(() => lin.propagate(eps));
+    assert.equal(sampled.count, 0, 'propagate read a tensor back');
+    const solved = readBacks(() => lin.solve(eps));
+    assert.equal(solved.count, 1, 'solve checks once');
+    for (const u of [sampled.value, solved.value])
+      u.toNumbers().forEach((v, k) => {
+        const w = want[Math.floor(k / 6)][k % 6];
+        close(v, w, 1e-6 * Math.max(1, Math.abs(w)), `linear node ${k % 6}`);
+      });
+
+    // MLP chain with steep units and values in the hundreds (the old solve read its residual back
+    // at every call, the training step's prior samples included)
+    torch.manualSeed(4);
+    const H = 3;
+    const mlp = new ScmPrior({
+      nodes,
+      mode: 'given',
+      edges: chain,
+      mechanism: 'linear',
+      parents: 'mlp',
+      hidden: H,
+    });
+    const sd = mlp.stateDict();
+    torch.noGrad(() => {
+      sd.W1.mul_(40); // masked to the chain already
+      sd.b1.normal_(0, 1);
+      sd.W2.normal_(0, 100);
+      sd.b2.normal_(0, 50);
+    });
+    const [W1, b1, W2, b2] = ['W1', 'b1', 'W2', 'b2'].map((n) => sd[n].toNumbers());
+    // node j's parent function in doubles, nodes in topological order
+    const g = (u: number[], j: number) =>
+      b2[j] +
+      Array.from({ length: H }, (_, h) => {
+        const pre = u.reduce((s, v, i) => s + v * W1[i * 6 * H + j * H + h], b1[j * H + h]);
+        return W2[j * H + h] * sigmoid(pre);
+      }).reduce((s, v) => s + v, 0);
+    const exact = e.map((row) => {
+      const u = new Array<number>(6).fill(0);
+      for (let j = 0; j < 6; j++) u[j] = g(u, j) + row[j];
+      return u;
+    });
+    assert.ok(Math.max(...exact.flat().map(Math.abs)) > 100, 'the values must be large');
+    const prior = readBacks(() => mlp.sample(64));
+    assert.equal(prior.count, 0, 'sampling the prior read a tensor back (a host sync in the training step)');
+    const mlpSampled = readBacks(() => mlp.propagate(eps));
+    assert.equal(mlpSampled.count, 0);
+    const mlpSolved = readBacks(() => mlp.solve(eps));
+    assert.equal(mlpSolved.count, 1, 'a DAG needs no Newton step: one check');
+    for (const u of [mlpSampled.value, mlpSolved.value])
+      u.toNumbers().forEach((v, k) => {
+        const w = exact[Math.floor(k / 6)][k % 6];
+        close(v, w, 1e-5 * Math.max(1, Math.abs(w)), `mlp node ${k % 6}`);
+      });
+    // the gradient of the rounds is the solution's: d u_f / d eps_a through every hop, by finite differences
+    const leaf = eps.detach().clone().requiresGrad_();
+    mlp.propagate(leaf).select(1, 5).sum().backward();
+    const analytic = leaf.grad!.toNumbers()[0];
+    const at = (d: number) => {
+      const row = [...e[0]];
+      row[0] += d;
+      const u = new Array<number>(6).fill(0);
+      for (let j = 0; j < 6; j++) u[j] = g(u, j) + row[j];
+      return u[5];
+    };
+    const numeric = (at(1e-6) - at(-1e-6)) / 2e-6;
+    close(analytic, numeric, 1e-3 * Math.max(1, Math.abs(numeric)), 'd u_f / d eps_a');
+    lin.dispose();
+    mlp.dispose();
+  }));
+
+test('weights with cycles: sampling is defined (the paths of at most m edges), interventions fail loudly where no solution is found', () =>
+  torch.scope(() => {
+    // linear a <-> b with weights 1: I - A is singular; eps (I - A)^-1 does not exist
+    const lin = new ScmPrior({ nodes: ['a', 'b'], mode: 'learned', mechanism: 'linear' });
+    withA(lin, [
+      [0, 1],
+      [1, 0],
+    ]);
+    const eps = torch.tensor([[0.5, -0.25]]);
+    // 2 rounds: eps (I + A + A^2) = [0.5 - 0.25 + 0.5, -0.25 + 0.5 - 0.25]
+    assert.deepEqual(lin.propagate(eps).toNumbers(), [0.75, 0]);
+    const loud = (e: unknown) =>
+      e instanceof GraphError &&
+      /the learned graph still has cycles \(h\(A\) = .*\) and u = parents\(u\) \+ eps was not solved.*scm\.search exact/.test(
+        (e as Error).message,
+      );
+    assert.throws(() => lin.intervene(eps, {}), loud);
+    assert.throws(() => lin.solve(eps), loud);
+    // cutting a's parents breaks the cycle: do(a) is solvable and exact
+    assert.deepEqual(lin.intervene(eps, { a: 2 }).toNumbers(), [2, 1.75]);
+
+    // MLP a <-> b through steep units of opposite signs: a solution exists (the map is bounded),
+    // but Newton's method from the rounds' result does not reach it in 20 steps; the old solve
+    // returned the last iterate without a word
+    const mlp = new ScmPrior({
+      nodes: ['a', 'b'],
+      mode: 'learned',
+      mechanism: 'linear',
+      parents: 'mlp',
+      hidden: 1,
+    });
+    const sd = mlp.stateDict();
+    torch.noGrad(() => {
+      sd.W1.copy_(
+        torch.tensor([
+          [0, 3],
+          [3, 0],
+        ]),
+      );
+      sd.W2.copy_(torch.tensor([[-8], [8]]));
+      sd.b2.copy_(torch.tensor([4, -4]));
+    });
+    const noise = torch.tensor([
+      [1, 1],
+      [-2, 0.5],
+    ]);
+    const sampled = readBacks(() => mlp.propagate(noise));
+    assert.equal(sampled.count, 0);
+    assert.ok(sampled.value.toNumbers().every(Number.isFinite));
+    assert.throws(
+      () => mlp.intervene(noise, {}),
+      (e: unknown) => loud(e) && /20 Newton steps/.test((e as Error).message),
+    );
+    lin.dispose();
+    mlp.dispose();
+  }));

@@ -10,8 +10,9 @@
  * (monotone piecewise-linear with exact inverse).
  *
  * Interventions need no loop over a topological order: do(z_i = v) cuts i's incoming edges
- * (column i of A) and fixes eps_i = f_i^{-1}(v); solving u = eps (I - A_do)^{-1} then
- * propagates through every path, however many hops (DEAR's one-hop propagation is a bug).
+ * (column i of A) and fixes eps_i = f_i^{-1}(v); solving u = eps (I - A_do)^{-1}, by m rounds of
+ * propagation (`propagate`: exact on a DAG), reaches every path, however many hops (DEAR's
+ * one-hop propagation is a bug).
  */
 import { GraphError, OptionError } from '../errors.ts';
 import { expectOneOf } from '../options.ts';
@@ -26,9 +27,12 @@ export type Mechanism = (typeof MECHANISMS)[number];
 /** How a node depends on its parents in u-space: linear (u A) or a small MLP per node (NOTEARS-MLP). */
 export const PARENT_MODELS = ['linear', 'mlp'] as const;
 export type ParentModel = (typeof PARENT_MODELS)[number];
-/** Largest |u - parents(u) - eps| `solve` accepts from the MLP parent model's Newton iteration. */
+/**
+ * Largest |u - parents(u) - eps| that `solve` accepts, in units of max(1, max |u|): float32
+ * rounding leaves about 1e-7 of that on a DAG, whose `propagate` is exact.
+ */
 const SOLVE_TOLERANCE = 1e-5;
-/** Newton iterations after the m fixed-point rounds (a DAG needs none; a weak cycle a few). */
+/** Newton steps `solve` may take where weights with cycles leave a residual (a DAG needs none). */
 const SOLVE_MAX_NEWTON = 20;
 /** Parameters of the parent model: they learn at the adjacency's learning rate. */
 export const STRUCTURE_PARAMS = ['A', 'W1', 'b1', 'W2', 'b2'];
@@ -272,47 +276,98 @@ export class ScmPrior extends nn.Module {
   // ---- the structural equations (row form) ---------------------------------------------------
 
   /**
-   * Every node from its exogenous noise, the u that solves u = parents(u) + eps, so that
-   * `residual(solve(eps)) = eps` and abduction inverts it, for a DAG or not (while a `learned`
-   * A still has cycles). Linear: u = eps (I - A)^{-1}. MLP: m rounds of u <- g(u) + eps (exact
-   * for a DAG, whose longest path has fewer than m edges), then Newton's method until the
-   * residual is below SOLVE_TOLERANCE; gradients come from one Newton step on the detached
+   * m rounds of u <- parents(u) + eps from u = eps: the prior the training step samples. On a DAG
+   * (a `given` graph, a searched one, `none`) this is exactly the u that solves u = parents(u) +
+   * eps: round k settles every node whose longest path from a root has fewer than k edges, and
+   * no path of a DAG on m nodes has m edges. So the linear model gets eps (I - A)^{-1} =
+   * eps sum_{k<m} A^k with nothing inverted, and the MLP gets its solution without a Newton
+   * iteration: no convergence test, no device-to-host sync. Autograd through the rounds gives the
+   * solution's gradient, since the rounds equal the solution for every weight within the DAG mask.
+   * Weights that still have cycles (`learned` by NOTEARS, during training) get the sum over the
+   * paths of at most m edges (linear: eps sum_{k<=m} A^k): finite where I - A is singular, and
+   * the solution as h(A) goes to 0. Interventions and counterfactuals use `solve`, which checks.
+   * keep [m] cuts the parents of nodes with 0. [B, m] -> [B, m]
+   */
+  propagate(eps: Tensor, keep?: Tensor): Tensor {
+    if (this.mode === 'none') return eps;
+    let u = eps;
+    for (let k = 0; k < this.m; k++) u = this.parentTerm(u, keep).add(eps);
+    return u;
+  }
+
+  /**
+   * The u that solves u = parents(u) + eps, checked, so that abduction (`residual`) inverts it:
+   * what interventions and counterfactuals use. `propagate`, then one check of the residual (one
+   * host sync per call, outside the training step). Where weights with cycles leave a residual,
+   * Newton steps follow, each checked; a system they do not solve within SOLVE_MAX_NEWTON steps (a
+   * cycle too strong, I - J singular) throws a GraphError instead of returning a wrong u. Gradients:
+   * autograd through `propagate` where it solves the system, else one Newton step on the detached
    * solution, which gives the implicit-function-theorem gradient (I - J)^{-1} exactly.
    * keep [m] cuts the parents of nodes with 0. [B, m] -> [B, m]
    */
   solve(eps: Tensor, keep?: Tensor): Tensor {
-    if (this.mode === 'none') return eps;
-    if (this.parentModel === 'linear') {
-      const A = keep ? this.adjacency().mul(keep.unsqueeze(0)) : this.adjacency();
-      return eps.matmul(torch.inverse(torch.eye(this.m).sub(A)));
-    }
-    const newtonStep = (u: Tensor, residual: Tensor) => {
-      // row form: delta (I - J) = -residual, i.e. (I - J)^T delta^T = -residual^T
-      const IminusJt = torch.eye(this.m).sub(this.parentJacobian(u, keep)).transpose(1, 2);
-      return torch.solve(IminusJt, residual.neg().unsqueeze(2)).squeeze(2);
-    };
+    const u = this.propagate(eps, keep);
+    if (this.mode === 'none' || eps.shape[0] === 0) return u;
+    let worst = this.solveError(u, eps, keep);
+    if (worst <= SOLVE_TOLERANCE) return u;
+    let steps = 0;
     const uStar = torch.noGrad(() => {
-      let u = eps.detach();
-      for (let k = 0; k < this.m; k++) u = this.parentTerm(u, keep).add(eps);
-      for (let k = 0; k < SOLVE_MAX_NEWTON; k++) {
-        const r = u.sub(this.parentTerm(u, keep)).sub(eps);
-        if (r.abs().max().item() <= SOLVE_TOLERANCE) break;
-        u = u.add(newtonStep(u, r));
+      let v = u.detach();
+      while (!(worst <= SOLVE_TOLERANCE) && steps < SOLVE_MAX_NEWTON) {
+        try {
+          v = v.add(this.newtonStep(v, eps, keep));
+        } catch (e) {
+          throw this.unsolved(`a Newton step failed (${(e as Error).message})`);
+        }
+        steps++;
+        worst = this.solveError(v, eps, keep);
       }
-      return u;
+      return v;
     });
+    if (!(worst <= SOLVE_TOLERANCE))
+      throw this.unsolved(
+        `after ${this.m} rounds and ${steps} Newton steps the largest residual is ${worst} (of at most ${SOLVE_TOLERANCE})`,
+      );
     // value uStar (to rounding); d/d(eps, params) = d(g + eps)/d(...) (I - J)^{-1}
-    const residual = uStar.sub(this.parentTerm(uStar, keep)).sub(eps);
-    const IminusJt = torch.noGrad(() =>
-      torch.eye(this.m).sub(this.parentJacobian(uStar, keep)).transpose(1, 2),
-    );
-    return uStar.add(torch.solve(IminusJt, residual.neg().unsqueeze(2)).squeeze(2));
+    return uStar.add(this.newtonStep(uStar, eps, keep, true));
   }
 
-  /** d parents(u)_j / d u_i of the MLP parent model, per example: [B, m_in, m_out]. */
+  /** max |u - parents(u) - eps| in units of max(1, max |u|): one host sync. NaN stays NaN. */
+  private solveError(u: Tensor, eps: Tensor, keep?: Tensor): number {
+    return torch.scope(() =>
+      torch.noGrad(() =>
+        u.sub(this.parentTerm(u, keep)).sub(eps).abs().max().div(u.abs().max().clamp(1)).item(),
+      ),
+    );
+  }
+
+  /**
+   * The Newton step delta with delta (I - J) = -(u - parents(u) - eps) (row form). With
+   * `throughResidual`, the residual keeps its graph (the implicit-function gradient); J never does.
+   */
+  private newtonStep(u: Tensor, eps: Tensor, keep: Tensor | undefined, throughResidual = false): Tensor {
+    const residual = u.sub(this.parentTerm(u, keep)).sub(eps);
+    const IminusJt = torch.noGrad(() => torch.eye(this.m).sub(this.parentJacobian(u, keep)).transpose(1, 2));
+    const r = throughResidual ? residual : residual.detach();
+    return torch.solve(IminusJt, r.neg().unsqueeze(2)).squeeze(2);
+  }
+
+  /** The GraphError of a system u = parents(u) + eps that `solve` could not solve. */
+  private unsolved(why: string): GraphError {
+    const h = torch.scope(() => torch.noGrad(() => this.acyclicity().item()));
+    return new GraphError(
+      `the learned graph still has cycles (h(A) = ${h.toPrecision(3)}) and u = parents(u) + eps was not solved, which interventions and counterfactuals need: ${why}; train until h(A) is near 0, or learn the graph by exact search (scm.search exact)`,
+    );
+  }
+
+  /** d parents(u)_j / d u_i, per example: [B, m_in, m_out] (A itself for the linear model). */
   private parentJacobian(u: Tensor, keep?: Tensor): Tensor {
     const B = u.shape[0];
     const m = this.m;
+    if (this.parentModel === 'linear') {
+      const A = keep ? this.adjacency().mul(keep.unsqueeze(0)) : this.adjacency();
+      return A.unsqueeze(0).expand([B, m, m]);
+    }
     const H = this.hidden;
     const W1 = this.param('W1').mul(this.hiddenMask!);
     const s = u.matmul(W1).add(this.param('b1')).reshape([B, m, H]).sigmoid(); // [B, out, H]
@@ -386,9 +441,12 @@ export class ScmPrior extends nn.Module {
     return this.generate(torch.randn([batch, this.m]));
   }
 
-  /** z_c = f(u) with u = eps (I - A)^{-1}: the causal latents that exogenous noise eps [B, m] produces. */
+  /**
+   * z_c = f(u) with u = eps (I - A)^{-1}: the causal latents that exogenous noise eps [B, m]
+   * produces, as the training step samples them (`propagate`: exact for a DAG, unchecked).
+   */
   generate(eps: Tensor): Tensor {
-    return this.f(this.solve(eps));
+    return this.f(this.propagate(eps));
   }
 
   /**
@@ -398,7 +456,8 @@ export class ScmPrior extends nn.Module {
    */
   intervene(eps: Tensor, interventions: Record<string, number>): Tensor {
     const idx = this.interventionIndices(interventions);
-    if (idx.length === 0) return this.generate(eps);
+    // the null intervention too: abduction must invert it (a counterfactual of nothing is the factual)
+    if (idx.length === 0) return this.f(this.solve(eps));
     const values = new Array<number>(this.m).fill(0);
     for (const [i, v] of idx) values[i] = v;
     const rows = torch.tensor(values).unsqueeze(0).expand([eps.shape[0], this.m]);
@@ -475,11 +534,16 @@ export class ScmPrior extends nn.Module {
    * those rows: an intervened value says nothing about how the node depends on its parents
    * (DCDI, Brouillard et al. 2020; GIES).
    */
-  consistencyLoss(zc: Tensor, intervened?: Tensor, score: StructureScore = 'nv'): Tensor {
+  consistencyLoss(
+    zc: Tensor,
+    intervened?: Tensor,
+    score: StructureScore = 'nv',
+    sumRows: RowSum = ownRows,
+  ): Tensor {
     const u = torch.noGrad(() => this.fInverse(zc.detach()));
     const canHaveParents = this.mask.sum(0).gt(0).to('float32').unsqueeze(0); // [1, m]
     const scored = intervened ? intervened.to('float32').rsub(1).mul(canHaveParents) : canHaveParents;
-    return structureScore(score, u, this.residual(u), scored);
+    return structureScore(score, u, this.residual(u), scored, sumRows);
   }
 }
 
@@ -497,18 +561,42 @@ export class ScmPrior extends nn.Module {
  */
 export const STRUCTURE_SCORES = ['nv', 'ls'] as const;
 export type StructureScore = (typeof STRUCTURE_SCORES)[number];
-export function structureScore(kind: StructureScore, u: Tensor, residual: Tensor, scored: Tensor): Tensor {
+/**
+ * Totals a per-row statistic's sum over every row of the batch: the identity in one process, an
+ * all-reduce over the shards in data-parallel training (train/ddp.ts BatchShard.sum), so that a
+ * score built from such totals is the score of the whole batch on every shard.
+ */
+export type RowSum = (x: Tensor) => Tensor;
+const ownRows: RowSum = (x) => x;
+
+export function structureScore(
+  kind: StructureScore,
+  u: Tensor,
+  residual: Tensor,
+  scored: Tensor,
+  sumRows: RowSum = ownRows,
+): Tensor {
   const mask = scored.expand(residual.shape);
   if (kind === 'ls') {
-    const spread = torch.noGrad(() => u.var(0, { keepdim: true }).add(1e-6)); // [1, m]
-    return residual.square().div(spread).mul(mask).sum().div(u.shape[0]);
+    const spread = columnVariance(u, sumRows).add(1e-6).unsqueeze(0); // [1, m]
+    const rows = torch.noGrad(() => sumRows(torch.onesLike(u.select(1, 0)).sum()));
+    return sumRows(residual.square().div(spread).mul(mask).sum()).div(rows);
   }
-  const count = mask.sum(0); // [m]
+  const count = torch.noGrad(() => sumRows(mask.sum(0))); // [m]
   const used = count.gt(0).to('float32');
   // a floor of 1e-4 of the node's spread keeps exact fits from running off to -infinity
-  const floor = torch.noGrad(() => u.var(0).mul(1e-4).add(1e-8));
-  const variance = residual.square().mul(mask).sum(0).div(count.clamp(1, Number.POSITIVE_INFINITY));
+  const floor = columnVariance(u, sumRows).mul(1e-4).add(1e-8);
+  const variance = sumRows(residual.square().mul(mask).sum(0)).div(count.clamp(1, Number.POSITIVE_INFINITY));
   return variance.add(floor).log().mul(used).sum().mul(0.5);
+}
+
+/** The unbiased variance of each column of u [B, m] over every row (sumRows), without gradient. [m] */
+function columnVariance(u: Tensor, sumRows: RowSum): Tensor {
+  return torch.noGrad(() => {
+    const rows = sumRows(torch.onesLike(u.select(1, 0)).sum());
+    const mean = sumRows(u.sum(0)).div(rows);
+    return sumRows(u.sub(mean).square().sum(0)).div(rows.sub(1));
+  });
 }
 
 /** State of the augmented Lagrangian for h(A) = 0 (NOTEARS). */

@@ -36,11 +36,10 @@ import {
 } from '../files.ts';
 import { Ccig } from '../model/ccig.ts';
 import type { CcigConfig } from '../model/config.ts';
-import { Encoder } from '../model/encoder.ts';
 import * as torch from '../torch/index.ts';
 import { type Device, optim, type Tensor } from '../torch/index.ts';
 import { disposeCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
-import type { DataParallel } from './ddp.ts';
+import { type BatchShard, type DataParallel, wholeBatch } from './ddp.ts';
 import { checkFreeSpace, prepareRunFolder, runPaths, snapshotPath, spaceNeeded } from './run-folder.ts';
 
 export class TrainingDivergedError extends Error {
@@ -171,6 +170,7 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
   const writer = !dp || dp.rank === 0;
   const trainer = createTrainer(cfg, trainSet.attributes, {
     syncGradients: dp && ((params) => dp.averageGradients(params)),
+    batchShard: dp && ((rows) => dp.batchShard(rows)),
   });
   const { model, optD, optEG } = trainer;
   let step = 0;
@@ -527,6 +527,8 @@ export interface Trainer {
 export interface TrainerOptions {
   /** called after each backward with the parameters its optimizer will step (data parallelism) */
   syncGradients?: (params: Tensor[]) => void;
+  /** the global batch a step's `rows` rows belong to (data parallelism; default: they are all of it) */
+  batchShard?: (rows: number) => BatchShard;
 }
 
 export function createTrainer(
@@ -560,15 +562,17 @@ export function createTrainer(
     ...model.prior.parameters(),
   ];
 
+  const shardOf = (rows: number) => options.batchShard?.(rows) ?? wholeBatch(rows);
+
   function discriminatorStep(x: Tensor, intervened?: Tensor): Tensor {
-    const B = x.shape[0];
+    const shard = shardOf(x.shape[0]);
     // real pairs (x, E(x)) of the observational rows, fake pairs (G(z), z)
     const { zReal, zFake, xFake } = torch.noGrad(() => {
       const { mu, logvar } = model.encode(x);
-      const zFake = model.sampleLatent(B);
-      return { zReal: Encoder.sample(mu, logvar), zFake, xFake: model.decode(zFake) };
+      const zFake = sampleLatentRows(model, shard);
+      return { zReal: sampleCode(mu, logvar, shard), zFake, xFake: model.decode(zFake) };
     });
-    const real = rowMean(D.forward(x, zReal).neg().softplus(), observationalRows(intervened));
+    const real = rowMean(D.forward(x, zReal).neg().softplus(), observationalRows(intervened), shard);
     const lossD = D.forward(xFake, zFake).softplus().mean().add(real);
     optD.zeroGrad();
     lossD.backward();
@@ -587,7 +591,7 @@ export function createTrainer(
     // D's parameters stop recording gradients: D is a fixed critic in this step
     D.setTrainable(false);
     try {
-      const terms = encoderGeneratorTerms(model, t, x, y, supMask, dag, intervened);
+      const terms = encoderGeneratorTerms(model, t, x, y, supMask, dag, intervened, shardOf(x.shape[0]));
       const total = terms.advE
         .add(terms.sup.mul(t.lambdaSup))
         .add(terms.scm.mul(t.lambdaScm))
@@ -638,11 +642,33 @@ export function observationalRows(intervened: Tensor | undefined): Tensor | unde
   return intervened?.sum(1).clamp(0, 1).neg().add(1);
 }
 
-/** The mean of per-row values [B] over the rows with weight 1 (all rows without weights). */
-function rowMean(values: Tensor, weights: Tensor | undefined): Tensor {
+/**
+ * The mean of per-row values [B] over the rows with weight 1 (all rows without weights), over
+ * the whole global batch that `shard` is part of.
+ */
+function rowMean(values: Tensor, weights: Tensor | undefined, shard: BatchShard): Tensor {
+  // equal shards: the ranks' average of their means is the global mean
   if (!weights) return values.mean();
   // the count stays a tensor: no device-to-host copy in the step
-  return values.mul(weights).sum().div(weights.sum().clamp(1));
+  return shard.sum(values.mul(weights).sum()).div(shard.sum(weights.sum()).clamp(1));
+}
+
+/**
+ * z ~ q(z | x) (Encoder.sample) with the noise of the shard's rows of one draw for the global
+ * batch: every rank draws the same global noise (same seed), so the shards' rows are those of
+ * one process, not copies of each other. [B, zDim]
+ */
+function sampleCode(mu: Tensor, logvar: Tensor, shard: BatchShard): Tensor {
+  const noise = torch
+    .randn([shard.globalRows, mu.shape[1]], { device: mu.device as Device })
+    .slice(0, shard.offset, shard.offset + shard.rows);
+  return mu.add(logvar.mul(0.5).exp().mul(noise));
+}
+
+/** z from the prior for the shard's rows of one draw for the global batch (see sampleCode). [B, zDim] */
+function sampleLatentRows(model: Ccig, shard: BatchShard): Tensor {
+  const z = model.sampleLatent(shard.globalRows);
+  return shard.rows === shard.globalRows ? z : z.slice(0, shard.offset, shard.offset + shard.rows);
 }
 
 /** The unweighted terms of the E + G/prior objective on one batch: scalar tensors with their graphs. */
@@ -685,24 +711,26 @@ export function encoderGeneratorTerms(
   dag: DagSchedule,
   /** [B, m] 1 where the row's attribute was set by do() (default: all observational) */
   intervened?: Tensor,
+  /** the global batch these rows belong to (data parallelism; default: they are all of it) */
+  shard: BatchShard = wholeBatch(x.shape[0]),
 ): EgTerms {
-  const B = x.shape[0];
   const m = model.m;
   const { mu, logvar } = model.encode(x);
   const advE = rowMean(
-    model.discriminator.forward(x, Encoder.sample(mu, logvar)),
+    model.discriminator.forward(x, sampleCode(mu, logvar, shard)),
     observationalRows(intervened),
+    shard,
   );
   const muC = mu.slice(1, 0, m);
-  const nLabelled = Math.max(1, supMask.sum().item()) * m;
-  // BCE on min-max targets, or MSE in standardized units (train.continuousSupervision)
-  const sup = model.supervisionLoss(muC, y).mul(supMask).sum().div(nLabelled);
+  // BCE on min-max targets, or MSE in standardized units (train.continuousSupervision), averaged
+  // over the labelled rows of the global batch
+  const sup = rowMean(model.supervisionLoss(muC, y).mean(1), supMask.squeeze(1), shard);
   const scm =
     t.lambdaScm > 0 && model.prior.mode !== 'none'
-      ? model.prior.consistencyLoss(muC, intervened, model.config.scm.score ?? 'nv')
+      ? model.prior.consistencyLoss(muC, intervened, model.config.scm.score ?? 'nv', shard.sum)
       : torch.zeros([]);
 
-  const z = model.sampleLatent(B);
+  const z = sampleLatentRows(model, shard);
   const dFake = model.discriminator.forward(model.decode(z), z);
   const s = torch.noGrad(() => dFake.exp().clamp(0.5, 2));
   const g = s.mul(dFake).mean().neg();
