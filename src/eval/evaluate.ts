@@ -1,5 +1,5 @@
 /**
- * The evaluation suite (SPEC.md section 6) for a trained model:
+ * The evaluation suite (docs/method.md section 6) for a trained model:
  * - graph: the learned A against the world's true graph (worlds) or the given super-graph;
  * - alignment: m x m matrices (Spearman, MIC, TIC, R^2) of encoder latents against the
  *   factors, read against the same statistic among the labels themselves;
