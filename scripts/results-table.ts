@@ -144,11 +144,11 @@ for (const { label, r } of withIntervals) {
     );
 
   // Not comparable with ours, only beside it: CDG-VAE's CDM classifier (main_classifier.py) reads each
-  // factor from a masked band of the image (light: rows 0-19, angle: 20-50, shadows: 51 and below),
-  // so its light reader cannot see the shadow; our oracle is one CNN over the whole image, which can
-  // read the light off the shadow, so our CDM(light, position) mixes generator leakage with that.
+  // factor from a masked band of its renderer's image (light: rows 0-19, angle: 20-50, shadows: 51
+  // and below), so its light reader cannot see the shadow; our oracle is one CNN over the whole
+  // image. scripts/cdm-bands.ts reads our CDM with band readers trained their way.
   console.log(
-    `\nCDM, ${label}, with CDG-VAE's published Pendulum numbers beside it for orientation only (not comparable: their readers see masked bands of their own renderer's images, ours the whole image, so our CDM(light, position) also counts an oracle reading the light off the shadow):\n`,
+    `\nCDM, ${label}, with CDG-VAE's published Pendulum numbers beside it for orientation only (not comparable: their readers see masked bands of their own renderer's images, ours the whole image; scripts/cdm-bands.ts reads ours with band readers):\n`,
   );
   console.log(
     '| CDM(read c, do s) | ideal | DEAR | CausalVAE | CDG-VAE | ours (lower) | ours (upper, 95% interval) |',
