@@ -30,7 +30,7 @@ test('each Pendulum factor is drawn inside its band at 64 x 64', () => {
   for (let i = 0; i < data.size; i++) {
     const base = Float64Array.from(values.slice(i * m, (i + 1) * m));
     const image = world.render(base, S);
-    names.forEach((name, j) => {
+    names.forEach((_, j) => {
       const other = Float64Array.from(base);
       other[j] = values[((i + 7) % data.size) * m + j];
       for (const r of changedRows(image, world.render(other, S))) seen[j].add(r);
