@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { generateWorldDataset, worldByName } from '../src/data/world-dataset.ts';
 import type { EvalContext } from '../src/eval/context.ts';
 import { graphSection } from '../src/eval/evaluate.ts';
+import { graphKpis } from '../src/eval/report.ts';
 import { Ccig } from '../src/model/ccig.ts';
 import { resolveConfig } from '../src/model/config.ts';
 import * as torch from '../src/torch/index.ts';
@@ -59,4 +60,26 @@ test('graph section: the true graph scores SHD 0; a reversed and a missing edge 
   assert.equal(wrong.comparison.tpr, 0.5);
   assert.ok(Math.abs(wrong.comparison.fdr - 1 / 3) < 1e-9, `FDR ${wrong.comparison.fdr}`);
   assert.equal(wrong.h, 0);
+});
+
+test('given mode: the graph section says SHD, TPR and FDR are trivial, and the report shows no SHD as learned', () => {
+  const given = new Ccig(
+    resolveConfig('tiny', { scm: { structure: 'given', edges: truthEdges, parents: 'linear' } }),
+    world.attributes,
+  );
+  torch.noGrad(() => given.prior.stateDict().A.copy_(torch.tensor(TRUTH)));
+  const ctx = { model: given, reference: { kind: 'true graph', adjacency: TRUTH, edges: truthEdges } };
+  const r = graphSection(ctx as unknown as EvalContext);
+  given.dispose();
+  assert.equal(r.comparison.shd, 0, 'the given graph compared with itself');
+  assert.equal(r.structure, 'given');
+  assert.match(r.caveat ?? '', /given, not learned/);
+  const kpis = graphKpis(r);
+  assert.doesNotMatch(kpis, /SHD vs/);
+  assert.match(kpis, /trivial/);
+
+  const learned = scored(TRUTH);
+  assert.equal(learned.structure, 'learned');
+  assert.equal(learned.caveat, undefined);
+  assert.match(graphKpis(learned), /<b>0<\/b>SHD vs true graph/);
 });

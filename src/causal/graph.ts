@@ -3,7 +3,7 @@
  * synthetic worlds order their equations with `topologicalOrder`) does not load the engine.
  *
  * A graph is an m x m adjacency matrix `A` with `A[i][j] != 0` meaning i -> j (the convention of
- * SPEC.md section 1); entries may carry weights. The functions work on node indices; messages may
+ * docs/method.md section 1); entries may carry weights. The functions work on node indices; messages may
  * name the nodes.
  *
  * Also here: the graph comparison metrics (SHD, TPR, FDR, ...) with the conventions of NOTEARS'

@@ -1,5 +1,5 @@
 /**
- * The SCM prior over the m causal latents (SPEC.md section 1):
+ * The SCM prior over the m causal latents (docs/method.md section 1):
  *
  *   eps ~ N(0, I_m);  u = (I - A^T)^{-1} eps  (row form: u = eps (I - A)^{-1});  z_c = f(u)
  *

@@ -133,7 +133,7 @@ export async function demoCommand(raw: Record<string, unknown>): Promise<void> {
   const secs = (performance.now() - t0) / 1000;
   if (o.json) {
     process.stdout.write(
-      `${JSON.stringify({ report: run.htmlPath, seconds: secs, summary: s, graph: run.result.graph.comparison })}\n`,
+      `${JSON.stringify({ report: run.htmlPath, seconds: secs, summary: s, graph: { ...run.result.graph.comparison, caveat: run.result.graph.caveat } })}\n`,
     );
     return;
   }

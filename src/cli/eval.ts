@@ -388,7 +388,9 @@ export async function evalCommand(raw: Record<string, unknown>): Promise<void> {
   const f3 = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toFixed(3));
   process.stderr.write(
     `${[
-      `graph: SHD ${r.graph.comparison.shd} vs ${r.graph.reference} (TPR ${r.graph.comparison.tpr.toFixed(2)}, FDR ${r.graph.comparison.fdr.toFixed(2)}), h(A) ${r.graph.h.toExponential(2)}`,
+      r.graph.caveat
+        ? `graph: ${r.graph.caveat}; h(A) ${r.graph.h.toExponential(2)}`
+        : `graph: SHD ${r.graph.comparison.shd} vs ${r.graph.reference} (TPR ${r.graph.comparison.tpr.toFixed(2)}, FDR ${r.graph.comparison.fdr.toFixed(2)}), h(A) ${r.graph.h.toExponential(2)}`,
       `edges (weight, stability on ${r.edgeStability?.n ?? 0} held-out latents):`,
       ...formatEdgeStability(r.edgeStability, '  '),
       `alignment: Spearman(latent_i, factor_i) ${r.attributes.map((a, i) => `${a} ${r.alignment.spearman.latents[i][i].toFixed(3)}`).join(', ')}`,

@@ -112,7 +112,7 @@ export async function infoCommand(path: string | undefined, raw: Record<string, 
     `attributes   ${meta.attributes.map((a) => `${a.name} (${a.kind}${a.kind === 'continuous' ? ` ${a.min.toFixed(2)}..${a.max.toFixed(2)}` : ''})`).join(', ')}`,
     `free dims    ${info.zFree}`,
     ...edgeLines,
-    `graph given  ${info.givenGraph.map(([a, b]) => `${a} -> ${b}`).join(', ') || 'none'}`,
+    `graph given  ${info.givenGraph.map(([a, b]) => `${a} -> ${b}`).join(', ') || 'none'}${info.structure === 'given' ? ' (A can only have these edges: they were given, not learned)' : ''}`,
     `saved        ${info.createdAt}`,
   ];
   const corr = (meta.metrics as { corr?: Record<string, number> }).corr;

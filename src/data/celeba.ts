@@ -6,7 +6,7 @@
  *                                      then "000001.jpg  v1 ... v40" with values 1 / -1
  *     ROOT/list_eval_partition.txt     optional: "000001.jpg 0" (0 train, 1 valid, 2 test)
  *
- * Labels 1 / -1 become 1 / 0. The presets `smile` and `age` (SPEC.md section 5) pick six
+ * Labels 1 / -1 become 1 / 0. The presets `smile` and `age` (docs/method.md section 5) pick six
  * attributes and carry their super-graphs as [cause, effect] edges by attribute name.
  *
  * @example
@@ -82,14 +82,14 @@ export type CelebAAttribute = (typeof CELEBA_ATTRIBUTES)[number];
 /** A directed edge [cause, effect] between attributes, by name. */
 export type Edge = readonly [cause: string, effect: string];
 
-/** A preset: the causal attributes (in SPEC order, which is the latent order) and a super-graph. */
+/** A preset: the causal attributes (in docs/method.md's order, which is the latent order) and a super-graph. */
 export interface CelebAPreset {
   readonly attributes: readonly CelebAAttribute[];
   readonly edges: readonly (readonly [CelebAAttribute, CelebAAttribute])[];
 }
 
 /**
- * SPEC.md section 5. `smile`: Smiling -> {High_Cheekbones, Mouth_Slightly_Open, Narrow_Eyes,
+ * docs/method.md section 5. `smile`: Smiling -> {High_Cheekbones, Mouth_Slightly_Open, Narrow_Eyes,
  * Chubby}, Male -> Narrow_Eyes. `age`: Young -> {Receding_Hairline, Heavy_Makeup, Chubby,
  * Bags_Under_Eyes}, Male -> {Receding_Hairline, Heavy_Makeup}.
  */
@@ -118,12 +118,12 @@ export const CELEBA_PRESETS = {
 } as const satisfies Record<string, CelebAPreset>;
 
 /**
- * Edges the CPU face presets add to SPEC's `smile` super-graph: CelebA's labels depend on sex
+ * Edges the CPU face presets add to DEAR's `smile` super-graph: CelebA's labels depend on sex
  * (in celeba-8k, High_Cheekbones is on 55% of the faces labelled female and 30% of those
  * labelled male, Chubby on 1% and 12%), and the learned graph finds both adjacencies in 0.85-1.00
  * of held-out resamples. Without a path from Male, the prior draws cheekbones independently of sex,
  * the generator draws the dependence into High_Cheekbones' latent, and do(Smiling), which moves
- * High_Cheekbones, changes how male a face looks (docs/results/celeba.md, "Session 6").
+ * High_Cheekbones, changes how male a face looks (docs/results/celeba.md, "why smile edits changed sex").
  */
 export const CELEBA_SEX_EDGES = {
   smile: [
@@ -147,7 +147,7 @@ export const CELEBA_LAYOUT = {
 export interface CelebAOptions extends CommonOpenOptions {
   /** Folder holding img_align_celeba/ and list_attr_celeba.txt. */
   root: string;
-  /** `smile` or `age` (SPEC.md section 5). Give a preset or attributes, not both; neither: all 40. */
+  /** `smile` or `age` (docs/method.md section 5). Give a preset or attributes, not both; neither: all 40. */
   preset?: CelebAPresetName;
   /** Attribute names, in the order wanted. */
   attributes?: readonly string[];

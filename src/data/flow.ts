@@ -1,5 +1,5 @@
 /**
- * The Flow world of CausalVAE (Yang et al. 2021), as in SPEC.md section 5: a ball in a cup of
+ * The Flow world of CausalVAE (Yang et al. 2021), as in docs/method.md section 5: a ball in a cup of
  * water raises the water level; water leaves through a hole in the cup's side as a jet, whose
  * reach on the ground grows with the water height and the height of the hole.
  *

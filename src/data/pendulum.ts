@@ -1,5 +1,5 @@
 /**
- * The Pendulum world of CausalVAE (Yang et al. 2021), as in SPEC.md section 5: a pendulum hangs
+ * The Pendulum world of CausalVAE (Yang et al. 2021), as in docs/method.md section 5: a pendulum hangs
  * from a pivot, a sun shines on it, and its shadow falls on the ground line.
  *
  * Factors (labels are floats, in this order):
@@ -83,7 +83,7 @@ export interface PendulumGeometry {
   shade: number;
 }
 
-/** The scene geometry of SPEC.md for angles theta and phi in degrees. */
+/** The scene geometry of docs/method.md section 5 for angles theta and phi in degrees. */
 export function pendulumGeometry(thetaDeg: number, phiDeg: number): PendulumGeometry {
   const S = PENDULUM_SCENE;
   const th = thetaDeg * DEG;

@@ -180,7 +180,7 @@ export class World {
     return this.factors.flatMap((f) => f.parents.map((p): [string, string] => [p, f.name]));
   }
 
-  /** Adjacency matrix A, A[i][j] = 1 when factor i causes factor j (SPEC.md's convention). */
+  /** Adjacency matrix A, A[i][j] = 1 when factor i causes factor j (docs/method.md's convention). */
   adjacency(): number[][] {
     const m = this.names.length;
     const a = Array.from({ length: m }, () => new Array<number>(m).fill(0));

@@ -1,5 +1,5 @@
 /**
- * The evaluation suite (SPEC.md section 6) for a trained model:
+ * The evaluation suite (docs/method.md section 6) for a trained model:
  * - graph: the learned A against the world's true graph (worlds) or the given super-graph;
  * - alignment: m x m matrices (Spearman, MIC, TIC, R^2) of encoder latents against the
  *   factors, read against the same statistic among the labels themselves;
@@ -17,6 +17,7 @@
 
 import { acyclicity } from '../causal/acyclicity.ts';
 import { compareGraphs, type GraphComparison } from '../causal/graph.ts';
+import type { StructureMode } from '../causal/scm.ts';
 import type { Dataset } from '../data/dataset.ts';
 import type { WorldDataset } from '../data/world-dataset.ts';
 import type { Ccig } from '../model/ccig.ts';
@@ -49,6 +50,21 @@ export interface GraphResult {
   adjacency: number[][];
   h: number;
   comparison: GraphComparison;
+  /** the SCM's structure mode (absent in reports written before it was recorded) */
+  structure?: StructureMode;
+  /** why SHD, TPR and FDR are no structure-learning result, in `given` mode; absent otherwise */
+  caveat?: string;
+}
+
+/**
+ * In `given` mode A may be non-zero only on the given graph's edges, so the comparison cannot
+ * find an extra or reversed edge there: it counts given edges whose weight stayed at or under the
+ * threshold. Where the reference is the given graph itself (the presets' worlds, CelebA's
+ * super-graphs), SHD 0 means only that every given edge kept some weight.
+ */
+export function givenGraphCaveat(structure: StructureMode): string | undefined {
+  if (structure !== 'given') return undefined;
+  return 'the graph was given, not learned: A can only have the given edges, so SHD, TPR and FDR count given edges whose weight stayed at or under 0.3 and say nothing about structure learning';
 }
 
 export type AlignmentResult = Record<
@@ -95,6 +111,8 @@ export function graphSection(ctx: EvalContext): GraphResult {
     adjacency: A,
     h: acyclicity(A),
     comparison: compareGraphs(ctx.reference.adjacency, A, { threshold: 0.3 }),
+    structure: ctx.model.config.scm.structure,
+    caveat: givenGraphCaveat(ctx.model.config.scm.structure),
   };
 }
 

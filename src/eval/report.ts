@@ -6,7 +6,7 @@
 import type { CycleDistances } from './axioms.ts';
 import type { BinaryEditsResult } from './binary-edits.ts';
 import type { Interval, PairedInterval } from './bootstrap.ts';
-import type { EvalResult } from './evaluate.ts';
+import type { EvalResult, GraphResult } from './evaluate.ts';
 
 export interface ReportImage {
   title: string;
@@ -130,6 +130,18 @@ export function lineChart(title: string, steps: number[], series: Record<string,
   return `<figure><figcaption>${esc(title)}</figcaption><svg viewBox="0 0 ${W + 90} ${H}" width="${W + 90}" height="${H}" xmlns="http://www.w3.org/2000/svg"><rect x="${pad}" y="${pad}" width="${W - 2 * pad}" height="${H - 2 * pad}" fill="none" stroke="#ccc"/><text x="4" y="${pad + 4}" font-size="10">${hi}</text><text x="4" y="${H - pad}" font-size="10">${lo}</text><text x="${pad}" y="${H - 8}" font-size="10">step ${x0}</text><text x="${W - pad - 50}" y="${H - 8}" font-size="10">step ${x1}</text>${lines.join('')}</svg></figure>`;
 }
 
+/**
+ * The graph's headline figures: SHD, TPR and FDR for a learned graph; for a given one (where they
+ * are trivial, GraphResult.caveat) the word "given" instead, so no "SHD 0" reads as learned.
+ */
+export function graphKpis(g: GraphResult): string {
+  const c = g.comparison;
+  if (g.caveat) return '<span class="kpi"><b>given</b>graph (SHD, TPR, FDR trivial: see below)</span>';
+  return `<span class="kpi"><b>${c.shd}</b>SHD vs ${esc(g.reference)}</span>
+<span class="kpi"><b>${fmt(c.tpr, 2)}</b>TPR</span>
+<span class="kpi"><b>${fmt(c.fdr, 2)}</b>FDR</span>`;
+}
+
 export function renderReport(d: ReportData): string {
   const r = d.result;
   const names = r.attributes;
@@ -251,9 +263,7 @@ figure{margin:6px 0}figcaption{font-size:13px;color:#57606a;margin-bottom:4px;ma
 <h1>${esc(d.title)}</h1>
 <p class="note">checkpoint <code>${esc(d.checkpoint)}</code> · preset ${esc(d.preset)} · structure <b>${esc(d.structure)}</b> · step ${d.step} · ${r.n} test images · reproduce: <code>${esc(d.command)}</code></p>
 <div>
-<span class="kpi"><b>${c.shd}</b>SHD vs ${esc(g.reference)}</span>
-<span class="kpi"><b>${fmt(c.tpr, 2)}</b>TPR</span>
-<span class="kpi"><b>${fmt(c.fdr, 2)}</b>FDR</span>
+${graphKpis(g)}
 <span class="kpi"><b>${fmt(Math.min(...diag(r.alignment.spearman.latents).map(Math.abs)), 3)}</b>min |Spearman| latent↔own factor</span>
 <span class="kpi"><b>${fmt(r.quality.reconstructionL1, 3)}</b>reconstruction L1</span>
 ${r.interventions.summary['causal.descendants'] != null ? `<span class="kpi"><b>${fmt(r.interventions.summary['causal.descendants'])} vs ${fmt(r.interventions.summary['nonCausal.descendants'])}</b>descendant error, causal vs non-causal</span>` : ''}
@@ -265,7 +275,7 @@ ${r.interventions.summary['causal.descendants'] != null ? `<span class="kpi"><b>
   )}</figure>
 <figure><figcaption>learned A, edges with |A[i][j]| &gt; 0.3 (h(A) = ${g.h.toExponential(2)})</figcaption>${graphSvg(names, g.learnedEdges, 'good')}</figure>
 <figure><figcaption>adjacency A (row = cause, column = effect)</figcaption>${heatmap(names, names, g.adjacency)}</figure></div>
-<p class="note">Against the ${esc(g.reference)}: true positives ${c.truePositive}, reversed ${c.reversed}, extra ${c.extra}, missing ${c.missing}; SHD ${c.shd} (extra + missing + reversed).</p>
+<p class="note">${g.caveat ? `<b>SHD, TPR and FDR are trivial here</b>: ${esc(g.caveat)}. ` : ''}Against the ${esc(g.reference)}: true positives ${c.truePositive}, reversed ${c.reversed}, extra ${c.extra}, missing ${c.missing}; SHD ${c.shd} (extra + missing + reversed).</p>
 ${
   r.edgeStability
     ? `<table><tr><th>edge</th><th>weight A</th><th>stability</th></tr>${[

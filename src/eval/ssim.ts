@@ -1,7 +1,7 @@
 /**
  * Pixel metrics of one image against another, in float64 TypeScript: SSIM (Wang, Bovik, Sheikh,
  * Simoncelli, IEEE TIP 2004) and pixel L1, for counterfactual images against their exact
- * re-renderings (SPEC.md section 6). Distances between feature sets are in feature-distances.ts.
+ * re-renderings (docs/method.md section 6). Distances between feature sets are in feature-distances.ts.
  */
 
 import { OptionError } from '../errors.ts';

@@ -1,7 +1,7 @@
 /**
  * Plain statistics on float64 series: moments, ranks, Pearson and Spearman correlation, min-max
  * scaling, linear-probe R^2 (its least squares by the engine's QR), and the latent-by-factor matrix
- * of any of them (SPEC.md section 6, "alignment of latents to factors").
+ * of any of them (docs/method.md section 6, "alignment of latents to factors").
  *
  * Undefined values are NaN, not 0: a correlation with a constant series, or R^2 of a constant
  * target, has no meaning, and a report should show that rather than "no association".

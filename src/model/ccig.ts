@@ -2,7 +2,7 @@
  * CCIG: a bidirectional GAN whose latent z = [z_c, z_r] carries one causal factor per labelled
  * attribute (z_c, m dims, under the SCM prior) and k free dims (z_r, N(0, I)).
  *
- * Label space and latent space (SPEC.md section 3; the scale is label-scale.ts): a binary label,
+ * Label space and latent space (docs/method.md section 3; the scale is label-scale.ts): a binary label,
  * and a continuous one under `bce` supervision, trains mu_c as the logit of the min-max scaled
  * label; a continuous label under `mse` supervision trains mu_c as the label in standardized units.
  */

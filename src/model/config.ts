@@ -181,7 +181,7 @@ const smallTrain: CcigConfig['train'] = {
   checkpointEvery: 500,
 };
 
-/** DEAR's optimizer settings (SPEC.md section 2). */
+/** DEAR's optimizer settings (docs/method.md section 2). */
 const dearTrain: CcigConfig['train'] = {
   ...smallTrain,
   batchSize: 128,
@@ -252,13 +252,13 @@ function celeba(name: 'smile' | 'age'): CcigConfig {
 }
 
 /**
- * The CPU presets for faces (issue 14): 64 x 64, DEAR's convolution widths (channels 32) with
+ * The CPU presets for faces: 64 x 64, DEAR's convolution widths (channels 32) with
  * narrower fully connected layers, pendulum-small's optimizer, flips, 11,000 steps of 64.
  * Sized by a measured rate (docs/results/celeba.md, "Sizing"): celeba-smile-small trains at
  * 86-87 img/s on this project's quiet 2-core machine (`npm run bench -- train`), so 11,000 steps
  * x 64 images take 2.3 hours of the 2.5-hour budget (16,000 would take 3.3); a model at 7,000
  * steps already edits held-out faces by Smiling (celeba.md, "Results"). `celeba-smile-small` adds
- * Male -> High_Cheekbones and Male -> Chubby to SPEC's super-graph (CELEBA_SEX_EDGES).
+ * Male -> High_Cheekbones and Male -> Chubby to DEAR's super-graph (CELEBA_SEX_EDGES).
  */
 function celebaSmall(name: 'smile' | 'age'): CcigConfig {
   const base = celeba(name);
@@ -266,7 +266,7 @@ function celebaSmall(name: 'smile' | 'age'): CcigConfig {
   return {
     ...base,
     preset: `celeba-${name}-small`,
-    // SPEC's super-graph plus the dependence of the labels on sex (CELEBA_SEX_EDGES)
+    // DEAR's super-graph plus the dependence of the labels on sex (CELEBA_SEX_EDGES)
     scm: { ...base.scm, edges: [...base.scm.edges, ...extra.map(([a, b]) => [a, b] as [string, string])] },
     net: { channels: 32, fc: 256, dFc: 256, dJointFc: 512 },
     train: {

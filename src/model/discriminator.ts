@@ -1,5 +1,5 @@
 /**
- * Joint discriminator D(x, z) of the BiGAN (SPEC.md section 2, after DEAR): an image branch
+ * Joint discriminator D(x, z) of the BiGAN (docs/method.md section 2, after DEAR): an image branch
  * (spectrally normalized convolutions, global sum pool), a latent branch (MLP) and a joint
  * branch over both features; the output is the mean of the three scores s_x, s_z, s_xz.
  */

@@ -1,5 +1,5 @@
 /**
- * Control by intervention (SPEC.md section 4), on a trained model in eval mode:
+ * Control by intervention (docs/method.md section 4), on a trained model in eval mode:
  * - `intervene`: do(attribute = value) on samples from the prior, fresh exogenous noise,
  *   descendants follow the learned SCM through every path; free dims z_r kept;
  * - `counterfactual`: encode real images (`invert`, optionally refined), abduct their exogenous

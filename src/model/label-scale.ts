@@ -1,6 +1,6 @@
 /**
  * The one scale between label units (degrees, 0/1, ...) and the causal latents. Two ways a label
- * v of attribute i becomes its latent mu_c (SPEC.md section 3, `train.continuousSupervision`):
+ * v of attribute i becomes its latent mu_c (docs/method.md section 3, `train.continuousSupervision`):
  * - logit: the label range (labelRange: [0, 1] binary, [min, max] continuous) maps linearly onto
  *   [0, 1] (the unit scale) and the latent is the logit of that, decoded through the sigmoid.
  *   Binary attributes always; continuous ones under `bce` supervision.

@@ -2,7 +2,7 @@
  * Training CCIG, top to bottom: config -> data -> model and optimizers (fresh or resumed) ->
  * the loop (D step, E + G/prior step, structure schedule) -> logs, grids, checkpoints.
  *
- * One step (SPEC.md section 3), real batch (x, y), z ~ prior:
+ * One step (docs/method.md section 3), real batch (x, y), z ~ prior:
  *   D:      L_D = mean softplus(D(G(z), z)) + mean softplus(-D(x, E(x)))
  *   E:      L_E = mean D(x, E(x)) + lambda_sup L_sup(mu_c, y) + lambda_scm L_scm
  *   G/prior: L_G = -mean(s D(G(z), z)), s = clamp(exp(D(G(z), z)), 0.5, 2) detached,
@@ -523,7 +523,7 @@ export interface Trainer {
   encoderGeneratorStep(x: Tensor, y: Tensor, supMask: Tensor, dag: DagSchedule, intervened?: Tensor): EgTerms;
 }
 
-/** The model, its optimizers (DEAR's groups) and the step of SPEC.md section 3. */
+/** The model, its optimizers (DEAR's groups) and the step of docs/method.md section 3. */
 export interface TrainerOptions {
   /** called after each backward with the parameters its optimizer will step (data parallelism) */
   syncGradients?: (params: Tensor[]) => void;
@@ -683,7 +683,7 @@ export interface EgTerms {
 }
 
 /**
- * The terms of the E + G/prior step (SPEC.md section 3; the cycle term is ours), each with the
+ * The terms of the E + G/prior step (docs/method.md section 3; the cycle term is ours), each with the
  * parameters it trains. The step minimises advE + lambda_sup sup + lambda_scm scm + g +
  * lambda_cyc cyc + lambda_rec rec + structure with one backward pass; D must be frozen by the caller.
  *
