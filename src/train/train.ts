@@ -35,7 +35,7 @@ import {
   writeFileAtomic,
 } from '../files.ts';
 import { Ccig } from '../model/ccig.ts';
-import type { CcigConfig } from '../model/config.ts';
+import { type CcigConfig, checkStructureLimits } from '../model/config.ts';
 import { Encoder } from '../model/encoder.ts';
 import * as torch from '../torch/index.ts';
 import { type Device, optim, type Tensor } from '../torch/index.ts';
@@ -145,6 +145,8 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
   const t = cfg.train;
   const { train: trainSet, test: testSet } = o.data;
   if (trainSet.size === 0) throw new OptionError('the training set is empty');
+  // a search that cannot run is refused now, not at its first search hundreds of steps in
+  checkStructureLimits(cfg);
   if (trainSet.imageSize !== cfg.imageSize)
     throw new OptionError(
       `the data has ${trainSet.imageSize}px images but the config wants ${cfg.imageSize}px`,
