@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { isDag } from '../src/causal/graph.ts';
+import { isDag, namedEdges } from '../src/causal/graph.ts';
 import { structurePenalty, updateDagSchedule } from '../src/causal/scm.ts';
 import { flipChoice, hflipRows } from '../src/data/augment.ts';
 import { CELEBA_PRESETS, CELEBA_SEX_EDGES } from '../src/data/celeba.ts';
@@ -221,6 +221,45 @@ test('learned by exact search: the graph searched on the latents is the prior gr
   // the checkpoint at step 4 carries the graph in its weights: resuming gives the same run
   const b = tmp();
   await train({ config: cfg, data, outDir: b, grids: false, untilStep: 4 });
+  await train({ config: cfg, data, outDir: b, grids: false, resume: true });
+  const ca = loadCheckpoint(join(a, 'checkpoint.safetensors'));
+  const cb = loadCheckpoint(join(b, 'checkpoint.safetensors'));
+  for (const k of Object.keys(ca.model))
+    assert.deepEqual(cb.model[k].toNumbers(), ca.model[k].toNumbers(), `weights differ at ${k}`);
+  disposeCheckpoint(ca);
+  disposeCheckpoint(cb);
+});
+
+test('learned by exact search with linear parents: a search just before a checkpoint adds edges at weight 0, and resume keeps them (exact)', async () => {
+  const cfg = resolveConfig('tiny', {
+    scm: { structure: 'learned', parents: 'linear', search: 'exact' },
+    train: { steps: 8, logEvery: 2, sampleEvery: 100, checkpointEvery: 4, searchEvery: 2, searchRows: 60 },
+  });
+  const a = tmp();
+  await train({ config: cfg, data, outDir: a, grids: false });
+  const b = tmp();
+  await train({ config: cfg, data, outDir: b, grids: false, untilStep: 4 });
+  // the case to cover: the search at step 4 (just before the checkpoint) has an edge whose weight
+  // is still exactly 0, so the weights alone do not show it
+  const searched: [string, string][] = readFileSync(join(b, 'log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .find((l) => l.step === 4).search.edges;
+  const mid = loadModel(join(b, 'checkpoint.safetensors'));
+  const names = mid.meta.config.attributes;
+  const A = mid.model.prior.adjacencyArray();
+  assert.ok(
+    searched.some(([from, to]) => A[names.indexOf(from)][names.indexOf(to)] === 0),
+    `every searched edge already has a weight: ${JSON.stringify(searched)}`,
+  );
+  // loadModel gives the searched graph, not the weights' support
+  assert.deepEqual(
+    namedEdges(mid.model.prior.maskArray(), names).map(String).sort(),
+    searched.map(String).sort(),
+    'the mask of the loaded model is the searched graph',
+  );
+  mid.model.dispose();
   await train({ config: cfg, data, outDir: b, grids: false, resume: true });
   const ca = loadCheckpoint(join(a, 'checkpoint.safetensors'));
   const cb = loadCheckpoint(join(b, 'checkpoint.safetensors'));

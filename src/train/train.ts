@@ -39,7 +39,7 @@ import { type CcigConfig, checkStructureLimits } from '../model/config.ts';
 import { Encoder } from '../model/encoder.ts';
 import * as torch from '../torch/index.ts';
 import { type Device, optim, type Tensor } from '../torch/index.ts';
-import { disposeCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import { disposeCheckpoint, loadCheckpoint, restoreSearchedGraph, saveCheckpoint } from './checkpoint.ts';
 import type { DataParallel } from './ddp.ts';
 import { checkFreeSpace, prepareRunFolder, runPaths, snapshotPath, spaceNeeded } from './run-folder.ts';
 
@@ -200,8 +200,7 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
             `resuming with a wider graph than the checkpoint's: ${added.map(([a, b]) => `${a} -> ${b}`).join(', ')} added (their weights start at 0)`,
           );
         model.loadStateDict(c.model);
-        // the searched graph is where the weights are non-zero (applyMask keeps the rest at 0)
-        if (exact) model.prior.setStructure(model.prior.weightSupport());
+        restoreSearchedGraph(model, c.structureMask);
         optD.loadStateDict(c.optimizers.d);
         optEG.loadStateDict(c.optimizers.eg);
         if (c.rng) torch.setRngState(c.rng);
