@@ -269,6 +269,49 @@ test('learned by exact search with linear parents: a search just before a checkp
   disposeCheckpoint(cb);
 });
 
+test('resume trains with the learning rates and betas of the edited config, and says once which changed', async () => {
+  const out = tmp();
+  await train({ config: resolveConfig('tiny', { train: { steps: 2 } }), data, outDir: out, grids: false });
+  const edited = resolveConfig('tiny', { train: { steps: 4, lrG: 1e-4, betasA: [0.5, 0.9] } });
+  const resume = async (steps: number) => {
+    const warnings: string[] = [];
+    const config = { ...edited, train: { ...edited.train, steps } };
+    await train({
+      config,
+      data,
+      outDir: out,
+      grids: false,
+      resume: true,
+      onWarning: (m) => warnings.push(m),
+    });
+    return warnings;
+  };
+  const warnings = await resume(4);
+  const said = warnings.filter((w) => /optimizer settings/.test(w));
+  assert.equal(said.length, 1, warnings.join('\n'));
+  assert.match(said[0], /train\.lrG 0\.0002 -> 0\.0001/);
+  assert.match(said[0], /train\.betasA \[0\.9, 0\.999\] -> \[0\.5, 0\.9\]/);
+  assert.doesNotMatch(said[0], /lrE|lrD|lrPrior|lrA |train\.betas /, 'only what changed is named');
+  // the optimizer state written after the resumed steps holds the new values
+  const c = loadCheckpoint(join(out, 'checkpoint.safetensors'));
+  const groups = c.optimizers.eg.meta.groups as { lr: number; betas: number[] }[];
+  assert.deepEqual(
+    groups.map((g) => [g.lr, g.betas]),
+    [
+      [edited.train.lrE, edited.train.betas],
+      [1e-4, edited.train.betas],
+      [edited.train.lrPrior, edited.train.betas],
+      [edited.train.lrA, [0.5, 0.9]],
+    ],
+  );
+  disposeCheckpoint(c);
+  // the next resume with the same config has nothing to say
+  assert.deepEqual(
+    (await resume(6)).filter((w) => /optimizer settings/.test(w)),
+    [],
+  );
+});
+
 test('resume refuses another architecture or SCM, naming both values', async () => {
   const out = tmp();
   await train({ config: resolveConfig('tiny', { train: { steps: 2 } }), data, outDir: out, grids: false });

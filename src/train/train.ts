@@ -23,7 +23,7 @@ import { flipChoice, hflipRows } from '../data/augment.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { tileGrid, toRgbTiles, writePng } from '../data/grid.ts';
 import { mix32, Rng } from '../data/rng.ts';
-import { FileSystemError, OptionError, OutOfMemoryError } from '../errors.ts';
+import { CheckpointError, FileSystemError, OptionError, OutOfMemoryError } from '../errors.ts';
 import {
   appendLine,
   describeCode,
@@ -39,7 +39,14 @@ import { type CcigConfig, checkStructureLimits } from '../model/config.ts';
 import { Encoder } from '../model/encoder.ts';
 import * as torch from '../torch/index.ts';
 import { type Device, optim, type Tensor } from '../torch/index.ts';
-import { disposeCheckpoint, loadCheckpoint, restoreSearchedGraph, saveCheckpoint } from './checkpoint.ts';
+import {
+  assertResumable,
+  type CheckpointContents,
+  disposeCheckpoint,
+  loadCheckpoint,
+  restoreSearchedGraph,
+  saveCheckpoint,
+} from './checkpoint.ts';
 import type { DataParallel } from './ddp.ts';
 import { checkFreeSpace, prepareRunFolder, runPaths, snapshotPath, spaceNeeded } from './run-folder.ts';
 
@@ -189,6 +196,7 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
       if (!existsSync(ckptPath)) throw new OptionError(`nothing to resume: ${ckptPath} does not exist`);
       const c = loadCheckpoint(ckptPath);
       try {
+        assertResumable(c, ckptPath);
         const mismatches = resumeMismatches(c.config, cfg);
         if (mismatches.length > 0)
           throw new OptionError(
@@ -201,8 +209,11 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
           );
         model.loadStateDict(c.model);
         restoreSearchedGraph(model, c.structureMask);
-        optD.loadStateDict(c.optimizers.d);
-        optEG.loadStateDict(c.optimizers.eg);
+        const changed = loadOptimizerStates({ d: optD, eg: optEG }, c.optimizers);
+        if (changed.length > 0)
+          warn(
+            `resuming with changed optimizer settings: ${changed.join(', ')} (the checkpoint's optimizer state had the old values; the new ones apply from here)`,
+          );
         if (c.rng) torch.setRngState(c.rng);
         // the CUDA generator's state only means something to a GPU run
         if (c.rngCuda && device.startsWith('cuda')) torch.setRngState(c.rngCuda, device);
@@ -452,6 +463,58 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
     optD.dispose();
     optEG.dispose();
   }
+}
+
+/**
+ * The config fields behind each optimizer group, in createTrainer's group order: what a resumed
+ * run's warning names when its config changed them.
+ */
+const OPTIMIZER_GROUP_FIELDS: Record<string, { lr: string; betas: string }[]> = {
+  d: [{ lr: 'lrD', betas: 'betas' }],
+  eg: [
+    { lr: 'lrE', betas: 'betas' },
+    { lr: 'lrG', betas: 'betas' },
+    { lr: 'lrPrior', betas: 'betas' },
+    { lr: 'lrA', betas: 'betasA' },
+  ],
+};
+
+/**
+ * Loads saved optimizer states (moments, step counts) but keeps the learning rates and betas the
+ * optimizers were built with from the run's config: a resumed run whose config.json was edited
+ * trains with the new values, not silently with the saved ones. Returns what changed, as
+ * "train.lrG 0.0002 -> 0.0001" (each config field once).
+ */
+function loadOptimizerStates(
+  optimizers: Record<string, optim.Adam>,
+  saved: CheckpointContents['optimizers'],
+): string[] {
+  const changed = new Map<string, string>();
+  for (const [name, opt] of Object.entries(optimizers)) {
+    const state = saved[name];
+    if (!state) throw new OptionError(`the checkpoint has no state for the optimizer '${name}'`);
+    const wanted = opt.groups.map((g) => ({
+      lr: g.options.lr,
+      betas: [...g.options.betas] as [number, number],
+    }));
+    opt.loadStateDict(state);
+    for (const [i, g] of opt.groups.entries()) {
+      const fields = OPTIMIZER_GROUP_FIELDS[name]?.[i] ?? {
+        lr: `${name} group ${i} lr`,
+        betas: `${name} group ${i} betas`,
+      };
+      const { lr, betas } = wanted[i];
+      if (g.options.lr !== lr) changed.set(fields.lr, `train.${fields.lr} ${g.options.lr} -> ${lr}`);
+      if (g.options.betas.join() !== betas.join())
+        changed.set(
+          fields.betas,
+          `train.${fields.betas} [${g.options.betas.join(', ')}] -> [${betas.join(', ')}]`,
+        );
+      g.options.lr = lr;
+      g.options.betas = betas;
+    }
+  }
+  return [...changed.values()];
 }
 
 /** Losses averaged over the ranks of a data-parallel run (each rank saw its own shard). */
