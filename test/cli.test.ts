@@ -1,7 +1,7 @@
 // The real command line end to end on a tiny preset, and the messages of bad input.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -274,4 +274,43 @@ test('more attributes than the exact search takes: learned is refused before tra
   r = ccig('info', join(wide, 'checkpoint.safetensors'), '--stability', '--resamples', '2');
   ok(r, 'info --stability');
   assert.match(r.out, /stability not measured: edge stability runs the exact structure search/);
+});
+
+test('resume of a weights-only checkpoint (a snapshot copied in) names warm-start and exits 2; warm-start then makes it resumable', () => {
+  const source = join(dir, 'snap-run');
+  let r = ccig(
+    'train',
+    '--preset',
+    'tiny',
+    '--steps',
+    '4',
+    '--snapshot-every',
+    '2',
+    '--out',
+    source,
+    '--threads',
+    '1',
+    '--json',
+  );
+  ok(r, 'train with snapshots');
+  // what a user does to continue from a chosen step: the snapshot as the run's checkpoint
+  const chosen = join(dir, 'from-snapshot');
+  mkdirSync(chosen, { recursive: true });
+  copyFileSync(join(source, 'snapshots', 'step-000002.safetensors'), join(chosen, 'checkpoint.safetensors'));
+  copyFileSync(join(source, 'config.json'), join(chosen, 'config.json'));
+  r = ccig('resume', '--out', chosen, '--steps', '4', '--threads', '1');
+  assert.equal(r.code, 2, `resume exited ${r.code}: ${r.err}`);
+  assert.match(r.err, /holds weights only .*scripts\/warm-start\.ts .*then ccig resume --out NEW_RUN/);
+  assert.doesNotMatch(r.err, /\n\s+at /, 'a stack trace');
+  // the way out it names works
+  const warm = join(dir, 'warm');
+  const w = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'scripts/warm-start.ts', join(chosen, 'checkpoint.safetensors'), warm],
+    { encoding: 'utf8', env, timeout: 300_000 },
+  );
+  assert.equal(w.status, 0, `warm-start exited ${w.status}: ${w.stderr}`);
+  r = ccig('resume', '--out', warm, '--steps', '4', '--threads', '1', '--json');
+  ok(r, 'resume after warm-start');
+  assert.equal(JSON.parse(r.out).step, 4);
 });

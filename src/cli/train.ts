@@ -21,7 +21,7 @@ import {
 } from '../model/config.ts';
 import { expectOneOf } from '../options.ts';
 import { type Device, dist, setNumThreads, writeFileAtomic } from '../torch/index.ts';
-import { loadModel } from '../train/checkpoint.ts';
+import { assertResumable, disposeCheckpoint, loadCheckpoint, loadModel } from '../train/checkpoint.ts';
 import { openTrainingData } from '../train/data.ts';
 import { DataParallel } from '../train/ddp.ts';
 import { prepareRunFolder, runPaths } from '../train/run-folder.ts';
@@ -161,6 +161,13 @@ async function trainRank(
     const cfgPath = join(outDir, 'config.json');
     if (!existsSync(join(outDir, 'checkpoint.safetensors')))
       throw new OptionError(`nothing to resume in ${outDir}: no checkpoint.safetensors`);
+    // a weights-only or corrupt checkpoint is refused before the data is loaded
+    const saved = loadCheckpoint(join(outDir, 'checkpoint.safetensors'));
+    try {
+      assertResumable(saved, join(outDir, 'checkpoint.safetensors'));
+    } finally {
+      disposeCheckpoint(saved);
+    }
     cfg = parseConfig(readJsonFile(cfgPath, 'run config'), cfgPath);
     if (f.data) cfg.data.path = f.data;
     untilStep = f.steps;

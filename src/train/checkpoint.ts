@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import type { DagSchedule } from '../causal/scm.ts';
 import type { AttributeInfo } from '../data/dataset.ts';
 import type { RngState } from '../data/rng.ts';
-import { CheckpointError, DataError } from '../errors.ts';
+import { CheckpointError, DataError, OptionError } from '../errors.ts';
 import { Ccig } from '../model/ccig.ts';
 import { type CcigConfig, parseConfig } from '../model/config.ts';
 import type { Tensor } from '../torch/index.ts';
@@ -175,6 +175,17 @@ function readContents(
     rngCuda: tensors['rng.cuda'],
     structureMask: tensors['structure.mask'],
   };
+}
+
+/**
+ * Refuses to resume from a weights-only file (a snapshot, a shipped model): without optimizer
+ * state a run cannot continue exactly. The message names what makes one resumable.
+ */
+export function assertResumable(c: CheckpointContents, path: string): void {
+  if (Object.keys(c.optimizers).length > 0) return;
+  throw new OptionError(
+    `${path} holds weights only (a snapshot or a shipped model), with no optimizer state to resume from; to go on training from these weights with fresh optimizer moments, make a run folder of them (in a ccig checkout): node --import tsx scripts/warm-start.ts ${path} NEW_RUN, then ccig resume --out NEW_RUN`,
+  );
 }
 
 /** Frees the tensors a loaded checkpoint holds. */
