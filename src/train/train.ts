@@ -16,7 +16,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { exactSearch } from '../causal/exact-search.ts';
+import { type ExactSearchResult, exactSearch } from '../causal/exact-search.ts';
 import { namedEdges } from '../causal/graph.ts';
 import { type DagSchedule, STRUCTURE_PARAMS, structurePenalty, updateDagSchedule } from '../causal/scm.ts';
 import { flipChoice, hflipRows } from '../data/augment.ts';
@@ -265,7 +265,7 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
   const B = t.batchSize;
   const labelled = (i: number) => (isLabelled(i, t.supProp, t.seed) ? 1 : 0);
   let last: Losses = { ...ZERO_LOSSES };
-  let lastSearch: { step: number; edges: [string, string][] } | undefined;
+  let lastSearch: ({ step: number } & SearchOutcome) | undefined;
   let windowStart = performance.now();
   let windowSteps = 0;
   let rate = 0;
@@ -393,7 +393,7 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
     // (a search needs a few rows: with fewer than 10 training images the graph stays empty)
     // (none at the run's last step, t.steps: nothing would train the edges it adds)
     if (exact && step % (t.searchEvery ?? 250) === 0 && step < t.steps && trainSet.size >= 10)
-      lastSearch = { step, edges: searchGraph(model, trainSet, t.searchRows ?? 1000) };
+      lastSearch = { step, ...searchGraph(model, trainSet, t.searchRows ?? 1000) };
     else if (model.prior.mode === 'learned' && !exact && step % t.dag.updateEvery === 0)
       dag = updateDagSchedule(dag, losses.h, t.dag);
 
@@ -798,25 +798,42 @@ export function encoderGeneratorTerms(
  * the set, with their regimes), and the graph found becomes the prior's structure. Every rank of a
  * data-parallel run holds the same weights and encodes the same images, so finds the same graph.
  */
-function searchGraph(model: Ccig, data: Dataset, rows: number): [string, string][] {
+function searchGraph(model: Ccig, data: Dataset, rows: number): SearchOutcome {
   const n = Math.min(rows, data.size);
   const indices = Array.from({ length: n }, (_, i) => Math.floor((i * data.size) / n));
   const { values, intervened } = model.causalLatents(data, indices);
   const nodes = model.attributes.map((a) => a.name);
   const found = exactSearch(values, n, model.m, { nodes, intervened });
-  // Keep the current graph unless the new one is clearly better: where two graphs score alike
-  // (Flow's weak ball -> water edge), switching at every search would throw away the weights of
-  // the edges it drops and restart the ones it adds, to no end.
-  const current = model.prior.maskArray();
-  if (found.score < found.scoreWithin(current) - SEARCH_SWITCH_MARGIN) {
-    model.prior.setStructure(found.adjacency);
-    return found.edges;
-  }
-  return namedEdges(current, nodes);
+  const next = chooseGraph(found, model.prior.maskArray());
+  if (next.switched) model.prior.setStructure(next.adjacency);
+  return { edges: namedEdges(next.adjacency, nodes), gain: next.gain, switched: next.switched };
+}
+
+/** A search as the log records it: the graph trained on after it, and how it was chosen (chooseGraph). */
+interface SearchOutcome {
+  edges: [string, string][];
+  gain: number;
+  switched: boolean;
 }
 
 /** How much better (in the search's score, nats summed over nodes) a new graph must be to replace the current one. */
-const SEARCH_SWITCH_MARGIN = 0.05;
+export const SEARCH_SWITCH_MARGIN = 0.05;
+
+/**
+ * The graph to train on after a search: the one found when it beats the best score within the
+ * current graph by more than SEARCH_SWITCH_MARGIN (`gain`: by how much it does), else the current
+ * one. Where two graphs score alike (Flow's weak ball -> water edge), switching at every search
+ * would throw away the weights of the edges it drops and restart the ones it adds, to no end.
+ */
+export function chooseGraph(
+  found: ExactSearchResult,
+  current: number[][],
+): { adjacency: number[][]; gain: number; switched: boolean } {
+  const gain = found.scoreWithin(current) - found.score;
+  return gain > SEARCH_SWITCH_MARGIN
+    ? { adjacency: found.adjacency, gain, switched: true }
+    : { adjacency: current, gain, switched: false };
+}
 
 /** Losses, h(A), A, and per-factor Pearson correlation of mu_c with the held-out labels. */
 function logMetrics(
