@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { exactSearch } from '../src/causal/exact-search.ts';
+import { EXACT_SEARCH_MAX_NODES, exactSearch } from '../src/causal/exact-search.ts';
 import { compareGraphs } from '../src/causal/graph.ts';
 import { ScmPrior } from '../src/causal/scm.ts';
 import { learnStructure } from '../src/causal/structure.ts';
@@ -19,7 +19,7 @@ import {
   writeWorldToDisk,
 } from '../src/data/world-dataset.ts';
 import { DataError } from '../src/errors.ts';
-import { edgeStability } from '../src/eval/edge-stability.ts';
+import { edgeStability, formatEdgeStability } from '../src/eval/edge-stability.ts';
 import { Ccig } from '../src/model/ccig.ts';
 import { resolveConfig } from '../src/model/config.ts';
 import * as torch from '../src/torch/index.ts';
@@ -373,6 +373,27 @@ test('exact search: allowed edges bound the graph; bad tables and names are refu
     () => exactSearch(d.values, 300, 3, { allowed: [['x0', 'x9']] }),
     /bad allowed edge x0 -> x9/,
   );
+});
+
+test('edge stability of a graph larger than the exact search takes: skipped with the reason, not an error (eval, info)', () => {
+  const names = Array.from({ length: EXACT_SEARCH_MAX_NODES + 1 }, (_, j) => `a${j}`);
+  const model = {
+    config: resolveConfig('tiny', { attributes: names, scm: { edges: [['a0', 'a1']] } }),
+    prior: {
+      mode: 'given',
+      parentModel: 'linear',
+      adjacencyArray: () => names.map(() => names.map(() => 0)),
+    },
+    causalLatents: () => assert.fail('no latents are needed for a skipped measurement'),
+  } as unknown as Ccig;
+  const s = edgeStability(model, { size: 100 } as unknown as Parameters<typeof edgeStability>[1]);
+  assert.ok(s?.skipped, JSON.stringify(s));
+  assert.match(
+    s.skipped,
+    new RegExp(`at most ${EXACT_SEARCH_MAX_NODES} attributes, and this graph has ${names.length}`),
+  );
+  assert.deepEqual([s.edges, s.others, s.resamples], [[], [], 0]);
+  assert.deepEqual(formatEdgeStability(s, '  '), [`  stability not measured: ${s.skipped}`]);
 });
 
 test("edge stability: on latents that read the world's labels, the true edges hold in every resample", () => {
