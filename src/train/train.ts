@@ -492,7 +492,7 @@ function loadOptimizerStates(
   const changed = new Map<string, string>();
   for (const [name, opt] of Object.entries(optimizers)) {
     const state = saved[name];
-    if (!state) throw new OptionError(`the checkpoint has no state for the optimizer '${name}'`);
+    if (!state) throw new CheckpointError(`the checkpoint has no state for the optimizer '${name}'`);
     const wanted = opt.groups.map((g) => ({
       lr: g.options.lr,
       betas: [...g.options.betas] as [number, number],
