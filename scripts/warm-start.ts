@@ -5,7 +5,7 @@
 //   node --import tsx scripts/warm-start.ts WEIGHTS.safetensors DIR
 import { runCommand } from '../src/cli/util.ts';
 import { writeFileAtomic } from '../src/files.ts';
-import { loadModel, saveCheckpoint } from '../src/train/checkpoint.ts';
+import { loadModel, restoreSearchedGraph, saveCheckpoint } from '../src/train/checkpoint.ts';
 import { prepareRunFolder, runPaths } from '../src/train/run-folder.ts';
 import { createTrainer } from '../src/train/train.ts';
 
@@ -18,6 +18,8 @@ await runCommand(async () => {
   const { model: weights, meta } = loadModel(src);
   const { model, optD, optEG } = createTrainer(meta.config, meta.attributes);
   model.loadStateDict(weights.stateDict());
+  // a graph learned by exact search: the searched graph, as loadModel restored it
+  restoreSearchedGraph(model, weights.prior.mask);
   weights.dispose();
   prepareRunFolder(dir);
   const paths = runPaths(dir);

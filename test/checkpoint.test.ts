@@ -14,6 +14,7 @@ import {
   CHECKPOINT_FORMAT,
   disposeCheckpoint,
   loadCheckpoint,
+  loadModel,
   saveCheckpoint,
 } from '../src/train/checkpoint.ts';
 
@@ -112,4 +113,51 @@ test('the generator states come back alive: rng.torch, and rng.cuda as a GPU run
   assert.deepEqual(c.rngCuda?.toNumbers(), expected);
   assert.ok((c.rng?.toNumbers().length ?? 0) > 0);
   disposeCheckpoint(c);
+});
+
+test('a learned exact-search graph is saved as structure.mask and loaded back, weights at 0 or not; older files fall back to the weights', () => {
+  const cfg = resolveConfig('tiny', { scm: { structure: 'learned', search: 'exact', parents: 'linear' } });
+  const model = new Ccig(cfg, world.attributes);
+  // a searched graph whose edges have not trained yet: A is 0 everywhere
+  const graph = [
+    [0, 1, 1, 0],
+    [0, 0, 0, 1],
+    [0, 0, 0, 0],
+    [0, 0, 0, 0],
+  ];
+  model.prior.setStructure(graph);
+  const path = join(dir, 'searched.safetensors');
+  const meta = {
+    config: cfg,
+    attributes: [...world.attributes],
+    step: 1,
+    dag: { alpha: 0, rho: 1, lastH: Number.POSITIVE_INFINITY },
+    dataRng: new Rng(0, 1).getState(),
+    metrics: {},
+  };
+  saveCheckpoint(path, model, {}, meta);
+  model.dispose();
+  const loaded = loadModel(path);
+  assert.deepEqual(loaded.model.prior.maskArray(), graph);
+  loaded.model.dispose();
+  // a checkpoint from before the mask was saved: the graph is where the weights are non-zero
+  const { tensors, metadata } = torch.loadSafetensors(path);
+  assert.ok(tensors['structure.mask'], 'the mask is in the file');
+  const old = join(dir, 'searched-old.safetensors');
+  torch.saveSafetensors(
+    old,
+    Object.fromEntries(Object.entries(tensors).filter(([k]) => k !== 'structure.mask')),
+    metadata,
+  );
+  const fallback = loadModel(old);
+  assert.deepEqual(
+    fallback.model.prior.maskArray(),
+    graph.map((row) => row.map(() => 0)),
+  );
+  fallback.model.dispose();
+  // a mask of the wrong size names itself
+  const wrong = join(dir, 'searched-wrong.safetensors');
+  torch.saveSafetensors(wrong, { ...tensors, 'structure.mask': torch.zeros([3, 3]) }, metadata);
+  assert.throws(() => loadModel(wrong), /structure\.mask has 9 entries for 4 attributes/);
+  for (const t of Object.values(tensors)) t.dispose();
 });

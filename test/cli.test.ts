@@ -1,7 +1,7 @@
 // The real command line end to end on a tiny preset, and the messages of bad input.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -230,4 +230,87 @@ test('unreadable images: the warning names --strict, and --strict stops with exi
   r = ccig('data', 'cache', '--folder', folder, '--attributes', 'brightness', '--size', '8', '--strict');
   assert.equal(r.code, 2, `--strict exited ${r.code}: ${r.err}`);
   assert.match(r.err, /cannot decode image/);
+});
+
+test('more attributes than the exact search takes: learned is refused before training, naming --search; given trains, and edge stability is skipped with a note', async () => {
+  const folder = join(dir, 'wide');
+  mkdirSync(join(folder, 'images'), { recursive: true });
+  const names = Array.from({ length: 17 }, (_, j) => `a${j}`);
+  const rows: string[] = [];
+  for (let i = 0; i < 24; i++) {
+    const file = `images/${i}.png`;
+    await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 10 * i, g: 90, b: 10 } } })
+      .png()
+      .toFile(join(folder, file));
+    rows.push([file, ...names.map((_, j) => (i * (j + 3)) % 7)].join(','));
+  }
+  writeFileSync(join(folder, 'labels.csv'), `file,${names.join(',')}\n${rows.join('\n')}\n`);
+  const config = join(dir, 'wide.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      data: { kind: 'folder', path: folder },
+      attributes: names,
+      scm: { structure: 'given', edges: [['a0', 'a1']] },
+      train: { stabilityResamples: 2, batchSize: 4 },
+    }),
+  );
+  const wide = join(dir, 'wide-run');
+  const base = ['train', '--preset', 'tiny', '--config', config, '--steps', '2', '--threads', '1'];
+  // learned by exact search: one message at the config step, before any data or checkpoint
+  let r = ccig(...base, '--structure', 'learned', '--out', join(dir, 'wide-learned'));
+  assert.equal(r.code, 2, `learned exited ${r.code}: ${r.err}`);
+  assert.match(r.err, /at most 16 attributes and this config has 17: use --search notears/);
+  assert.doesNotMatch(r.err, /\n\s+at /, 'a stack trace');
+  assert.ok(!existsSync(join(dir, 'wide-learned', 'checkpoint.safetensors')));
+  // given: trains to the end, says once that stability is skipped, exits 0
+  r = ccig(...base, '--out', wide);
+  ok(r, 'train a given graph of 17 attributes');
+  assert.equal(
+    r.err.match(/edge stability skipped: .*at most 16 attributes, and this graph has 17/g)?.length,
+    1,
+    r.err,
+  );
+  r = ccig('info', join(wide, 'checkpoint.safetensors'), '--stability', '--resamples', '2');
+  ok(r, 'info --stability');
+  assert.match(r.out, /stability not measured: edge stability runs the exact structure search/);
+});
+
+test('resume of a weights-only checkpoint (a snapshot copied in) names warm-start and exits 2; warm-start then makes it resumable', () => {
+  const source = join(dir, 'snap-run');
+  let r = ccig(
+    'train',
+    '--preset',
+    'tiny',
+    '--steps',
+    '4',
+    '--snapshot-every',
+    '2',
+    '--out',
+    source,
+    '--threads',
+    '1',
+    '--json',
+  );
+  ok(r, 'train with snapshots');
+  // what a user does to continue from a chosen step: the snapshot as the run's checkpoint
+  const chosen = join(dir, 'from-snapshot');
+  mkdirSync(chosen, { recursive: true });
+  copyFileSync(join(source, 'snapshots', 'step-000002.safetensors'), join(chosen, 'checkpoint.safetensors'));
+  copyFileSync(join(source, 'config.json'), join(chosen, 'config.json'));
+  r = ccig('resume', '--out', chosen, '--steps', '4', '--threads', '1');
+  assert.equal(r.code, 2, `resume exited ${r.code}: ${r.err}`);
+  assert.match(r.err, /holds weights only .*scripts\/warm-start\.ts .*then ccig resume --out NEW_RUN/);
+  assert.doesNotMatch(r.err, /\n\s+at /, 'a stack trace');
+  // the way out it names works
+  const warm = join(dir, 'warm');
+  const w = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'scripts/warm-start.ts', join(chosen, 'checkpoint.safetensors'), warm],
+    { encoding: 'utf8', env, timeout: 300_000 },
+  );
+  assert.equal(w.status, 0, `warm-start exited ${w.status}: ${w.stderr}`);
+  r = ccig('resume', '--out', warm, '--steps', '4', '--threads', '1', '--json');
+  ok(r, 'resume after warm-start');
+  assert.equal(JSON.parse(r.out).step, 4);
 });

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { isDag } from '../src/causal/graph.ts';
+import { isDag, namedEdges } from '../src/causal/graph.ts';
 import { structurePenalty, updateDagSchedule } from '../src/causal/scm.ts';
 import { flipChoice, hflipRows } from '../src/data/augment.ts';
 import { CELEBA_PRESETS, CELEBA_SEX_EDGES } from '../src/data/celeba.ts';
@@ -228,6 +228,88 @@ test('learned by exact search: the graph searched on the latents is the prior gr
     assert.deepEqual(cb.model[k].toNumbers(), ca.model[k].toNumbers(), `weights differ at ${k}`);
   disposeCheckpoint(ca);
   disposeCheckpoint(cb);
+});
+
+test('learned by exact search with linear parents: a search just before a checkpoint adds edges at weight 0, and resume keeps them (exact)', async () => {
+  const cfg = resolveConfig('tiny', {
+    scm: { structure: 'learned', parents: 'linear', search: 'exact' },
+    train: { steps: 8, logEvery: 2, sampleEvery: 100, checkpointEvery: 4, searchEvery: 2, searchRows: 60 },
+  });
+  const a = tmp();
+  await train({ config: cfg, data, outDir: a, grids: false });
+  const b = tmp();
+  await train({ config: cfg, data, outDir: b, grids: false, untilStep: 4 });
+  // the case to cover: the search at step 4 (just before the checkpoint) has an edge whose weight
+  // is still exactly 0, so the weights alone do not show it
+  const searched: [string, string][] = readFileSync(join(b, 'log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .find((l) => l.step === 4).search.edges;
+  const mid = loadModel(join(b, 'checkpoint.safetensors'));
+  const names = mid.meta.config.attributes;
+  const A = mid.model.prior.adjacencyArray();
+  assert.ok(
+    searched.some(([from, to]) => A[names.indexOf(from)][names.indexOf(to)] === 0),
+    `every searched edge already has a weight: ${JSON.stringify(searched)}`,
+  );
+  // loadModel gives the searched graph, not the weights' support
+  assert.deepEqual(
+    namedEdges(mid.model.prior.maskArray(), names).map(String).sort(),
+    searched.map(String).sort(),
+    'the mask of the loaded model is the searched graph',
+  );
+  mid.model.dispose();
+  await train({ config: cfg, data, outDir: b, grids: false, resume: true });
+  const ca = loadCheckpoint(join(a, 'checkpoint.safetensors'));
+  const cb = loadCheckpoint(join(b, 'checkpoint.safetensors'));
+  for (const k of Object.keys(ca.model))
+    assert.deepEqual(cb.model[k].toNumbers(), ca.model[k].toNumbers(), `weights differ at ${k}`);
+  disposeCheckpoint(ca);
+  disposeCheckpoint(cb);
+});
+
+test('resume trains with the learning rates and betas of the edited config, and says once which changed', async () => {
+  const out = tmp();
+  await train({ config: resolveConfig('tiny', { train: { steps: 2 } }), data, outDir: out, grids: false });
+  const edited = resolveConfig('tiny', { train: { steps: 4, lrG: 1e-4, betasA: [0.5, 0.9] } });
+  const resume = async (steps: number) => {
+    const warnings: string[] = [];
+    const config = { ...edited, train: { ...edited.train, steps } };
+    await train({
+      config,
+      data,
+      outDir: out,
+      grids: false,
+      resume: true,
+      onWarning: (m) => warnings.push(m),
+    });
+    return warnings;
+  };
+  const warnings = await resume(4);
+  const said = warnings.filter((w) => /optimizer settings/.test(w));
+  assert.equal(said.length, 1, warnings.join('\n'));
+  assert.match(said[0], /train\.lrG 0\.0002 -> 0\.0001/);
+  assert.match(said[0], /train\.betasA \[0\.9, 0\.999\] -> \[0\.5, 0\.9\]/);
+  assert.doesNotMatch(said[0], /lrE|lrD|lrPrior|lrA |train\.betas /, 'only what changed is named');
+  // the optimizer state written after the resumed steps holds the new values
+  const c = loadCheckpoint(join(out, 'checkpoint.safetensors'));
+  const groups = c.optimizers.eg.meta.groups as { lr: number; betas: number[] }[];
+  assert.deepEqual(
+    groups.map((g) => [g.lr, g.betas]),
+    [
+      [edited.train.lrE, edited.train.betas],
+      [1e-4, edited.train.betas],
+      [edited.train.lrPrior, edited.train.betas],
+      [edited.train.lrA, [0.5, 0.9]],
+    ],
+  );
+  disposeCheckpoint(c);
+  // the next resume with the same config has nothing to say
+  assert.deepEqual(
+    (await resume(6)).filter((w) => /optimizer settings/.test(w)),
+    [],
+  );
 });
 
 test('resume refuses another architecture or SCM, naming both values', async () => {

@@ -26,6 +26,9 @@
 import { OptionError } from '../errors.ts';
 import { assertDag, namedEdges } from './graph.ts';
 
+/** The most nodes exactSearch takes: it enumerates every parent set of every node (2^(m-1) each). */
+export const EXACT_SEARCH_MAX_NODES = 16;
+
 export interface ExactSearchOptions {
   /** node names (default x0, x1, ...) */
   nodes?: readonly string[];
@@ -70,7 +73,10 @@ export function exactSearch(
     throw new OptionError(
       `exactSearch needs an [n, m] table with n >= 2; got ${values.length} values for ${n} x ${m}`,
     );
-  if (m > 16) throw new OptionError(`exactSearch enumerates parent sets: at most 16 nodes, got ${m}`);
+  if (m > EXACT_SEARCH_MAX_NODES)
+    throw new OptionError(
+      `exactSearch enumerates parent sets: at most ${EXACT_SEARCH_MAX_NODES} nodes, got ${m}`,
+    );
   if (o.intervened && o.intervened.length !== n * m)
     throw new OptionError(`exactSearch: intervened must be [n, m] = [${n}, ${m}] like the values`);
   const nodes = [...(o.nodes ?? Array.from({ length: m }, (_, j) => `x${j}`))];

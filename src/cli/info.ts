@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { acyclicity } from '../causal/acyclicity.ts';
 import { OptionError } from '../errors.ts';
 import { type EdgeStability, edgeStability, formatEdgeStability } from '../eval/edge-stability.ts';
+import { structureLimits } from '../model/config.ts';
 import { dist, engineInfo, getNumThreads } from '../torch/index.ts';
 import { loadModel } from '../train/checkpoint.ts';
 import { openTrainingData } from '../train/data.ts';
@@ -62,7 +63,8 @@ export async function infoCommand(path: string | undefined, raw: Record<string, 
   const stabilityFile = join(dirname(path), EDGE_STABILITY_FILE);
   let stability: EdgeStability | null = null;
   let stabilitySource = '';
-  if (o.stability) {
+  const limit = structureLimits(meta.config).edgeStability;
+  if (o.stability && !limit) {
     const data = await openTrainingData(meta.config, { path: o.data });
     stability = edgeStability(model, data.heldOut, { resamples: o.resamples });
     stabilitySource = `measured now on ${stability?.n ?? 0} held-out images`;
@@ -94,17 +96,23 @@ export async function infoCommand(path: string | undefined, raw: Record<string, 
     process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
     return;
   }
-  const edgeLines = stability
+  const skipped = stability?.skipped ?? limit;
+  const edgeLines = skipped
     ? [
-        `edges        weight and stability (${stabilitySource}, ${stability.resamples} resamples):`,
-        ...formatEdgeStability(stability, '  '),
-      ]
-    : [
         `edges |A|>0.3 ${info.edges.length ? info.edges.map((e) => `${e.from} -> ${e.to} (${e.weight.toFixed(2)})`).join(', ') : 'none'}`,
-        model.prior.mode === 'none'
-          ? ''
-          : '             stability not measured: ccig info --stability (or ccig eval) measures it',
-      ].filter(Boolean);
+        `             stability not measured: ${skipped}`,
+      ]
+    : stability
+      ? [
+          `edges        weight and stability (${stabilitySource}, ${stability.resamples} resamples):`,
+          ...formatEdgeStability(stability, '  '),
+        ]
+      : [
+          `edges |A|>0.3 ${info.edges.length ? info.edges.map((e) => `${e.from} -> ${e.to} (${e.weight.toFixed(2)})`).join(', ') : 'none'}`,
+          model.prior.mode === 'none'
+            ? ''
+            : '             stability not measured: ccig info --stability (or ccig eval) measures it',
+        ].filter(Boolean);
   const lines = [
     `checkpoint   ${path}`,
     `preset       ${info.preset}, step ${info.step} of ${info.steps}, ${info.imageSize}px, ${info.parameters.toLocaleString('en')} parameters`,

@@ -10,10 +10,18 @@ import { z } from 'zod';
 import { MECHANISMS, PARENT_MODELS, STRUCTURE_MODES } from '../causal/scm.ts';
 import { DistributedError, NativeError, OptionError, OutOfMemoryError } from '../errors.ts';
 import { edgeStability, formatEdgeStability } from '../eval/edge-stability.ts';
-import { type CcigConfig, mergeConfig, PRESET_NAMES, parseConfig, resolveConfig } from '../model/config.ts';
+import {
+  type CcigConfig,
+  checkStructureLimits,
+  mergeConfig,
+  PRESET_NAMES,
+  parseConfig,
+  resolveConfig,
+  structureLimits,
+} from '../model/config.ts';
 import { expectOneOf } from '../options.ts';
 import { type Device, dist, setNumThreads, writeFileAtomic } from '../torch/index.ts';
-import { loadModel } from '../train/checkpoint.ts';
+import { assertResumable, disposeCheckpoint, loadCheckpoint, loadModel } from '../train/checkpoint.ts';
 import { openTrainingData } from '../train/data.ts';
 import { DataParallel } from '../train/ddp.ts';
 import { prepareRunFolder, runPaths } from '../train/run-folder.ts';
@@ -153,6 +161,13 @@ async function trainRank(
     const cfgPath = join(outDir, 'config.json');
     if (!existsSync(join(outDir, 'checkpoint.safetensors')))
       throw new OptionError(`nothing to resume in ${outDir}: no checkpoint.safetensors`);
+    // a weights-only or corrupt checkpoint is refused before the data is loaded
+    const saved = loadCheckpoint(join(outDir, 'checkpoint.safetensors'));
+    try {
+      assertResumable(saved, join(outDir, 'checkpoint.safetensors'));
+    } finally {
+      disposeCheckpoint(saved);
+    }
     cfg = parseConfig(readJsonFile(cfgPath, 'run config'), cfgPath);
     if (f.data) cfg.data.path = f.data;
     untilStep = f.steps;
@@ -173,6 +188,8 @@ async function trainRank(
     if (f.threads) setNumThreads(f.threads);
     device = f.device;
   }
+  // (a new run's config was checked when resolved; a resumed run's config.json may have been edited)
+  checkStructureLimits(cfg, resume ? join(outDir, 'config.json') : 'config');
   const dev = useDevice(device);
 
   // a folder that cannot be written is found before the data is loaded (which can take minutes)
@@ -253,18 +270,32 @@ async function trainRank(
   else if (!json)
     process.stderr.write(`ccig train: finished at step ${result.step}; checkpoint ${result.checkpoint}\n`);
   // How far to trust the graph: each edge's bootstrap stability on held-out latents (with their
-  // regimes), beside the checkpoint for `ccig info`.
+  // regimes), beside the checkpoint for `ccig info`. The run is done and saved: nothing here may
+  // make it fail.
   const resamples = cfg.train.stabilityResamples ?? 20;
   // (rank 0 alone, as it alone writes)
   if (result.stopped === 'done' && resamples > 0 && cfg.scm.structure !== 'none' && (dp?.rank ?? 0) === 0) {
-    const { model } = loadModel(result.checkpoint);
-    const stability = edgeStability(model, data.heldOut, { resamples, seed: cfg.train.seed });
-    model.dispose();
-    writeFileAtomic(join(outDir, EDGE_STABILITY_FILE), `${JSON.stringify(stability, null, 2)}\n`);
-    if (!json)
-      process.stderr.write(
-        `${['ccig train: edges, weight and stability on held-out latents:', ...formatEdgeStability(stability, '  ')].join('\n')}\n`,
-      );
+    const skipped = structureLimits(cfg).edgeStability;
+    if (skipped) process.stderr.write(`ccig train: edge stability skipped: ${skipped}\n`);
+    else
+      try {
+        const { model } = loadModel(result.checkpoint);
+        let stability: ReturnType<typeof edgeStability>;
+        try {
+          stability = edgeStability(model, data.heldOut, { resamples, seed: cfg.train.seed });
+        } finally {
+          model.dispose();
+        }
+        writeFileAtomic(join(outDir, EDGE_STABILITY_FILE), `${JSON.stringify(stability, null, 2)}\n`);
+        if (!json)
+          process.stderr.write(
+            `${['ccig train: edges, weight and stability on held-out latents:', ...formatEdgeStability(stability, '  ')].join('\n')}\n`,
+          );
+      } catch (e) {
+        process.stderr.write(
+          `ccig: warning: the edge stability could not be measured (${e instanceof Error ? e.message : String(e)}); the trained checkpoint ${result.checkpoint} is complete, and ccig info --stability measures it later\n`,
+        );
+      }
   }
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
 }

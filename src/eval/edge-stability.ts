@@ -21,6 +21,7 @@ import { learnStructure } from '../causal/structure.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { Rng } from '../data/rng.ts';
 import type { Ccig } from '../model/ccig.ts';
+import { structureLimits } from '../model/config.ts';
 
 export interface EdgeStabilityOptions {
   /** held-out images encoded (default 500) */
@@ -56,6 +57,8 @@ export interface EdgeStability {
   edges: EdgeStabilityRow[];
   /** pairs the model leaves out but at least a fifth of the resamples find */
   others: EdgeStabilityRow[];
+  /** why no resample was searched (a graph too large for the exact search); edges and others are then empty */
+  skipped?: string;
 }
 
 /** Bootstrap stability of every edge of `model`'s graph on held-out data; null for structure `none`. */
@@ -66,6 +69,9 @@ export function edgeStability(
 ): EdgeStability | null {
   if (model.prior.mode === 'none' || heldOut.size < 2) return null;
   const threshold = o.threshold ?? 0.3;
+  const skipped = structureLimits(model.config).edgeStability;
+  if (skipped)
+    return { resamples: 0, n: 0, interventionalRows: 0, threshold, edges: [], others: [], skipped };
   const resamples = o.resamples ?? 20;
   const names = model.config.attributes;
   const m = names.length;
@@ -144,6 +150,7 @@ export function edgeStability(
 /** One line per edge: "from -> to  weight 1.32  stable in 95% of 20 resamples". */
 export function formatEdgeStability(s: EdgeStability | null, indent = ''): string[] {
   if (!s) return [`${indent}no learnable structure`];
+  if (s.skipped) return [`${indent}stability not measured: ${s.skipped}`];
   const pct = (v: number) => `${Math.round(v * 100)}%`;
   const lines = s.edges.map(
     (e) =>

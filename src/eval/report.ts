@@ -276,8 +276,9 @@ ${r.interventions.summary['causal.descendants'] != null ? `<span class="kpi"><b>
 <figure><figcaption>learned A, edges with |A[i][j]| &gt; 0.3 (h(A) = ${g.h.toExponential(2)})</figcaption>${graphSvg(names, g.learnedEdges, 'good')}</figure>
 <figure><figcaption>adjacency A (row = cause, column = effect)</figcaption>${heatmap(names, names, g.adjacency)}</figure></div>
 <p class="note">${g.caveat ? `<b>SHD, TPR and FDR are trivial here</b>: ${esc(g.caveat)}. ` : ''}Against the ${esc(g.reference)}: true positives ${c.truePositive}, reversed ${c.reversed}, extra ${c.extra}, missing ${c.missing}; SHD ${c.shd} (extra + missing + reversed).</p>
+${r.edgeStability?.skipped ? `<p class="note">Edge stability not measured: ${esc(r.edgeStability.skipped)}.</p>` : ''}
 ${
-  r.edgeStability
+  r.edgeStability && !r.edgeStability.skipped
     ? `<table><tr><th>edge</th><th>weight A</th><th>stability</th></tr>${[
         ...r.edgeStability.edges,
         ...r.edgeStability.others,

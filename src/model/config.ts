@@ -4,6 +4,7 @@
  * keys or wrong types are rejected with the path that is wrong.
  */
 import { z } from 'zod';
+import { EXACT_SEARCH_MAX_NODES } from '../causal/exact-search.ts';
 import { MECHANISMS, PARENT_MODELS, STRUCTURE_MODES, STRUCTURE_SCORES } from '../causal/scm.ts';
 import { CELEBA_PRESETS, CELEBA_SEX_EDGES } from '../data/celeba.ts';
 import { OptionError } from '../errors.ts';
@@ -429,7 +430,41 @@ export function resolveConfig(preset: string, overrides: unknown = {}, source = 
   // Pendulum's shadow length (a max of the two angles), so its weights miss true edges
   const chosen = (overrides as { scm?: { parents?: unknown } } | undefined)?.scm?.parents;
   if (merged.scm?.structure === 'learned' && chosen === undefined) merged.scm.parents = 'mlp';
-  return parseConfig(merged, source);
+  const cfg = parseConfig(merged, source);
+  checkStructureLimits(cfg, source);
+  return cfg;
+}
+
+export interface StructureLimits {
+  /** why this config's own graph search cannot run (training would fail at its first search) */
+  search?: string;
+  /** why the edge-stability step (end of ccig train, ccig eval, ccig info --stability) is skipped */
+  edgeStability?: string;
+}
+
+/**
+ * What the structure searches cannot do for a config, known before any training: the one place
+ * their limits are read. The exact search (causal/exact-search.ts) takes at most
+ * EXACT_SEARCH_MAX_NODES attributes; it finds a `learned` graph with scm.search 'exact' and
+ * measures edge stability for every graph but one NOTEARS learned.
+ */
+export function structureLimits(cfg: CcigConfig): StructureLimits {
+  const m = cfg.attributes.length;
+  if (cfg.scm.structure === 'none' || m <= EXACT_SEARCH_MAX_NODES) return {};
+  const learned = cfg.scm.structure === 'learned';
+  const search = cfg.scm.search ?? 'notears';
+  const out: StructureLimits = {};
+  if (learned && search === 'exact')
+    out.search = `the exact structure search (scm.search 'exact') takes at most ${EXACT_SEARCH_MAX_NODES} attributes and this config has ${m}: use --search notears (scm.search "notears"), or --structure given with scm.edges, or at most ${EXACT_SEARCH_MAX_NODES} attributes`;
+  if (!(learned && search === 'notears'))
+    out.edgeStability = `edge stability runs the exact structure search, which takes at most ${EXACT_SEARCH_MAX_NODES} attributes, and this graph has ${m}`;
+  return out;
+}
+
+/** Refuses a config whose structure search cannot run (structureLimits), naming the option to change. */
+export function checkStructureLimits(cfg: CcigConfig, source = 'config'): void {
+  const { search } = structureLimits(cfg);
+  if (search) throw new OptionError(`${source}: ${search}`);
 }
 
 /** Total latent size m + k. */

@@ -1,7 +1,9 @@
 /**
  * A checkpoint is one safetensors file: model weights (`model.*`), optimizer states
- * (`opt.<name>.*`) and the torch RNG states (`rng.torch` for the CPU, `rng.cuda` when trained on
- * a GPU), with metadata holding the resolved
+ * (`opt.<name>.*`), the torch RNG states (`rng.torch` for the CPU, `rng.cuda` when trained on
+ * a GPU) and, for a graph learned by exact search, the searched graph (`structure.mask`, 0/1
+ * [m, m]: an edge a search just added has weight 0, so the weights alone do not show it), with
+ * metadata holding the resolved
  * config, the data attributes, the step, the structure schedule, the data sampler's RNG state
  * and the last metrics. Written atomically (temp file + rename), so a crash or a full disk never
  * leaves half a file and the previous checkpoint stays readable; Python can open it with
@@ -12,7 +14,7 @@ import { existsSync } from 'node:fs';
 import type { DagSchedule } from '../causal/scm.ts';
 import type { AttributeInfo } from '../data/dataset.ts';
 import type { RngState } from '../data/rng.ts';
-import { CheckpointError, DataError } from '../errors.ts';
+import { CheckpointError, DataError, OptionError } from '../errors.ts';
 import { Ccig } from '../model/ccig.ts';
 import { type CcigConfig, parseConfig } from '../model/config.ts';
 import type { Tensor } from '../torch/index.ts';
@@ -40,6 +42,31 @@ export interface CheckpointContents extends CheckpointMeta {
   rng: Tensor | undefined;
   /** the CUDA generator's state, when it was trained on a GPU */
   rngCuda: Tensor | undefined;
+  /** the searched graph of a `learned` exact-search model (absent in older checkpoints) */
+  structureMask: Tensor | undefined;
+}
+
+/** Whether the model's graph is found by the exact search, so its mask changes during training. */
+function searchesGraph(model: Ccig): boolean {
+  return model.prior.mode === 'learned' && model.config.scm.search === 'exact';
+}
+
+/**
+ * Puts a checkpoint's searched graph back into an exact-search model's mask: the saved mask, or
+ * in checkpoints from before it was saved, where the weights are non-zero (which misses the edges
+ * of the last search that still weigh 0). Other models keep the mask their config gives.
+ */
+export function restoreSearchedGraph(model: Ccig, structureMask: Tensor | undefined): void {
+  if (!searchesGraph(model)) return;
+  if (!structureMask) {
+    model.prior.setStructure(model.prior.weightSupport());
+    return;
+  }
+  const m = model.m;
+  const flat = structureMask.toNumbers();
+  if (flat.length !== m * m)
+    throw new CheckpointError(`structure.mask has ${flat.length} entries for ${m} attributes`);
+  model.prior.setStructure(Array.from({ length: m }, (_, i) => flat.slice(i * m, (i + 1) * m)));
 }
 
 /**
@@ -65,6 +92,7 @@ export function saveCheckpoint(
   tensors['rng.torch'] = rng;
   const rngCuda = device.startsWith('cuda') ? torch.getRngState(device) : undefined;
   if (rngCuda) tensors['rng.cuda'] = rngCuda;
+  if (searchesGraph(model)) tensors['structure.mask'] = model.prior.mask;
   try {
     torch.saveSafetensors(
       path,
@@ -137,9 +165,27 @@ function readContents(
           `${path}: tensor '${k}' belongs to no optimizer (known: ${Object.keys(optimizers).join(', ') || 'none'})`,
         );
       optimizers[name].tensors[rest.slice(dot + 1)] = t;
-    } else if (k !== 'rng.torch' && k !== 'rng.cuda') t.dispose(); // nothing of ours: free it rather than leak it
+    } else if (k !== 'rng.torch' && k !== 'rng.cuda' && k !== 'structure.mask') t.dispose(); // nothing of ours: free it rather than leak it
   }
-  return { ...meta, model, optimizers, rng: tensors['rng.torch'], rngCuda: tensors['rng.cuda'] };
+  return {
+    ...meta,
+    model,
+    optimizers,
+    rng: tensors['rng.torch'],
+    rngCuda: tensors['rng.cuda'],
+    structureMask: tensors['structure.mask'],
+  };
+}
+
+/**
+ * Refuses to resume from a weights-only file (a snapshot, a shipped model): without optimizer
+ * state a run cannot continue exactly. The message names what makes one resumable.
+ */
+export function assertResumable(c: CheckpointContents, path: string): void {
+  if (Object.keys(c.optimizers).length > 0) return;
+  throw new OptionError(
+    `${path} holds weights only (a snapshot or a shipped model), with no optimizer state to resume from; to go on training from these weights with fresh optimizer moments, make a run folder of them (in a ccig checkout): node --import tsx scripts/warm-start.ts ${path} NEW_RUN, then ccig resume --out NEW_RUN`,
+  );
 }
 
 /** Frees the tensors a loaded checkpoint holds. */
@@ -148,6 +194,7 @@ export function disposeCheckpoint(c: CheckpointContents): void {
   for (const o of Object.values(c.optimizers)) for (const t of Object.values(o.tensors)) t.dispose();
   c.rng?.dispose();
   c.rngCuda?.dispose();
+  c.structureMask?.dispose();
 }
 
 /** A trained model for inference (eval mode), with what its checkpoint says about it. */
@@ -156,8 +203,9 @@ export function loadModel(path: string): { model: Ccig; meta: CheckpointMeta } {
   try {
     const model = new Ccig(c.config, c.attributes);
     model.loadStateDict(c.model);
+    restoreSearchedGraph(model, c.structureMask);
     model.eval();
-    const { model: _m, optimizers: _o, rng: _r, rngCuda: _rc, ...meta } = c;
+    const { model: _m, optimizers: _o, rng: _r, rngCuda: _rc, structureMask: _s, ...meta } = c;
     return { model, meta };
   } finally {
     disposeCheckpoint(c);

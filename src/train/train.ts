@@ -16,14 +16,14 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { exactSearch } from '../causal/exact-search.ts';
+import { type ExactSearchResult, exactSearch } from '../causal/exact-search.ts';
 import { namedEdges } from '../causal/graph.ts';
 import { type DagSchedule, STRUCTURE_PARAMS, structurePenalty, updateDagSchedule } from '../causal/scm.ts';
 import { flipChoice, hflipRows } from '../data/augment.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { tileGrid, toRgbTiles, writePng } from '../data/grid.ts';
 import { mix32, Rng } from '../data/rng.ts';
-import { FileSystemError, OptionError, OutOfMemoryError } from '../errors.ts';
+import { CheckpointError, FileSystemError, OptionError, OutOfMemoryError } from '../errors.ts';
 import {
   appendLine,
   describeCode,
@@ -35,10 +35,17 @@ import {
   writeFileAtomic,
 } from '../files.ts';
 import { Ccig } from '../model/ccig.ts';
-import type { CcigConfig } from '../model/config.ts';
+import { type CcigConfig, checkStructureLimits } from '../model/config.ts';
 import * as torch from '../torch/index.ts';
 import { type Device, optim, type Tensor } from '../torch/index.ts';
-import { disposeCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import {
+  assertResumable,
+  type CheckpointContents,
+  disposeCheckpoint,
+  loadCheckpoint,
+  restoreSearchedGraph,
+  saveCheckpoint,
+} from './checkpoint.ts';
 import { type BatchShard, type DataParallel, wholeBatch } from './ddp.ts';
 import { checkFreeSpace, prepareRunFolder, runPaths, snapshotPath, spaceNeeded } from './run-folder.ts';
 
@@ -144,6 +151,8 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
   const t = cfg.train;
   const { train: trainSet, test: testSet } = o.data;
   if (trainSet.size === 0) throw new OptionError('the training set is empty');
+  // a search that cannot run is refused now, not at its first search hundreds of steps in
+  checkStructureLimits(cfg);
   if (trainSet.imageSize !== cfg.imageSize)
     throw new OptionError(
       `the data has ${trainSet.imageSize}px images but the config wants ${cfg.imageSize}px`,
@@ -187,6 +196,7 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
       if (!existsSync(ckptPath)) throw new OptionError(`nothing to resume: ${ckptPath} does not exist`);
       const c = loadCheckpoint(ckptPath);
       try {
+        assertResumable(c, ckptPath);
         const mismatches = resumeMismatches(c.config, cfg);
         if (mismatches.length > 0)
           throw new OptionError(
@@ -198,10 +208,12 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
             `resuming with a wider graph than the checkpoint's: ${added.map(([a, b]) => `${a} -> ${b}`).join(', ')} added (their weights start at 0)`,
           );
         model.loadStateDict(c.model);
-        // the searched graph is where the weights are non-zero (applyMask keeps the rest at 0)
-        if (exact) model.prior.setStructure(model.prior.weightSupport());
-        optD.loadStateDict(c.optimizers.d);
-        optEG.loadStateDict(c.optimizers.eg);
+        restoreSearchedGraph(model, c.structureMask);
+        const changed = loadOptimizerStates({ d: optD, eg: optEG }, c.optimizers);
+        if (changed.length > 0)
+          warn(
+            `resuming with changed optimizer settings: ${changed.join(', ')} (the checkpoint's optimizer state had the old values; the new ones apply from here)`,
+          );
         if (c.rng) torch.setRngState(c.rng);
         // the CUDA generator's state only means something to a GPU run
         if (c.rngCuda && device.startsWith('cuda')) torch.setRngState(c.rngCuda, device);
@@ -253,7 +265,7 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
   const B = t.batchSize;
   const labelled = (i: number) => (isLabelled(i, t.supProp, t.seed) ? 1 : 0);
   let last: Losses = { ...ZERO_LOSSES };
-  let lastSearch: { step: number; edges: [string, string][] } | undefined;
+  let lastSearch: ({ step: number } & SearchOutcome) | undefined;
   let windowStart = performance.now();
   let windowSteps = 0;
   let rate = 0;
@@ -381,7 +393,7 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
     // (a search needs a few rows: with fewer than 10 training images the graph stays empty)
     // (none at the run's last step, t.steps: nothing would train the edges it adds)
     if (exact && step % (t.searchEvery ?? 250) === 0 && step < t.steps && trainSet.size >= 10)
-      lastSearch = { step, edges: searchGraph(model, trainSet, t.searchRows ?? 1000) };
+      lastSearch = { step, ...searchGraph(model, trainSet, t.searchRows ?? 1000) };
     else if (model.prior.mode === 'learned' && !exact && step % t.dag.updateEvery === 0)
       dag = updateDagSchedule(dag, losses.h, t.dag);
 
@@ -451,6 +463,58 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
     optD.dispose();
     optEG.dispose();
   }
+}
+
+/**
+ * The config fields behind each optimizer group, in createTrainer's group order: what a resumed
+ * run's warning names when its config changed them.
+ */
+const OPTIMIZER_GROUP_FIELDS: Record<string, { lr: string; betas: string }[]> = {
+  d: [{ lr: 'lrD', betas: 'betas' }],
+  eg: [
+    { lr: 'lrE', betas: 'betas' },
+    { lr: 'lrG', betas: 'betas' },
+    { lr: 'lrPrior', betas: 'betas' },
+    { lr: 'lrA', betas: 'betasA' },
+  ],
+};
+
+/**
+ * Loads saved optimizer states (moments, step counts) but keeps the learning rates and betas the
+ * optimizers were built with from the run's config: a resumed run whose config.json was edited
+ * trains with the new values, not silently with the saved ones. Returns what changed, as
+ * "train.lrG 0.0002 -> 0.0001" (each config field once).
+ */
+function loadOptimizerStates(
+  optimizers: Record<string, optim.Adam>,
+  saved: CheckpointContents['optimizers'],
+): string[] {
+  const changed = new Map<string, string>();
+  for (const [name, opt] of Object.entries(optimizers)) {
+    const state = saved[name];
+    if (!state) throw new CheckpointError(`the checkpoint has no state for the optimizer '${name}'`);
+    const wanted = opt.groups.map((g) => ({
+      lr: g.options.lr,
+      betas: [...g.options.betas] as [number, number],
+    }));
+    opt.loadStateDict(state);
+    for (const [i, g] of opt.groups.entries()) {
+      const fields = OPTIMIZER_GROUP_FIELDS[name]?.[i] ?? {
+        lr: `${name} group ${i} lr`,
+        betas: `${name} group ${i} betas`,
+      };
+      const { lr, betas } = wanted[i];
+      if (g.options.lr !== lr) changed.set(fields.lr, `train.${fields.lr} ${g.options.lr} -> ${lr}`);
+      if (g.options.betas.join() !== betas.join())
+        changed.set(
+          fields.betas,
+          `train.${fields.betas} [${g.options.betas.join(', ')}] -> [${betas.join(', ')}]`,
+        );
+      g.options.lr = lr;
+      g.options.betas = betas;
+    }
+  }
+  return [...changed.values()];
 }
 
 /** Losses averaged over the ranks of a data-parallel run (each rank saw its own shard). */
@@ -762,25 +826,42 @@ export function encoderGeneratorTerms(
  * the set, with their regimes), and the graph found becomes the prior's structure. Every rank of a
  * data-parallel run holds the same weights and encodes the same images, so finds the same graph.
  */
-function searchGraph(model: Ccig, data: Dataset, rows: number): [string, string][] {
+function searchGraph(model: Ccig, data: Dataset, rows: number): SearchOutcome {
   const n = Math.min(rows, data.size);
   const indices = Array.from({ length: n }, (_, i) => Math.floor((i * data.size) / n));
   const { values, intervened } = model.causalLatents(data, indices);
   const nodes = model.attributes.map((a) => a.name);
   const found = exactSearch(values, n, model.m, { nodes, intervened });
-  // Keep the current graph unless the new one is clearly better: where two graphs score alike
-  // (Flow's weak ball -> water edge), switching at every search would throw away the weights of
-  // the edges it drops and restart the ones it adds, to no end.
-  const current = model.prior.maskArray();
-  if (found.score < found.scoreWithin(current) - SEARCH_SWITCH_MARGIN) {
-    model.prior.setStructure(found.adjacency);
-    return found.edges;
-  }
-  return namedEdges(current, nodes);
+  const next = chooseGraph(found, model.prior.maskArray());
+  if (next.switched) model.prior.setStructure(next.adjacency);
+  return { edges: namedEdges(next.adjacency, nodes), gain: next.gain, switched: next.switched };
+}
+
+/** A search as the log records it: the graph trained on after it, and how it was chosen (chooseGraph). */
+interface SearchOutcome {
+  edges: [string, string][];
+  gain: number;
+  switched: boolean;
 }
 
 /** How much better (in the search's score, nats summed over nodes) a new graph must be to replace the current one. */
-const SEARCH_SWITCH_MARGIN = 0.05;
+export const SEARCH_SWITCH_MARGIN = 0.05;
+
+/**
+ * The graph to train on after a search: the one found when it beats the best score within the
+ * current graph by more than SEARCH_SWITCH_MARGIN (`gain`: by how much it does), else the current
+ * one. Where two graphs score alike (Flow's weak ball -> water edge), switching at every search
+ * would throw away the weights of the edges it drops and restart the ones it adds, to no end.
+ */
+export function chooseGraph(
+  found: ExactSearchResult,
+  current: number[][],
+): { adjacency: number[][]; gain: number; switched: boolean } {
+  const gain = found.scoreWithin(current) - found.score;
+  return gain > SEARCH_SWITCH_MARGIN
+    ? { adjacency: found.adjacency, gain, switched: true }
+    : { adjacency: current, gain, switched: false };
+}
 
 /** Losses, h(A), A, and per-factor Pearson correlation of mu_c with the held-out labels. */
 function logMetrics(
