@@ -64,30 +64,47 @@ function labelsRecord(values: number[], row: number): Record<string, number> {
   return Object.fromEntries(names.map((n, i) => [n, values[row * names.length + i]]));
 }
 
-function contextTensors(c: Context): { eps: Tensor; zr: Tensor | undefined } {
-  return {
-    eps: torch.tensor(Float32Array.from(c.eps), { shape: [1, model.m] }),
-    zr: model.k > 0 ? torch.tensor(Float32Array.from(c.zr), { shape: [1, model.k] }) : undefined,
-  };
-}
-
 /**
- * One request's edit as latents (1-row tensors, inside the caller's scope and noGrad): the
- * factual and edited z_c and the z_r both are decoded with. Batching only gathers, decodes
- * and splits; what an edit means is decided here, one request at a time.
+ * The latents of edits that intervene on the same attributes in the same mode (1 row each,
+ * inside the caller's scope and noGrad): factual and edited z_c and the z_r both are decoded
+ * with. One SCM pass for the group, each request with its own noise and values; batching only
+ * gathers and splits, what an edit means is decided here.
  */
-function editLatents({ context, interventions, mode }: EditRequest): {
+function editLatents(group: readonly EditRequest[]): {
   factualZc: Tensor;
   editedZc: Tensor;
   zr: Tensor | undefined;
 } {
-  const latent = latentInterventions(model, interventions);
-  const { eps, zr } = contextTensors(context);
+  const n = group.length;
+  const eps = torch.tensor(Float32Array.from(group.flatMap((r) => r.context.eps)), { shape: [n, model.m] });
+  const zr =
+    model.k > 0
+      ? torch.tensor(Float32Array.from(group.flatMap((r) => r.context.zr)), { shape: [n, model.k] })
+      : undefined;
+  const latents = group.map((r) => latentInterventions(model, r.interventions));
   const factualZc = model.prior.generate(eps);
-  const editedZc =
-    mode === 'causal' ? model.prior.intervene(eps, latent) : nonCausalEdit(model, factualZc, latent);
+  const { mode } = group[0];
+  const nodes = model.prior.interventionIndices(latents[0]).map(([i]) => i);
+  let editedZc: Tensor;
+  if (mode === 'noncausal')
+    editedZc = torch.cat(
+      latents.map((latent, i) => nonCausalEdit(model, factualZc.slice(0, i, i + 1), latent)),
+      0,
+    );
+  else if (nodes.length === 0) editedZc = factualZc;
+  else {
+    // do(node = its value in each row), as prior.intervene does for one row
+    const values = new Float32Array(n * model.m);
+    latents.forEach((latent, i) => {
+      for (const [j, v] of model.prior.interventionIndices(latent)) values[i * model.m + j] = v;
+    });
+    editedZc = model.prior.interveneRows(eps, nodes, torch.tensor(values, { shape: [n, model.m] }));
+  }
   return { factualZc, editedZc, zr };
 }
+
+/** Requests whose edits share one SCM pass: the same mode and the same intervened attributes. */
+const groupKey = (r: EditRequest) => `${r.mode}|${Object.keys(r.interventions).sort().join()}`;
 
 /** Recent contexts' factual images, encoded: a slider's every move re-sends the same context. */
 const factualPngs = new Map<string, Promise<string>>();
@@ -105,34 +122,49 @@ function renderBatch(requests: readonly EditRequest[]): Promise<Rendered>[] {
   const keys = requests.map((r) => contextKey(r.context));
   // a context twice in one batch is decoded once
   const missing = new Set(keys.filter((k) => !factualPngs.has(k)));
+  const groups = new Map<string, number[]>();
+  requests.forEach((r, i) => {
+    const k = groupKey(r);
+    groups.set(k, [...(groups.get(k) ?? []), i]);
+  });
   const { pixels, labels, drawn, factualRow } = torch.scope(() =>
     torch.noGrad(() => {
-      const ok: number[] = [];
-      const edits: ReturnType<typeof editLatents>[] = [];
-      requests.forEach((r, i) => {
+      const drawn: number[] = [];
+      const factualZcs: Tensor[] = [];
+      const editedZcs: Tensor[] = [];
+      const zrs: (Tensor | undefined)[] = [];
+      for (const members of groups.values()) {
+        let group: ReturnType<typeof editLatents>;
         try {
-          edits.push(editLatents(r));
-          ok.push(i);
+          group = editLatents(members.map((i) => requests[i]));
         } catch (e) {
-          failed.set(i, e as Error);
+          // a group fails only for its own requests (the server validated them; a rare mistake)
+          for (const i of members) failed.set(i, e as Error);
+          continue;
         }
-      });
+        members.forEach((i, j) => {
+          drawn.push(i);
+          factualZcs.push(group.factualZc.slice(0, j, j + 1));
+          editedZcs.push(group.editedZc.slice(0, j, j + 1));
+          zrs.push(group.zr?.slice(0, j, j + 1));
+        });
+      }
       // rows: every edited image, then the factual images of contexts not yet encoded
       const factualRow = new Map<string, number>();
-      const z = edits.map((e) => model.join(e.editedZc, e.zr));
-      const zc = edits.flatMap((e) => [e.factualZc, e.editedZc]);
-      ok.forEach((i, j) => {
+      const z = drawn.map((_, j) => model.join(editedZcs[j], zrs[j]));
+      const zc = drawn.flatMap((_, j) => [factualZcs[j], editedZcs[j]]);
+      drawn.forEach((i, j) => {
         const k = keys[i];
         if (missing.has(k) && !factualRow.has(k)) {
           factualRow.set(k, z.length);
-          z.push(model.join(edits[j].factualZc, edits[j].zr));
+          z.push(model.join(factualZcs[j], zrs[j]));
         }
       });
-      if (z.length === 0) return { pixels: new Float32Array(0), labels: [], drawn: ok, factualRow };
+      if (z.length === 0) return { pixels: new Float32Array(0), labels: [], drawn, factualRow };
       return {
         pixels: model.decode(torch.cat(z, 0)).toFloat32Array(),
         labels: model.latentToLabels(torch.cat(zc, 0)).toNumbers(),
-        drawn: ok,
+        drawn,
         factualRow,
       };
     }),
