@@ -138,6 +138,8 @@ export async function demoCommand(raw: Record<string, unknown>): Promise<void> {
     quiet: o.json,
     // the edge stability costs a minute on a CPU: measured where the graph was learned
     resamples: learned ? 10 : 0,
+    // the world rendered once: step 3 opened it already
+    opened: data,
     command: `ccig demo${learned ? ' --structure learned' : ''}${o.train ? ' --train' : ''} --out ${o.out}`,
   });
   const s = run.result.interventions.summary;
