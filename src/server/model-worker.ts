@@ -70,7 +70,11 @@ function labelsRecord(values: number[], row: number): Record<string, number> {
  * with. One SCM pass for the group, each request with its own noise and values; batching only
  * gathers and splits, what an edit means is decided here.
  */
-function editLatents(group: readonly EditRequest[]): {
+function editLatents(
+  group: readonly EditRequest[],
+  /** each request's interventions in latent units (latentInterventions) */
+  latents: readonly Record<string, number>[],
+): {
   factualZc: Tensor;
   editedZc: Tensor;
   zr: Tensor | undefined;
@@ -81,7 +85,6 @@ function editLatents(group: readonly EditRequest[]): {
     model.k > 0
       ? torch.tensor(Float32Array.from(group.flatMap((r) => r.context.zr)), { shape: [n, model.k] })
       : undefined;
-  const latents = group.map((r) => latentInterventions(model, r.interventions));
   const factualZc = model.prior.generate(eps);
   const { mode } = group[0];
   const nodes = model.prior.interventionIndices(latents[0]).map(([i]) => i);
@@ -122,8 +125,16 @@ function renderBatch(requests: readonly EditRequest[]): Promise<Rendered>[] {
   const keys = requests.map((r) => contextKey(r.context));
   // a context twice in one batch is decoded once
   const missing = new Set(keys.filter((k) => !factualPngs.has(k)));
+  // each request's values checked on their own, so a mistake fails only its request
+  const latents: Record<string, number>[] = [];
   const groups = new Map<string, number[]>();
   requests.forEach((r, i) => {
+    try {
+      latents[i] = latentInterventions(model, r.interventions);
+    } catch (e) {
+      failed.set(i, e as Error);
+      return;
+    }
     const k = groupKey(r);
     groups.set(k, [...(groups.get(k) ?? []), i]);
   });
@@ -136,9 +147,12 @@ function renderBatch(requests: readonly EditRequest[]): Promise<Rendered>[] {
       for (const members of groups.values()) {
         let group: ReturnType<typeof editLatents>;
         try {
-          group = editLatents(members.map((i) => requests[i]));
+          group = editLatents(
+            members.map((i) => requests[i]),
+            members.map((i) => latents[i]),
+          );
         } catch (e) {
-          // a group fails only for its own requests (the server validated them; a rare mistake)
+          // a group fails only for its own requests
           for (const i of members) failed.set(i, e as Error);
           continue;
         }
