@@ -215,3 +215,95 @@ test('100 concurrent requests all complete', async () => {
     new Array(100).fill(200),
   );
 });
+
+/** The largest difference between two served images, in 8-bit levels. */
+async function levelsApart(a: string, b: string): Promise<number> {
+  const [pa, pb] = [await pixels(a), await pixels(b)];
+  return pa.reduce((w, v, k) => Math.max(w, Math.round(Math.abs(v - pb[k]) * 127.5)), 0);
+}
+
+test('an edit decoded in a batch is the edit decoded alone', async () => {
+  // a fresh server: its counters start at 0 and no factual image is cached yet
+  const served = await createServer({ checkpoint, threads: 1, maxBatch: 64 });
+  try {
+    const at = await served.listen({ port: 0, host: '127.0.0.1' });
+    const edit = (i: number) => ({
+      context: { eps: [0.1 * i, -0.2, 0.3, 0.05 * i], zr: [0.01 * i, 0] },
+      interventions: { light_angle: 60 + i },
+      mode: i % 2 ? 'noncausal' : 'causal',
+    });
+    const ask = async (
+      body: unknown,
+      server = at,
+    ): Promise<{ image: string; factual: string; labels: { edited: Record<string, number> } }> => {
+      const r = await fetch(`${server}/api/intervene`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      assert.equal(r.status, 200);
+      return r.json();
+    };
+    const stats = async (server: string) => (await fetch(`${server}/api/stats`)).json();
+    // alone: one at a time on the other server (same checkpoint, its own cache of factual images)
+    const before = (await stats(base)).batches;
+    const picked = [3, 4, 21, 40];
+    const alone: Awaited<ReturnType<typeof ask>>[] = [];
+    for (const i of picked) alone.push(await ask(edit(i), base));
+    assert.equal((await stats(base)).batches - before, picked.length, 'one at a time, each alone');
+    const together = await Promise.all(Array.from({ length: 48 }, (_, i) => ask(edit(i))));
+    const s = await stats(at);
+    assert.ok(s.largestBatch > 1, `the concurrent edits were batched (largest batch ${s.largestBatch})`);
+    assert.equal(s.edits, 48);
+    assert.equal(s.inFlight, 0);
+    for (const [one, batched] of picked.map((i, j) => [alone[j], together[i]])) {
+      assert.ok((await levelsApart(one.image, batched.image)) <= 1, 'edited image');
+      assert.ok((await levelsApart(one.factual, batched.factual)) <= 1, 'factual image');
+      assert.deepEqual(Object.keys(batched.labels.edited), Object.keys(one.labels.edited));
+      for (const [k, v] of Object.entries(one.labels.edited))
+        assert.ok(Math.abs(v - batched.labels.edited[k]) < 1e-3, k);
+    }
+    // each request got its own edit back, not a neighbour's
+    together.forEach((r, i) => assert.ok(Math.abs(r.labels.edited.light_angle - (60 + i)) < 1, `${i}`));
+  } finally {
+    await served.close();
+  }
+});
+
+test('a full queue answers 503 with Retry-After; below the bound nothing is refused', async () => {
+  const bound = 4;
+  const served = await createServer({ checkpoint, threads: 1, maxQueue: bound });
+  try {
+    const at = await served.listen({ port: 0, host: '127.0.0.1' });
+    const ask = (i: number) =>
+      fetch(`${at}/api/intervene`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ context, interventions: { light_angle: 60 + i } }),
+      });
+    // as many as the bound at once: all answered
+    const within = await Promise.all(Array.from({ length: bound }, (_, i) => ask(i)));
+    assert.deepEqual(
+      within.map((r) => r.status),
+      new Array(bound).fill(200),
+    );
+    // far more than the bound at once: the excess is refused at once, the rest answered
+    const burst = await Promise.all(Array.from({ length: 64 }, (_, i) => ask(i)));
+    const refused = burst.filter((r) => r.status === 503);
+    assert.ok(refused.length > 0, 'some requests beyond the bound were refused');
+    assert.ok(
+      burst.every((r) => r.status === 200 || r.status === 503),
+      burst.map((r) => r.status).join(),
+    );
+    assert.ok(burst.length - refused.length >= bound, 'at least the bound was served');
+    for (const r of refused) {
+      assert.equal(r.headers.get('retry-after'), '1');
+      assert.match((await r.json()).error, /the model is busy/);
+    }
+    const after = await ask(0);
+    assert.equal(after.status, 200, 'answers again once the queue has drained');
+    assert.equal((await (await fetch(`${at}/api/stats`)).json()).inFlight, 0);
+  } finally {
+    await served.close();
+  }
+});

@@ -1,11 +1,19 @@
 """The same CCIG training step in PyTorch, for `npm run bench -- train`.
 
 Mirrors src/model/*.ts and src/train/train.ts layer for layer (encoder, upsample+conv generator,
-spectrally normalized joint discriminator, linear SCM prior) and the three-part step (D step,
-E + G/prior step with D frozen). Prints one JSON line: images per second.
-Usage: python3 step.py CHANNELS FC DFC DJOINT ZDIM M BATCH SECONDS THREADS LAMBDA_CYC [ARCH [DEVICE]]
+spectrally normalized joint discriminator, linear SCM prior with A masked by the graph) and the
+three-part step (D step, E + G/prior step with D frozen), with the same terms: adversarial,
+supervision (MSE or BCE), the SCM-consistency score (GOLEM-NV, u = f^-1(mu_c) held fixed) and the
+latent cycle. Not mirrored: MLP parents and spline mechanisms (linear ones here), the structure
+penalty of a learned graph (an exactly searched or given graph has none).
+Prints one JSON line: images per second, steps timed, and the threads, OMP policy and malloc
+settings it ran with.
+Usage: python3 step.py CHANNELS FC DFC DJOINT ZDIM M BATCH SECONDS THREADS LAMBDA_CYC [ARCH [DEVICE
+       [MIN_STEPS [SUP [LAMBDA_SCM [MASK]]]]]]
 ARCH is dcgan (default) or dear (DEAR's networks from dear_nets.py, as src/model/dear.ts).
 DEVICE is cpu (default), cuda or cuda:N. Each step reads its losses back, as ccig's step does.
+MIN_STEPS: time at least this many steps (default 30). SUP: mse (default) or bce. LAMBDA_SCM:
+default 1. MASK: A's graph mask, M*M comma-separated 0/1 row-major (default: all off-diagonal).
 """
 import json, os, sys, time
 import torch
@@ -16,6 +24,9 @@ from torch.nn.utils import spectral_norm as sn
 ch, fc, dfc, djoint, zdim, m, batch, seconds, threads, lambda_cyc = [float(a) if '.' in a else int(a) for a in sys.argv[1:11]]
 torch.set_num_threads(threads)
 device = sys.argv[12] if len(sys.argv) > 12 else 'cpu'
+min_steps = int(sys.argv[13]) if len(sys.argv) > 13 else 30
+sup_kind = sys.argv[14] if len(sys.argv) > 14 else 'mse'
+lambda_scm = float(sys.argv[15]) if len(sys.argv) > 15 else 1.0
 if device != 'cpu':
     # modules, parameters and tensors below are created on the GPU (PyTorch >= 2.0)
     torch.set_default_device(device)
@@ -97,6 +108,11 @@ if len(sys.argv) > 11 and sys.argv[11] == 'dear':
 else:
     E, G, D = Encoder(), Generator(), Discriminator()
 A = nn.Parameter(torch.zeros(m, m))
+if len(sys.argv) > 16:
+    mask = torch.tensor([float(v) for v in sys.argv[16].split(',')]).view(m, m)
+else:
+    mask = 1 - torch.eye(m)
+can_have_parents = (mask.sum(0) > 0).float().unsqueeze(0)
 log_scale, shift = nn.Parameter(torch.zeros(m)), nn.Parameter(torch.zeros(m))
 optD = torch.optim.Adam(D.parameters(), 2e-4, betas=(0.0, 0.999))
 # A has DEAR's betas for its optimizer, (0.9, 0.999); everything else (0, 0.999)
@@ -105,7 +121,7 @@ k = zdim - m
 
 
 def sample_z(b):
-    u = torch.randn(b, m) @ torch.inverse(torch.eye(m) - A)
+    u = torch.randn(b, m) @ torch.inverse(torch.eye(m) - A * mask)
     return torch.cat([u * log_scale.exp() + shift, torch.randn(b, k)], 1)
 
 
@@ -127,12 +143,23 @@ def step():
         p.requires_grad_(False)
     mu, logvar = E(x)
     loss_e = D(x, mu + (0.5 * logvar).exp() * torch.randn_like(mu)).mean()
-    loss_sup = F.binary_cross_entropy_with_logits(mu[:, :m], y)
+    mu_c = mu[:, :m]
+    loss_sup = F.mse_loss(mu_c, y) if sup_kind == 'mse' else F.binary_cross_entropy_with_logits(mu_c, y)
+    # SCM consistency (scm.ts consistencyLoss, 'nv' score): trains the parent model only
+    with torch.no_grad():
+        u = (mu_c - shift) / log_scale.exp()
+    residual = u - u @ (A * mask)
+    scored = can_have_parents.expand_as(residual)
+    count = scored.sum(0)
+    with torch.no_grad():
+        floor = u.var(0) * 1e-4 + 1e-8
+    variance = (residual.square() * scored).sum(0) / count.clamp(min=1)
+    loss_scm = 0.5 * ((variance + floor).log() * (count > 0).float()).sum()
     z = sample_z(batch)
     x_gen = G(z)
     d_fake = D(x_gen, z)
     s = d_fake.detach().exp().clamp(0.5, 2)
-    loss = loss_e + 5 * loss_sup - (s * d_fake).mean()
+    loss = loss_e + 5 * loss_sup + lambda_scm * loss_scm - (s * d_fake).mean()
     if lambda_cyc > 0:
         # the cycle trains G only: a second G pass on the detached z, frozen encoder in eval mode
         z_fixed = z.detach()
@@ -150,18 +177,30 @@ def step():
     for p in D.parameters():
         p.requires_grad_(True)
     # the losses, read back as ccig's trainer returns them (one wait for the GPU per step)
-    return torch.stack([loss_d, loss_e, loss_sup, loss]).tolist()
+    return torch.stack([loss_d, loss_e, loss_sup, loss_scm, loss]).tolist()
 
 
 for _ in range(3):
     step()
+if device != 'cpu':
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
 n, t0 = 0, time.perf_counter()
-while time.perf_counter() - t0 < seconds:
+while n < min_steps or time.perf_counter() - t0 < seconds:
     step()
     n += 1
 if device != 'cpu':
     torch.cuda.synchronize()
-out = {'imagesPerSecond': n * batch / (time.perf_counter() - t0), 'torch': torch.__version__, 'device': device}
+out = {
+    'imagesPerSecond': n * batch / (time.perf_counter() - t0),
+    'steps': n,
+    'torch': torch.__version__,
+    'device': device,
+    'threads': torch.get_num_threads(),
+    'ompWaitPolicy': os.environ.get('OMP_WAIT_POLICY'),
+    'malloc': ' '.join(f'{k}={os.environ[k]}' for k in ('MALLOC_MMAP_MAX_', 'MALLOC_TRIM_THRESHOLD_') if k in os.environ) or 'glibc defaults',
+}
 if device != 'cpu':
-    out['peakMiB'] = round(torch.cuda.max_memory_reserved() / 2 ** 20)
+    # the most memory the step's tensors held at once (not the allocator's cache)
+    out['peakAllocatedMiB'] = round(torch.cuda.max_memory_allocated() / 2 ** 20)
 print(json.dumps(out))

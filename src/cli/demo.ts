@@ -15,7 +15,7 @@ import { tileGrid, toRgbTiles, writePng } from '../data/grid.ts';
 import { pendulum } from '../data/pendulum.ts';
 import { OptionError } from '../errors.ts';
 import { checkWritable, describingFaults, makeFolder } from '../files.ts';
-import { resolveConfig } from '../model/config.ts';
+import { type CcigConfig, resolveConfig } from '../model/config.ts';
 import { counterfactual, intervene } from '../model/edit.ts';
 import * as torch from '../torch/index.ts';
 import { loadModel } from '../train/checkpoint.ts';
@@ -30,11 +30,22 @@ export const SHIPPED_MODEL = join(MODELS, 'pendulum-small.safetensors');
 export const SHIPPED_ORACLE = join(MODELS, 'oracle-pendulum-64.safetensors');
 export const SHIPPED_LEARNED_MODEL = join(MODELS, 'pendulum-learned.safetensors');
 
-/** What `--structure learned --train` trains: the recipe of the shipped learned model. */
+/**
+ * What `--train` trains: the recipe of the shipped model it stands in for, on top of the
+ * pendulum-small preset (test/demo-recipe.test.ts checks them against the shipped checkpoints).
+ * The given graph's model has MLP parents, which the preset (linear parents) does not.
+ */
+const GIVEN_RECIPE = { scm: { parents: 'mlp' } };
+/** The shipped learned model's: graph by exact search, MLP parents, 20% interventional images. */
 const LEARNED_RECIPE = {
   scm: { structure: 'learned', parents: 'mlp' },
   data: { interventional: 0.2 },
 };
+
+/** The config `ccig demo --train` trains with. */
+export function demoTrainingConfig(structure: 'given' | 'learned'): CcigConfig {
+  return resolveConfig('pendulum-small', structure === 'learned' ? LEARNED_RECIPE : GIVEN_RECIPE);
+}
 const LEARNED_COMMAND =
   'ccig train --preset pendulum-small --structure learned --parents mlp --interventional 0.2';
 
@@ -71,9 +82,9 @@ export async function demoCommand(raw: Record<string, unknown>): Promise<void> {
   // 2. the model
   let checkpoint = shipped;
   if (o.train) {
-    const cfg = resolveConfig('pendulum-small', learned ? LEARNED_RECIPE : {});
+    const cfg = demoTrainingConfig(o.structure);
     say(
-      `2/4 training pendulum-small${learned ? ' (graph learned by exact search, MLP parents, 20% interventional images)' : ''} from scratch: ${cfg.train.steps} steps of ${cfg.train.batchSize} images; about 30 minutes on 2 free cores (measured ~240 images/s), longer on a busy machine`,
+      `2/4 training pendulum-small${learned ? ' (graph learned by exact search, MLP parents, 20% interventional images)' : ' (given graph, MLP parents, as the shipped model)'} from scratch: ${cfg.train.steps} steps of ${cfg.train.batchSize} images; about 30 minutes on 2 free cores (measured ~240 images/s), longer on a busy machine`,
     );
     const data = await openTrainingData(cfg);
     const runDir = join(o.out, 'run');
@@ -127,6 +138,8 @@ export async function demoCommand(raw: Record<string, unknown>): Promise<void> {
     quiet: o.json,
     // the edge stability costs a minute on a CPU: measured where the graph was learned
     resamples: learned ? 10 : 0,
+    // the world rendered once: step 3 opened it already
+    opened: data,
     command: `ccig demo${learned ? ' --structure learned' : ''}${o.train ? ' --train' : ''} --out ${o.out}`,
   });
   const s = run.result.interventions.summary;

@@ -22,7 +22,7 @@ import { attributeRange, counterfactual, type InversionOptions, intervene, trave
 import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
 import { type CheckpointMeta, loadModel } from '../train/checkpoint.ts';
-import { openTrainingData } from '../train/data.ts';
+import { type OpenedData, openTrainingData } from '../train/data.ts';
 import { editGrid } from './ops.ts';
 import { deviceFlag, int, parseOptions, posInt, progressBar, useDevice } from './util.ts';
 
@@ -273,18 +273,22 @@ export async function runEvaluation(o: {
   split?: 'valid' | 'test';
   quiet?: boolean;
   command?: string;
+  /** the checkpoint's data, already opened by the caller (the demo): not opened (rendered) again */
+  opened?: OpenedData;
 }): Promise<EvalRun> {
   // an unwritable report folder is found before minutes of evaluation, not after
   makeFolder(o.out, 'create the report folder');
   checkWritable(o.out, 'write the report into');
   const { model, meta } = loadModel(o.checkpoint);
-  const data = await openTrainingData(meta.config, {
-    path: o.data,
-    heldOutSplit: o.split,
-    strict: o.strict,
-    strictName: '--strict',
-    onWarning: (m) => process.stderr.write(`ccig: warning: ${m}\n`),
-  });
+  const data =
+    o.opened ??
+    (await openTrainingData(meta.config, {
+      path: o.data,
+      heldOutSplit: o.split,
+      strict: o.strict,
+      strictName: '--strict',
+      onWarning: (m) => process.stderr.write(`ccig: warning: ${m}\n`),
+    }));
   if (data.test.size === 0) {
     model.dispose();
     throw new OptionError(

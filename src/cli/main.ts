@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { PRESET_NAMES } from '../model/config.ts';
+import { DEFAULT_MAX_BATCH, DEFAULT_MAX_QUEUE } from '../server/server.ts';
 import { dataCommand } from './data.ts';
 import { demoCommand } from './demo.ts';
 import { evalCommand } from './eval.ts';
@@ -260,6 +261,13 @@ export function buildProgram(): Command {
       "fit an uploaded image's free latents for this many steps after encoding (keeps the person)",
       '0',
     )
+    .option(
+      '--max-queue <n>',
+      'requests that may wait for the model at once; more get 503 with Retry-After',
+      String(DEFAULT_MAX_QUEUE),
+    )
+    .option('--max-batch <n>', 'the most edits decoded in one generator pass', String(DEFAULT_MAX_BATCH))
+    .option('--threads <n>', 'CPU threads for the model (default all cores)')
     .option(...deviceOpt)
     .action((o) => runCommand(() => serveCommand(o)));
 

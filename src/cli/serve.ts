@@ -1,7 +1,7 @@
 /** `ccig serve`: starts the web editor for a checkpoint. */
 import { z } from 'zod';
 import { OptionError } from '../errors.ts';
-import { createServer } from '../server/server.ts';
+import { createServer, DEFAULT_MAX_BATCH, DEFAULT_MAX_QUEUE } from '../server/server.ts';
 import { deviceFlag, int, parseOptions, posInt, useDevice } from './util.ts';
 
 export async function serveCommand(raw: Record<string, unknown>): Promise<void> {
@@ -12,6 +12,9 @@ export async function serveCommand(raw: Record<string, unknown>): Promise<void> 
       host: z.string(),
       device: deviceFlag,
       refine: int.min(0).max(10000).default(0),
+      maxQueue: posInt.default(DEFAULT_MAX_QUEUE),
+      maxBatch: posInt.max(256).default(DEFAULT_MAX_BATCH),
+      threads: posInt.optional(),
     }),
     raw,
     'serve',
@@ -20,6 +23,9 @@ export async function serveCommand(raw: Record<string, unknown>): Promise<void> 
     checkpoint: o.checkpoint,
     device: useDevice(o.device),
     refine: o.refine,
+    maxQueue: o.maxQueue,
+    maxBatch: o.maxBatch,
+    threads: o.threads,
   });
   let address: string;
   try {

@@ -1,11 +1,15 @@
 /**
  * `ccig serve`: the web editor's HTTP server (fastify). JSON API over a model that runs in a
- * worker thread, one request at a time, so the server itself never blocks:
+ * worker thread, so the server itself never blocks; the worker decodes the edits waiting for it
+ * in one batch (model-worker.ts):
  *   GET  /api/info                     attributes, ranges, learned graph with weights, descendants
  *   POST /api/sample     {n, seed}     random starting points (context + image)
  *   POST /api/intervene  {context, interventions, mode}  do() (causal) or the non-causal edit
  *   POST /api/encode     multipart image  the context of an uploaded image (counterfactual mode)
- * and the page itself from web/. Bad input gets a 4xx with a message; the server stays up.
+ *   GET  /api/stats                    requests waiting for the model, batches and their sizes
+ * and the page itself from web/. Bad input gets a 4xx with a message; the server stays up. At most
+ * `maxQueue` requests wait for the model: beyond that a request gets 503 with Retry-After at
+ * once, so latency stays bounded under any load instead of growing with the queue.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -29,21 +33,41 @@ interface Info {
   [k: string]: unknown;
 }
 
-/** A FIFO of requests to the model thread. */
+/** Batches the model thread answered, for /api/stats. */
+interface BatchStats {
+  /** requests sent to the model thread and not answered yet */
+  inFlight: number;
+  batches: number;
+  /** edits answered in batches */
+  edits: number;
+  largestBatch: number;
+}
+
+/** Requests to the model thread, answered in order (edits in batches). */
 class ModelThread {
   private readonly worker: Worker;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly counts = { batches: 0, edits: 0, largestBatch: 0 };
   readonly ready: Promise<void>;
 
-  constructor(checkpoint: string, threads: number, device: string | undefined, refine: number) {
+  constructor(
+    checkpoint: string,
+    threads: number,
+    device: string | undefined,
+    refine: number,
+    maxBatch: number,
+  ) {
     // From the TypeScript sources (tests, a checkout without dist/) the worker registers tsx first.
     const ts = import.meta.url.endsWith('.ts');
     const url = new URL(`./model-worker.${ts ? 'ts' : 'js'}`, import.meta.url).href;
     const boot = ts
       ? `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url)}); })`
       : `import(${JSON.stringify(url)})`;
-    this.worker = new Worker(boot, { eval: true, workerData: { checkpoint, threads, device, refine } });
+    this.worker = new Worker(boot, {
+      eval: true,
+      workerData: { checkpoint, threads, device, refine, maxBatch },
+    });
     this.ready = new Promise((resolve, reject) => {
       const onError = (e: Error) => reject(new CheckpointError(`cannot serve ${checkpoint}: ${e.message}`));
       this.worker.once('error', onError);
@@ -58,15 +82,31 @@ class ModelThread {
     });
   }
 
+  /** Requests sent to the model thread and not answered yet. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  stats(): BatchStats {
+    return { inFlight: this.inFlight, ...this.counts };
+  }
+
   private onMessage(msg: {
     id: number;
     ok: boolean;
     result?: unknown;
     error?: { name: string; message: string };
+    /** the size of the edit batch this answer opens (on the first answer of each batch) */
+    batch?: number;
   }) {
     const p = this.pending.get(msg.id);
     if (!p) return;
     this.pending.delete(msg.id);
+    if (msg.batch) {
+      this.counts.batches++;
+      this.counts.edits += msg.batch;
+      this.counts.largestBatch = Math.max(this.counts.largestBatch, msg.batch);
+    }
     if (msg.ok) p.resolve(msg.result);
     else {
       const e = new Error(msg.error!.message);
@@ -100,6 +140,7 @@ class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -123,14 +164,43 @@ export interface ServeOptions {
   device?: string;
   /** steps refining an uploaded image's free latents (`invert`; default 0) */
   refine?: number;
+  /**
+   * requests that may wait for the model at once; beyond that a request gets 503 with
+   * Retry-After (default DEFAULT_MAX_QUEUE)
+   */
+  maxQueue?: number;
+  /** the most edits the model decodes in one pass (default DEFAULT_MAX_BATCH) */
+  maxBatch?: number;
   logger?: boolean;
 }
+
+/** Twice the 64 clients the editor's benchmark runs: a burst that size waits, none is refused. */
+export const DEFAULT_MAX_QUEUE = 128;
+export const DEFAULT_MAX_BATCH = 32;
+/** What a refused request is told to wait, in seconds. */
+const RETRY_AFTER_S = 1;
 
 /** Builds the server (not listening yet); resolves once the model is loaded. */
 export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
   if (!existsSync(o.checkpoint)) throw new CheckpointError(`${o.checkpoint}: no such checkpoint`);
-  const model = new ModelThread(o.checkpoint, o.threads ?? availableParallelism(), o.device, o.refine ?? 0);
+  const maxQueue = o.maxQueue ?? DEFAULT_MAX_QUEUE;
+  const model = new ModelThread(
+    o.checkpoint,
+    o.threads ?? availableParallelism(),
+    o.device,
+    o.refine ?? 0,
+    o.maxBatch ?? DEFAULT_MAX_BATCH,
+  );
   await model.ready;
+  /** A slot in the model's queue, checked just before the request is sent to it. */
+  const admit = () => {
+    if (model.inFlight >= maxQueue)
+      throw new HttpError(
+        503,
+        `the model is busy: ${model.inFlight} requests are waiting; try again in ${RETRY_AFTER_S} s`,
+        { 'retry-after': String(RETRY_AFTER_S) },
+      );
+  };
   const info = await model.call<Info>('info');
   const m = info.attributes.length;
   const names = info.attributes.map((a) => a.name);
@@ -151,6 +221,7 @@ export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
         : e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e.name === 'SyntaxError'
           ? `malformed JSON: ${e.message}`
           : e.message;
+    if (e instanceof HttpError) reply.headers(e.headers);
     reply.status(status).send({ error: message });
   });
 
@@ -188,9 +259,19 @@ export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
   });
 
   app.get('/api/info', async () => info);
-  app.post('/api/sample', async (req) => model.call('sample', validate(SampleBody, req.body ?? {})));
-  app.post('/api/intervene', async (req) => model.call('intervene', validate(InterveneBody, req.body)));
+  app.get('/api/stats', async () => ({ ...model.stats(), maxQueue }));
+  app.post('/api/sample', async (req) => {
+    const body = validate(SampleBody, req.body ?? {});
+    admit();
+    return model.call('sample', body);
+  });
+  app.post('/api/intervene', async (req) => {
+    const body = validate(InterveneBody, req.body);
+    admit();
+    return model.call('intervene', body);
+  });
   app.post('/api/encode', async (req) => {
+    admit(); // before reading the upload
     if (!req.isMultipart())
       throw new HttpError(415, 'upload the image as multipart/form-data (field "image")');
     const file = await req.file();
@@ -201,6 +282,7 @@ export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
     if (!/^image\/(png|jpeg|jpg|webp)$/.test(file.mimetype) && !looksLikeImage(bytes))
       throw new HttpError(415, `expected a PNG or JPEG image, got ${file.mimetype}`);
     const copy = new Uint8Array(bytes);
+    admit(); // again: others may have come in while the upload was read
     return model.call('encode', { image: copy }, [copy.buffer as ArrayBuffer]);
   });
 
