@@ -16,7 +16,9 @@
  *   const s = edgeStability(model, data.heldOut, { resamples: 20 });
  *   s.edges; // [{ from: 'light_angle', to: 'shadow_position', weight: 1.32, stability: 0.95 }, ...]
  */
-import { exactSearch } from '../causal/exact-search.ts';
+import { essentialGraph, targetsOfRegimes } from '../causal/essential-graph.ts';
+import { isDag, namedEdges, threshold as thresholded } from '../causal/graph.ts';
+import { searchStructure } from '../causal/search.ts';
 import { learnStructure } from '../causal/structure.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { Rng } from '../data/rng.ts';
@@ -41,6 +43,11 @@ export interface EdgeStabilityRow {
   weight: number;
   /** fraction of resamples whose graph has from -> to */
   stability: number;
+  /**
+   * false: the held-out data's regimes do not determine this edge's direction (it is undirected
+   * in the model graph's essential graph, causal/essential-graph.ts); the prior keeps from -> to
+   */
+  directed?: boolean;
 }
 
 export interface EdgeStability {
@@ -102,7 +109,16 @@ export function edgeStability(
       regimes.set(intervened.subarray(src * m, (src + 1) * m), k * m);
     }
     const found: [string, string][] = searched
-      ? exactSearch(rows, size, m, { nodes: names, intervened: regimes, allowed }).edges
+      ? namedEdges(
+          searchStructure(rows, size, m, {
+            nodes: names,
+            intervened: regimes,
+            allowed,
+            required: model.config.scm.required,
+            forbidden: model.config.scm.forbidden,
+          }).dag,
+          names,
+        )
       : learnStructure(rows, N, m, {
           nodes: names,
           intervened: regimes,
@@ -117,11 +133,15 @@ export function edgeStability(
   }
 
   const A = model.prior.adjacencyArray();
+  // (a NOTEARS graph may keep a cycle above the threshold: no equivalence class to draw then)
+  const drawn = thresholded(A, threshold);
+  const essential = isDag(drawn) ? essentialGraph(drawn, targetsOfRegimes(intervened, N, m)) : undefined;
   const row = (i: number, j: number): EdgeStabilityRow => ({
     from: names[i],
     to: names[j],
     weight: A[i][j],
     stability: counts[i][j] / resamples,
+    ...(essential && drawn[i][j] === 1 && { directed: essential.directed[i][j] === 1 }),
   });
   const edges: EdgeStabilityRow[] = [];
   const others: EdgeStabilityRow[] = [];
@@ -141,13 +161,16 @@ export function edgeStability(
   return { method, resamples, n: N, interventionalRows, threshold, edges, others };
 }
 
-/** One line per edge: "from -> to  weight 1.32  stable in 95% of 20 resamples". */
+/**
+ * One line per edge: "from -> to  weight 1.32  stable in 95% of 20 resamples", or "from -- to
+ * (direction not determined by these data) ..." for an edge the regimes leave undirected.
+ */
 export function formatEdgeStability(s: EdgeStability | null, indent = ''): string[] {
   if (!s) return [`${indent}no learnable structure`];
   const pct = (v: number) => `${Math.round(v * 100)}%`;
   const lines = s.edges.map(
     (e) =>
-      `${indent}${e.from} -> ${e.to}  weight ${e.weight.toFixed(2)}  stable in ${pct(e.stability)} of ${s.resamples} resamples`,
+      `${indent}${e.from} ${e.directed === false ? '--' : '->'} ${e.to}  weight ${e.weight.toFixed(2)}  stable in ${pct(e.stability)} of ${s.resamples} resamples${e.directed === false ? '  (direction not determined by these data: trained as drawn)' : ''}`,
   );
   if (s.edges.length === 0) lines.push(`${indent}no edge with |A| > ${s.threshold}`);
   for (const e of s.others)

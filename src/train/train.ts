@@ -16,9 +16,9 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { exactSearch } from '../causal/exact-search.ts';
 import { namedEdges } from '../causal/graph.ts';
 import { type DagSchedule, STRUCTURE_PARAMS, structurePenalty, updateDagSchedule } from '../causal/scm.ts';
+import { searchStructure } from '../causal/search.ts';
 import { flipChoice, hflipRows } from '../data/augment.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { tileGrid, toRgbTiles, writePng } from '../data/grid.ts';
@@ -730,7 +730,7 @@ export function encoderGeneratorTerms(
 }
 
 /**
- * Exact structure search on the encoder's causal latents of `rows` training images (spread over
+ * Structure search (src/causal/search.ts, as `ccig structure`) on the encoder's causal latents of `rows` training images (spread over
  * the set, with their regimes), and the graph found becomes the prior's structure. Every rank of a
  * data-parallel run holds the same weights and encodes the same images, so finds the same graph.
  */
@@ -739,14 +739,19 @@ function searchGraph(model: Ccig, data: Dataset, rows: number): [string, string]
   const indices = Array.from({ length: n }, (_, i) => Math.floor((i * data.size) / n));
   const { values, intervened } = model.causalLatents(data, indices);
   const nodes = model.attributes.map((a) => a.name);
-  const found = exactSearch(values, n, model.m, { nodes, intervened });
+  const found = searchStructure(values, n, model.m, {
+    nodes,
+    intervened,
+    required: model.config.scm.required,
+    forbidden: model.config.scm.forbidden,
+  });
   // Keep the current graph unless the new one is clearly better: where two graphs score alike
   // (Flow's weak ball -> water edge), switching at every search would throw away the weights of
   // the edges it drops and restart the ones it adds, to no end.
   const current = model.prior.maskArray();
   if (found.score < found.scoreWithin(current) - SEARCH_SWITCH_MARGIN) {
-    model.prior.setStructure(found.adjacency);
-    return found.edges;
+    model.prior.setStructure(found.dag);
+    return namedEdges(found.dag, nodes);
   }
   return namedEdges(current, nodes);
 }
