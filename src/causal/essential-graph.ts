@@ -12,6 +12,7 @@
  *   3. an edge a - b directed as in the DAG when some target set holds exactly one of a, b
  *      (that regime cuts one of them off from its parents, which tells the direction apart:
  *      Hauser & Buehlmann 2012, Lemma 9 and Theorem 10);
+ *   3b. edges whose direction is known in advance (a user's required edges) directed;
  *   4. Meek's rules R1-R4 until nothing changes (complete for orientations known in advance,
  *      Meek 1995).
  *
@@ -33,7 +34,8 @@ export interface EssentialGraph {
 
 /**
  * The essential graph of `dag` (0/1 or weighted, A[i][j] != 0 for i -> j) under the intervention
- * target sets `targets` (node indices; default `[[]]`, observational only: the CPDAG).
+ * target sets `targets` (node indices; default `[[]]`, observational only: the CPDAG), with the
+ * DAG's edges among `known` [cause, effect] taken as given (background knowledge, Meek 1995).
  */
 export function essentialGraph(
   dag: ArrayLike<number>[],

@@ -9,7 +9,8 @@
  *      is `directed` when every graph equivalent on these regimes has it that way. An undirected
  *      edge keeps the direction the search chose (from -> to) but that direction is not
  *      determined by the data: the SCM prior trains it in the chosen direction, and a user who
- *      knows better fixes it with a required edge;
+ *      knows better fixes it with a required edge (scm.required, `--require`), which then counts
+ *      as determined, as does the reverse of a forbidden edge (Meek's background knowledge);
  *   3. optionally, how stable each edge is: the share of half-size subsamples without replacement
  *      (stability selection, Meinshausen & Buhlmann 2010; a bootstrap's repeated rows are their
  *      own perfect k-NN neighbours) whose search joins the pair (`stability`) and gives it the
@@ -92,7 +93,13 @@ export function searchStructure(
   const found = searchOnce(values, n, m, o);
   const { nodes } = found;
   const targets = targetsOfRegimes(o.intervened, Math.min(n, o.maxRows ?? 2000), m);
-  const marks = markMatrix(found.dag, targets);
+  const idx = (name: string) => nodes.indexOf(name);
+  // a required edge's direction, and the other one of a forbidden edge, are the user's knowledge
+  const known = [
+    ...(o.required ?? []).map(([a, b]) => [idx(a), idx(b)] as const),
+    ...(o.forbidden ?? []).map(([a, b]) => [idx(b), idx(a)] as const),
+  ];
+  const marks = markMatrix(found.dag, targets, known);
 
   const joined = nodes.map(() => new Array<number>(m).fill(0));
   const sameMark = nodes.map(() => new Array<number>(m).fill(0));
@@ -111,7 +118,7 @@ export function searchStructure(
         }
       });
       const again = searchOnce(sub, size, m, { ...o, intervened: regimes });
-      const theirs = markMatrix(again.dag, targetsOfRegimes(regimes, size, m));
+      const theirs = markMatrix(again.dag, targetsOfRegimes(regimes, size, m), known);
       for (let i = 0; i < m; i++)
         for (let j = 0; j < m; j++) {
           if (theirs[i][j] || theirs[j][i]) joined[i][j]++;
@@ -190,8 +197,12 @@ function bestWithin(scorer: LocalScorer, A: number[][]): number {
 }
 
 /** The essential graph as one matrix: 1 at [i][j] and 0 at [j][i] for i -> j, 1 at both for i - j. */
-function markMatrix(dag: number[][], targets: number[][]): number[][] {
-  const g = essentialGraph(dag, targets);
+function markMatrix(
+  dag: number[][],
+  targets: number[][],
+  known: readonly (readonly [number, number])[],
+): number[][] {
+  const g = essentialGraph(dag, targets, known);
   const A = g.directed.map((r) => [...r]);
   for (const [i, j] of g.undirected) {
     A[i][j] = 1;
