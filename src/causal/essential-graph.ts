@@ -40,6 +40,7 @@ export interface EssentialGraph {
 export function essentialGraph(
   dag: ArrayLike<number>[],
   targets: readonly (readonly number[])[] = [[]],
+  known: readonly (readonly [number, number])[] = [],
 ): EssentialGraph {
   const m = sideOf('essentialGraph', dag, 'dag');
   assertDag(dag);
@@ -74,6 +75,8 @@ export function essentialGraph(
   const sets = targets.map((t) => new Set(t));
   for (let i = 0; i < m; i++)
     for (let j = 0; j < m; j++) if (edge(i, j) && sets.some((s) => s.has(i) !== s.has(j))) orient(i, j);
+  // directions the user fixed (required edges, or the reverse of a forbidden one)
+  for (const [i, j] of known) if (edge(i, j)) orient(i, j);
   meekClosure(dir, und);
   const undirected: [number, number][] = [];
   for (let i = 0; i < m; i++) for (let j = i + 1; j < m; j++) if (und[i][j]) undirected.push([i, j]);
