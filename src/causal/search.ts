@@ -23,7 +23,7 @@
 import { OptionError } from '../errors.ts';
 import { essentialGraph, targetsOfRegimes } from './essential-graph.ts';
 import { EXACT_SEARCH_MAX_NODES, type ExactSearchOptions, exactSearch } from './exact-search.ts';
-import { greedySearch } from './greedy-search.ts';
+import { greedySearch, seeded } from './greedy-search.ts';
 import { type LocalScorer, localScorer } from './local-score.ts';
 
 export { EXACT_SEARCH_MAX_NODES } from './exact-search.ts';
@@ -106,7 +106,7 @@ export function searchStructure(
   if (resamples > 0) {
     const rows = Math.min(n, o.maxRows ?? 2000);
     const size = Math.max(2, Math.floor(rows / 2));
-    const rng = mulberry32(o.seed ?? 0);
+    const rng = seeded(o.seed ?? 0);
     for (let r = 0; r < resamples; r++) {
       const picked = subsample(rows, size, rng);
       const sub = new Float64Array(size * m);
@@ -219,16 +219,4 @@ export function subsample(rows: number, size: number, random: () => number): num
     [order[k], order[pick]] = [order[pick], order[k]];
   }
   return order.slice(0, size);
-}
-
-/** A small seeded generator in [0, 1) (causal/ does not import data/'s Rng). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
