@@ -202,23 +202,26 @@ export function knnResidualVariance(
   const kk = Math.min(k, n - 1);
   if (kk < 1) return 1;
   if (ps.length === 1) return knnResidualVariance1d(cols[ps[0]], y, rows, kk);
+  // Rows sorted by the first parent: a row's neighbours are searched outwards from its place,
+  // and the search stops on a side once the first coordinate's gap alone exceeds the kk-th best
+  // distance so far (the same neighbours as a scan of every row, in O(n) only where the data are
+  // dense in that coordinate)
   const X = ps.map((p) => cols[p]);
-  // the kk smallest distances so far, kept sorted (insertion; kk is small)
+  const x0 = X[0];
+  const sorted = Int32Array.from(rows).sort((a, b) => x0[a] - x0[b]);
   const bestD = new Float64Array(kk);
   const bestY = new Float64Array(kk);
   let sum = 0;
-  for (let a = 0; a < n; a++) {
-    const r = rows[a];
+  for (let p = 0; p < n; p++) {
+    const r = sorted[p];
     let filled = 0;
-    for (let b = 0; b < n; b++) {
-      if (b === a) continue;
-      const q = rows[b];
+    const offer = (q: number) => {
       let d = 0;
       for (const x of X) {
         const t = x[r] - x[q];
         d += t * t;
       }
-      if (filled === kk && d >= bestD[kk - 1]) continue;
+      if (filled === kk && d >= bestD[kk - 1]) return;
       let pos = filled < kk ? filled++ : kk - 1;
       while (pos > 0 && bestD[pos - 1] > d) {
         bestD[pos] = bestD[pos - 1];
@@ -227,6 +230,15 @@ export function knnResidualVariance(
       }
       bestD[pos] = d;
       bestY[pos] = y[q];
+    };
+    let lo = p - 1;
+    let hi = p + 1;
+    while (lo >= 0 || hi < n) {
+      const gapLo = lo >= 0 ? (x0[r] - x0[sorted[lo]]) ** 2 : Number.POSITIVE_INFINITY;
+      const gapHi = hi < n ? (x0[sorted[hi]] - x0[r]) ** 2 : Number.POSITIVE_INFINITY;
+      if (filled === kk && Math.min(gapLo, gapHi) >= bestD[kk - 1]) break;
+      if (gapLo <= gapHi) offer(sorted[lo--]);
+      else offer(sorted[hi++]);
     }
     let pred = 0;
     for (let t = 0; t < kk; t++) pred += bestY[t];
