@@ -6,6 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { acyclicity } from '../causal/acyclicity.ts';
+import { essentialGraph } from '../causal/essential-graph.ts';
+import { isDag, threshold } from '../causal/graph.ts';
 import { OptionError } from '../errors.ts';
 import { type EdgeStability, edgeStability, formatEdgeStability } from '../eval/edge-stability.ts';
 import { dist, engineInfo, getNumThreads } from '../torch/index.ts';
@@ -94,13 +96,23 @@ export async function infoCommand(path: string | undefined, raw: Record<string, 
     process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
     return;
   }
+  // without measured stability (which knows the held-out regimes), the observational class
+  const drawn = threshold(A, 0.3);
+  const cpdag = isDag(drawn) ? essentialGraph(drawn) : undefined;
+  const undetermined = (e: { from: string; to: string }) => {
+    const names = meta.attributes.map((a) => a.name);
+    return cpdag !== undefined && cpdag.directed[names.indexOf(e.from)][names.indexOf(e.to)] === 0;
+  };
   const edgeLines = stability
     ? [
         `edges        weight and stability (${stabilitySource}, ${stability.resamples} resamples):`,
         ...formatEdgeStability(stability, '  '),
       ]
     : [
-        `edges |A|>0.3 ${info.edges.length ? info.edges.map((e) => `${e.from} -> ${e.to} (${e.weight.toFixed(2)})`).join(', ') : 'none'}`,
+        `edges |A|>0.3 ${info.edges.length ? info.edges.map((e) => `${e.from} ${undetermined(e) ? '--' : '->'} ${e.to} (${e.weight.toFixed(2)})`).join(', ') : 'none'}`,
+        info.edges.some(undetermined)
+          ? '             --: a direction observational data alone do not determine (the CPDAG); trained as drawn'
+          : '',
         model.prior.mode === 'none'
           ? ''
           : '             stability not measured: ccig info --stability (or ccig eval) measures it',
