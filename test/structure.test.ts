@@ -393,7 +393,12 @@ test("edge stability: on latents that read the world's labels, the true edges ho
         attributes: world.names,
         scm: { edges: world.edges(), search: 'exact' },
       },
-      prior: { mode, parentModel: 'mlp', adjacencyArray: () => truth.map((r) => r.map((v) => v * 1.5)) },
+      prior: {
+        mode,
+        parentModel: 'mlp',
+        adjacencyArray: () => truth.map((r) => r.map((v) => v * 1.5)),
+        standardizedEffects: () => truth.map((r) => r.map((v) => v * 0.5)),
+      },
       causalLatents: (_: unknown, idx: readonly number[]) => ({
         values: Float32Array.from(idx.flatMap((i) => Array.from(ds.values.subarray(i * 4, i * 4 + 4)))),
         intervened: Uint8Array.from(idx.flatMap((i) => Array.from(ds.intervened.subarray(i * 4, i * 4 + 4)))),

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { acyclicity } from '../causal/acyclicity.ts';
 import { essentialGraph } from '../causal/essential-graph.ts';
-import { isDag, threshold } from '../causal/graph.ts';
+import { EDGE_THRESHOLD, isDag, threshold } from '../causal/graph.ts';
 import { OptionError } from '../errors.ts';
 import { type EdgeStability, edgeStability, formatEdgeStability } from '../eval/edge-stability.ts';
 import { dist, engineInfo, getNumThreads } from '../torch/index.ts';
@@ -86,7 +86,7 @@ export async function infoCommand(path: string | undefined, raw: Record<string, 
     parameters: model.numParameters(),
     givenGraph: meta.config.scm.edges,
     adjacency: A,
-    edges: model.prior.edges(0.3),
+    edges: model.prior.edges(EDGE_THRESHOLD),
     edgeStability: stability,
     acyclicity: acyclicity(A),
     metrics: meta.metrics,
@@ -97,7 +97,7 @@ export async function infoCommand(path: string | undefined, raw: Record<string, 
     return;
   }
   // without measured stability (which knows the held-out regimes), the observational class
-  const drawn = threshold(A, 0.3);
+  const drawn = threshold(model.prior.standardizedEffects(), EDGE_THRESHOLD);
   const cpdag = isDag(drawn) ? essentialGraph(drawn) : undefined;
   const undetermined = (e: { from: string; to: string }) => {
     const names = meta.attributes.map((a) => a.name);
@@ -109,7 +109,7 @@ export async function infoCommand(path: string | undefined, raw: Record<string, 
         ...formatEdgeStability(stability, '  '),
       ]
     : [
-        `edges |A|>0.3 ${info.edges.length ? info.edges.map((e) => `${e.from} ${undetermined(e) ? '--' : '->'} ${e.to} (${e.weight.toFixed(2)})`).join(', ') : 'none'}`,
+        `edges (effect>${EDGE_THRESHOLD}) ${info.edges.length ? info.edges.map((e) => `${e.from} ${undetermined(e) ? '--' : '->'} ${e.to} (${e.weight.toFixed(2)})`).join(', ') : 'none'}`,
         info.edges.some(undetermined)
           ? '             --: a direction observational data alone do not determine (the CPDAG); trained as drawn'
           : '',

@@ -17,7 +17,7 @@
  *   s.edges; // [{ from: 'light_angle', to: 'shadow_position', weight: 1.32, stability: 0.95 }, ...]
  */
 import { essentialGraph, targetsOfRegimes } from '../causal/essential-graph.ts';
-import { isDag, namedEdges, threshold as thresholded } from '../causal/graph.ts';
+import { EDGE_THRESHOLD, isDag, namedEdges, threshold as thresholded } from '../causal/graph.ts';
 import { searchStructure } from '../causal/search.ts';
 import { learnStructure } from '../causal/structure.ts';
 import type { Dataset } from '../data/dataset.ts';
@@ -32,7 +32,7 @@ export interface EdgeStabilityOptions {
   /** Adam steps of each structure search (default 1000) */
   steps?: number;
   seed?: number;
-  /** edge threshold on |A| (default 0.3) */
+  /** edge threshold on the standardized effect (default EDGE_THRESHOLD, 0.3) */
   threshold?: number;
 }
 
@@ -59,7 +59,7 @@ export interface EdgeStability {
   /** of them drawn under an intervention */
   interventionalRows: number;
   threshold: number;
-  /** every edge of the model (|A| > threshold), strongest first */
+  /** every edge of the model (standardized effect > threshold), strongest first */
   edges: EdgeStabilityRow[];
   /** pairs the model leaves out but at least a fifth of the resamples find */
   others: EdgeStabilityRow[];
@@ -72,7 +72,7 @@ export function edgeStability(
   o: EdgeStabilityOptions = {},
 ): EdgeStability | null {
   if (model.prior.mode === 'none' || heldOut.size < 2) return null;
-  const threshold = o.threshold ?? 0.3;
+  const threshold = o.threshold ?? EDGE_THRESHOLD;
   const resamples = o.resamples ?? 20;
   const names = model.config.attributes;
   const m = names.length;
@@ -133,8 +133,10 @@ export function edgeStability(
   }
 
   const A = model.prior.adjacencyArray();
+  // an edge of the model: standardized effect above the threshold (causal/graph.ts EDGE_THRESHOLD)
+  const effect = model.prior.standardizedEffects();
   // (a NOTEARS graph may keep a cycle above the threshold: no equivalence class to draw then)
-  const drawn = thresholded(A, threshold);
+  const drawn = thresholded(effect, threshold);
   const essential = isDag(drawn) ? essentialGraph(drawn, targetsOfRegimes(intervened, N, m)) : undefined;
   const row = (i: number, j: number): EdgeStabilityRow => ({
     from: names[i],
@@ -148,7 +150,7 @@ export function edgeStability(
   for (let i = 0; i < m; i++)
     for (let j = 0; j < m; j++) {
       if (i === j) continue;
-      if (Math.abs(A[i][j]) > threshold) edges.push(row(i, j));
+      if (effect[i][j] > threshold) edges.push(row(i, j));
       else if (counts[i][j] / resamples >= 0.2) others.push(row(i, j));
     }
   edges.sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight));
@@ -172,7 +174,7 @@ export function formatEdgeStability(s: EdgeStability | null, indent = ''): strin
     (e) =>
       `${indent}${e.from} ${e.directed === false ? '--' : '->'} ${e.to}  weight ${e.weight.toFixed(2)}  stable in ${pct(e.stability)} of ${s.resamples} resamples${e.directed === false ? '  (direction not determined by these data: trained as drawn)' : ''}`,
   );
-  if (s.edges.length === 0) lines.push(`${indent}no edge with |A| > ${s.threshold}`);
+  if (s.edges.length === 0) lines.push(`${indent}no edge with a standardized effect > ${s.threshold}`);
   for (const e of s.others)
     lines.push(`${indent}(not in A) ${e.from} -> ${e.to}  found in ${pct(e.stability)} of resamples`);
   return lines;

@@ -266,7 +266,7 @@ ${r.interventions.summary['causal.descendants'] != null ? `<span class="kpi"><b>
     names,
     g.referenceEdges.map(([from, to]) => ({ from, to })),
   )}</figure>
-<figure><figcaption>learned A, edges with |A[i][j]| &gt; 0.3 (h(A) = ${g.h.toExponential(2)})${r.edgeStability?.edges.some((e) => e.directed === false) ? '; dashed, no arrow: a direction the held-out data and their regimes do not determine (trained as the search chose)' : ''}</figcaption>${graphSvg(
+<figure><figcaption>learned A, edges with a standardized effect &gt; 0.3 (h(A) = ${g.h.toExponential(2)})${r.edgeStability?.edges.some((e) => e.directed === false) ? '; dashed, no arrow: a direction the held-out data and their regimes do not determine (trained as the search chose)' : ''}</figcaption>${graphSvg(
     names,
     g.learnedEdges.map((e) => ({
       ...e,
