@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { essentialGraph } from '../src/causal/essential-graph.ts';
 import { exactSearch } from '../src/causal/exact-search.ts';
-import { compareGraphs } from '../src/causal/graph.ts';
+import { compareGraphs, EDGE_THRESHOLD } from '../src/causal/graph.ts';
 import { localScorer } from '../src/causal/local-score.ts';
 import { ScmPrior } from '../src/causal/scm.ts';
 import { EXACT_SEARCH_MAX_NODES, MAX_STRUCTURE_NODES, searchStructure } from '../src/causal/search.ts';
@@ -688,3 +688,55 @@ function searchStructureMarks(A: number[][]): number[][] {
   }
   return M;
 }
+
+test('edge threshold: one meaning, the standardized effect, for linear and MLP parents (#24 item 10)', () => {
+  assert.equal(EDGE_THRESHOLD, 0.3);
+  // linear: u0 -> u2 with A = 0.31 beside u1 -> u2 with A = 2: |A| is above 0.3, but a standard
+  // deviation of u0 moves u2 by 0.31 / sd(u2) = 0.31 / sqrt(0.31^2 + 4 + 1) = 0.137 of its sd
+  const linear = new ScmPrior({ nodes: ['u0', 'u1', 'u2'], mode: 'learned', mechanism: 'linear' });
+  torch.noGrad(() =>
+    linear.stateDict().A.copy_(
+      torch.tensor([
+        [0, 0, 0.31],
+        [0, 0, 2],
+        [0, 0, 0],
+      ]),
+    ),
+  );
+  const effect = linear.standardizedEffects();
+  const sd2 = Math.sqrt(0.31 ** 2 + 4 + 1);
+  assert.ok(Math.abs(effect[0][2] - 0.31 / sd2) < 0.01, `${effect[0][2]} vs ${0.31 / sd2}`);
+  assert.ok(Math.abs(effect[1][2] - 2 / sd2) < 0.03, `${effect[1][2]} vs ${2 / sd2}`);
+  assert.deepEqual(
+    linear.edges().map((e) => [e.from, e.to, e.weight]),
+    [['u1', 'u2', 2]],
+    'the 0.31 coefficient is not an edge; the weight reported is still A',
+  );
+  linear.dispose();
+  // MLP: the mean |d parents_j / d u_i| (checked by finite differences of the residual) times sd_i / sd_j
+  const mlp = new ScmPrior({ nodes: ['a', 'b', 'c'], mode: 'learned', mechanism: 'linear', parents: 'mlp' });
+  const rng = new Rng(2);
+  const n = 300;
+  const rows = Float32Array.from({ length: n * 3 }, (_, k) => (1 + (k % 3)) * rng.normal());
+  const measured = torch.scope(() => mlp.standardizedEffects(torch.tensor(rows, { shape: [n, 3] })));
+  const residual = (x: Float32Array) =>
+    torch.scope(() => torch.noGrad(() => mlp.residual(torch.tensor(x, { shape: [n, 3] })).toNumbers()));
+  const base = residual(rows);
+  const sd = [0, 1, 2].map((j) => columnSd(Float64Array.from(rows), 3, j));
+  const h = 1e-2;
+  for (let i = 0; i < 3; i++) {
+    const moved = Float32Array.from(rows, (v, k) => (k % 3 === i ? v + h : v));
+    const after = residual(moved);
+    for (let j = 0; j < 3; j++) {
+      if (i === j) continue;
+      let slope = 0;
+      for (let r = 0; r < n; r++) slope += Math.abs((after[r * 3 + j] - base[r * 3 + j]) / h);
+      const expected = ((slope / n) * sd[i]) / sd[j];
+      assert.ok(
+        Math.abs(measured[i][j] - expected) < 0.02 * Math.max(1, expected),
+        `${i} -> ${j}: ${measured[i][j]} vs ${expected}`,
+      );
+    }
+  }
+  mlp.dispose();
+});
