@@ -32,6 +32,9 @@ export { knnResidualVariance } from './local-score.ts';
 /** The exact search enumerates 2^(m-1) parent sets per node: this many nodes at most. */
 export const EXACT_SEARCH_MAX_NODES = 16;
 
+/** The most attributes a structure search takes (search.ts: greedy beyond EXACT_SEARCH_MAX_NODES). */
+export const MAX_STRUCTURE_NODES = 64;
+
 export interface ExactSearchOptions extends LocalScoreOptions {
   /** node names (default x0, x1, ...) */
   nodes?: readonly string[];

@@ -22,14 +22,16 @@
  */
 import { OptionError } from '../errors.ts';
 import { essentialGraph, targetsOfRegimes } from './essential-graph.ts';
-import { EXACT_SEARCH_MAX_NODES, type ExactSearchOptions, exactSearch } from './exact-search.ts';
+import {
+  EXACT_SEARCH_MAX_NODES,
+  type ExactSearchOptions,
+  exactSearch,
+  MAX_STRUCTURE_NODES,
+} from './exact-search.ts';
 import { greedySearch, seeded } from './greedy-search.ts';
 import { type LocalScorer, localScorer } from './local-score.ts';
 
-export { EXACT_SEARCH_MAX_NODES } from './exact-search.ts';
-
-/** The most attributes a structure search takes (greedy beyond EXACT_SEARCH_MAX_NODES). */
-export const MAX_STRUCTURE_NODES = 64;
+export { EXACT_SEARCH_MAX_NODES, MAX_STRUCTURE_NODES } from './exact-search.ts';
 
 export const SEARCH_METHODS = ['auto', 'exact', 'greedy'] as const;
 export type SearchMethod = (typeof SEARCH_METHODS)[number];
