@@ -460,7 +460,7 @@ describe('essential graphs (CPDAG, interventional essential graph)', () => {
       const signature = (A: number[][]) =>
         targets
           .map((t) => {
-            const M = A.map((r, i) => r.map((v, j) => (t.includes(j) ? 0 : v)));
+            const M = A.map((r) => r.map((v, j) => (t.includes(j) ? 0 : v)));
             const skeleton = M.map((r, i) => r.map((v, j) => v || M[j][i]).join('')).join('/');
             const vs: string[] = [];
             for (let c = 0; c < 4; c++)
