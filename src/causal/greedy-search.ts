@@ -4,8 +4,9 @@
  * (local-score.ts), restricted to a candidate parent set per node and a bounded in-degree, as
  * in MMHC's and bnlearn's `hc` (Tsamardinos et al. 2006):
  *
- *   1. candidates of j: the required parents, and the `maxCandidates` allowed nodes whose single
- *      parent improves j's score most (only those that improve it at all);
+ *   1. candidates of j: the required parents, and the `maxCandidates` allowed nodes that lower
+ *      j's residual variance most as its only parent (before the per-parent cost: a cause that
+ *      is weak alone may count beside another);
  *   2. from the required edges, apply the best of every edge addition, removal and reversal
  *      that keeps a DAG, until none improves the score (each node's fits cached);
  *   3. from that DAG's topological order, a search over orders (Teyssier & Koller 2005): each node
@@ -58,7 +59,7 @@ export function greedySearch(
   const candidate = nodes.map((_, j) => {
     const alone = score(j, []);
     const gains = nodes
-      .map((_, i) => ({ i, gain: may[i][j] && !must[i][j] ? alone - score(j, [i]) : 0 }))
+      .map((_, i) => ({ i, gain: may[i][j] && !must[i][j] ? alone - score(j, [i]) + fit.perParent(j) : 0 }))
       .filter((c) => c.gain > 0)
       .sort((a, b) => b.gain - a.gain)
       .slice(0, maxCandidates)
