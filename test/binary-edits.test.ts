@@ -147,6 +147,10 @@ test('kept (against the face) and unchanged (against the reconstruction) are rea
         [0, 0.1],
         [0, 0],
       ],
+      standardizedEffects: () => [
+        [0, 0.1],
+        [0, 0],
+      ],
     },
     latentToLabels: (z: torch.Tensor) => z,
   };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { acyclicity } from '../src/causal/acyclicity.ts';
+import { essentialGraph } from '../src/causal/essential-graph.ts';
 import {
   ancestors,
   assertDag,
@@ -16,6 +17,7 @@ import {
   topologicalOrder,
 } from '../src/causal/graph.ts';
 import { GraphError, OptionError } from '../src/errors.ts';
+import { allDags } from './helpers/dags.ts';
 
 const zeros = (m: number) => Array.from({ length: m }, () => new Array<number>(m).fill(0));
 
@@ -379,4 +381,107 @@ describe('graph comparison (NOTEARS count_accuracy)', () => {
   test('sizes must match', () => {
     assert.throws(() => compareGraphs(truth, zeros(3)), /trueA is 4 x 4 but estA is 3 x 3/);
   });
+});
+
+describe('essential graphs (CPDAG, interventional essential graph)', () => {
+  const undirectedOf = (A: number[][], targets?: number[][]) => essentialGraph(A, targets).undirected;
+
+  test('a chain is undirected; a v-structure and the pendulum graph are directed', () => {
+    assert.deepEqual(
+      undirectedOf(
+        adj(3, [
+          [0, 1],
+          [1, 2],
+        ]),
+      ),
+      [
+        [0, 1],
+        [1, 2],
+      ],
+    );
+    const v = essentialGraph(
+      adj(3, [
+        [0, 2],
+        [1, 2],
+      ]),
+    );
+    assert.deepEqual(v.undirected, []);
+    assert.deepEqual(
+      v.directed,
+      adj(3, [
+        [0, 2],
+        [1, 2],
+      ]),
+    );
+    assert.deepEqual(essentialGraph(pendulum()).directed, pendulum());
+  });
+
+  test("Meek's rules orient what follows from a v-structure (R1 and R2)", () => {
+    // 3 -> 1 <- 0 is a v-structure; then 1 -> 2 (R1) and 0 -> 2 (R2, through 0 -> 1 -> 2)
+    const A = adj(4, [
+      [3, 1],
+      [0, 1],
+      [1, 2],
+      [0, 2],
+    ]);
+    const g = essentialGraph(A);
+    assert.deepEqual(g.undirected, []);
+    assert.deepEqual(g.directed, A);
+  });
+
+  test('an intervention target orients the edges it separates, and Meek follows', () => {
+    const chain = adj(3, [
+      [0, 1],
+      [1, 2],
+    ]);
+    assert.deepEqual(undirectedOf(chain, [[], [1]]), []);
+    assert.deepEqual(undirectedOf(chain, [[], [0]]), []); // 0 -> 1, then 1 -> 2 by R1
+    assert.deepEqual(undirectedOf(chain, [[], [2]]), [[0, 1]]); // only 1 -> 2 is told apart
+    // {0, 1} separates 1 - 2 only: 1 -> 2 does not tell 0 -> 1 from 1 -> 0
+    assert.deepEqual(undirectedOf(chain, [[], [0, 1]]), [[0, 1]]);
+  });
+
+  test('known directions (a user-required edge) are kept and propagated', () => {
+    const chain = adj(3, [
+      [0, 1],
+      [1, 2],
+    ]);
+    assert.deepEqual(essentialGraph(chain, [[]], [[0, 1]]).undirected, []);
+    assert.deepEqual(essentialGraph(chain, [[]], [[1, 2]]).undirected, [[0, 1]]);
+  });
+
+  // Every DAG on 4 nodes, grouped by its (interventional) Markov equivalence class: same skeleton
+  // and v-structures, for the DAG and for each target's mutilated DAG (Hauser & Buehlmann 2012,
+  // Theorem 10). The essential graph must direct exactly the edges all members share.
+  for (const targets of [[[]], [[], [0]], [[], [2]], [[], [1, 3]]] as number[][][])
+    test(`on all 543 DAGs over 4 nodes, targets ${JSON.stringify(targets)}: directed = shared by the whole class`, () => {
+      const dags = allDags(4);
+      assert.equal(dags.length, 543);
+      const signature = (A: number[][]) =>
+        targets
+          .map((t) => {
+            const M = A.map((r) => r.map((v, j) => (t.includes(j) ? 0 : v)));
+            const skeleton = M.map((r, i) => r.map((v, j) => v || M[j][i]).join('')).join('/');
+            const vs: string[] = [];
+            for (let c = 0; c < 4; c++)
+              for (let a = 0; a < 4; a++)
+                for (let b = a + 1; b < 4; b++)
+                  if (M[a][c] && M[b][c] && !M[a][b] && !M[b][a]) vs.push(`${a}${b}>${c}`);
+            return `${skeleton}|${vs.join(',')}`;
+          })
+          .join(' ; ');
+      const classes = new Map<string, number[][][]>();
+      for (const A of dags) classes.set(signature(A), [...(classes.get(signature(A)) ?? []), A]);
+      if (targets.length === 1) assert.equal(classes.size, 185); // the known count of CPDAGs on 4 nodes
+      for (const members of classes.values())
+        for (const A of members) {
+          const g = essentialGraph(A, targets);
+          for (let i = 0; i < 4; i++)
+            for (let j = 0; j < 4; j++) {
+              if (!A[i][j]) continue;
+              const shared = members.every((B) => B[i][j] === 1);
+              assert.equal(g.directed[i][j] === 1, shared, `${JSON.stringify(A)} edge ${i} -> ${j}`);
+            }
+        }
+    });
 });

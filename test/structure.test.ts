@@ -1,13 +1,17 @@
 // Interventional regimes and structure learning that uses them: the masked, unit-free score
 // orients what observational data cannot; worlds draw exact do() samples; folders parse regimes.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { EXACT_SEARCH_MAX_NODES, exactSearch } from '../src/causal/exact-search.ts';
-import { compareGraphs } from '../src/causal/graph.ts';
+import { essentialGraph } from '../src/causal/essential-graph.ts';
+import { exactSearch } from '../src/causal/exact-search.ts';
+import { compareGraphs, EDGE_THRESHOLD } from '../src/causal/graph.ts';
+import { localScorer } from '../src/causal/local-score.ts';
 import { ScmPrior } from '../src/causal/scm.ts';
+import { EXACT_SEARCH_MAX_NODES, MAX_STRUCTURE_NODES, searchStructure } from '../src/causal/search.ts';
 import { learnStructure } from '../src/causal/structure.ts';
 import { openFolder, parseLabelCsv } from '../src/data/folder.ts';
 import { pendulum } from '../src/data/pendulum.ts';
@@ -24,6 +28,8 @@ import { Ccig } from '../src/model/ccig.ts';
 import { resolveConfig } from '../src/model/config.ts';
 import * as torch from '../src/torch/index.ts';
 import { chooseGraph, SEARCH_SWITCH_MARGIN, train } from '../src/train/train.ts';
+import { allDags } from './helpers/dags.ts';
+import { randomLinearScm } from './helpers/random-scm.ts';
 
 torch.setNumThreads(1);
 
@@ -408,7 +414,12 @@ test("edge stability: on latents that read the world's labels, the true edges ho
         attributes: world.names,
         scm: { edges: world.edges(), search: 'exact' },
       },
-      prior: { mode, parentModel: 'mlp', adjacencyArray: () => truth.map((r) => r.map((v) => v * 1.5)) },
+      prior: {
+        mode,
+        parentModel: 'mlp',
+        adjacencyArray: () => truth.map((r) => r.map((v) => v * 1.5)),
+        standardizedEffects: () => truth.map((r) => r.map((v) => v * 0.5)),
+      },
       causalLatents: (_: unknown, idx: readonly number[]) => ({
         values: Float32Array.from(idx.flatMap((i) => Array.from(ds.values.subarray(i * 4, i * 4 + 4)))),
         intervened: Uint8Array.from(idx.flatMap((i) => Array.from(ds.intervened.subarray(i * 4, i * 4 + 4)))),
@@ -440,7 +451,7 @@ test('a search replaces the graph only when the found one scores better by more 
   const tie = found.scoreWithin(reversed) - found.score;
   assert.ok(tie > 0 && tie < SEARCH_SWITCH_MARGIN, `the reversed edge is not a near tie: ${tie}`);
   // a near tie keeps the current graph (a better score, but not by the margin)
-  const kept = chooseGraph(found, reversed);
+  const kept = chooseGraph(found, found.adjacency, reversed);
   assert.deepEqual([kept.switched, kept.adjacency], [false, reversed]);
   assert.equal(kept.gain, tie);
   // a clearly better graph replaces it
@@ -448,11 +459,11 @@ test('a search replaces the graph only when the found one scores better by more 
     [0, 0],
     [0, 0],
   ];
-  const replaced = chooseGraph(found, empty);
+  const replaced = chooseGraph(found, found.adjacency, empty);
   assert.ok(replaced.gain > SEARCH_SWITCH_MARGIN, `${replaced.gain}`);
   assert.deepEqual([replaced.switched, replaced.adjacency], [true, found.adjacency]);
   // the current graph found again: nothing to gain, nothing changes
-  assert.deepEqual(chooseGraph(found, found.adjacency).switched, false);
+  assert.deepEqual(chooseGraph(found, found.adjacency, found.adjacency).switched, false);
 });
 
 test('a training run changes its graph only where a search clears the margin (no flip-flop on a tie)', async () => {
@@ -486,4 +497,309 @@ test('a training run changes its graph only where a search clears the margin (no
     searches.some((s) => !s.switched && s.gain > 0),
     `no near tie among ${searches.length} searches: ${searches.map((s) => s.gain.toFixed(3)).join(', ')}`,
   );
+});
+
+// --- searchStructure (src/causal/search.ts): equivalence classes, constraints, scale, reading error
+
+/** The score of a DAG under a local scorer: the sum of its nodes' scores. */
+function dagScore(scorer: ReturnType<typeof localScorer>, A: number[][]): number {
+  return A.reduce(
+    (s, _, j) =>
+      s +
+      scorer.score(
+        j,
+        A.flatMap((row, i) => (row[j] ? [i] : [])),
+      ),
+    0,
+  );
+}
+
+test('search: a linear-Gaussian chain comes back undirected, a v-structure oriented (both scores)', () => {
+  const n = 1000;
+  const rng = new Rng(3);
+  const chainValues = new Float64Array(n * 3);
+  const collider = new Float64Array(n * 3);
+  for (let r = 0; r < n; r++) {
+    const a = rng.normal();
+    const b = 0.8 * a + rng.normal();
+    chainValues.set([a, b, -0.9 * b + rng.normal()], r * 3);
+    const x = rng.normal();
+    const z = rng.normal();
+    collider.set([x, 0.8 * x - 0.7 * z + 0.6 * rng.normal(), z], r * 3);
+  }
+  const pairs = (found: ReturnType<typeof searchStructure>) =>
+    found.edges
+      .map((e) => `${[e.from, e.to].sort().join('')}:${e.directed ? `${e.from}>${e.to}` : 'undirected'}`)
+      .sort();
+  for (const score of ['knn', 'linear'] as const) {
+    const chained = searchStructure(chainValues, n, 3, { score });
+    assert.deepEqual(pairs(chained), ['x0x1:undirected', 'x1x2:undirected'], score);
+    assert.deepEqual(chained.adjacency, [
+      [0, 1, 0],
+      [1, 0, 1],
+      [0, 1, 0],
+    ]);
+    assert.deepEqual(pairs(searchStructure(collider, n, 3, { score })), ['x0x1:x0>x1', 'x1x2:x2>x1'], score);
+  }
+  // interventions on the chain's middle node orient both of its edges
+  const d = chain(1500, 0.3);
+  const found = searchStructure(d.values, 1500, 3, { intervened: d.intervened });
+  assert.deepEqual(pairs(found), ['x0x1:x0>x1', 'x1x2:x1>x2']);
+});
+
+test('exact search = brute force over all 25 DAGs on 3 nodes and all 543 on 4, same score', () => {
+  for (const m of [3, 4]) {
+    const dags = allDags(m);
+    assert.equal(dags.length, m === 3 ? 25 : 543);
+    for (const score of ['knn', 'linear'] as const) {
+      const w = randomLinearScm(m, 200, { seed: m, density: 0.6 });
+      const scorer = localScorer(w.values, 200, m, { score });
+      const scores = dags.map((A) => dagScore(scorer, A));
+      const best = Math.min(...scores);
+      const found = exactSearch(w.values, 200, m, { score });
+      assert.ok(Math.abs(found.score - best) < 1e-9, `${m} nodes, ${score}: ${found.score} vs ${best}`);
+      assert.ok(Math.abs(dagScore(scorer, found.adjacency) - best) < 1e-9);
+      // the greedy search reaches the same optimum on these small tables
+      const greedy = searchStructure(w.values, 200, m, { score, method: 'greedy' });
+      assert.ok(
+        Math.abs(greedy.score - best) < 1e-9,
+        `greedy ${m} nodes, ${score}: ${greedy.score} vs ${best}`,
+      );
+    }
+  }
+});
+
+test('search: required and forbidden edges are obeyed (exact and greedy); bad constraints refused', () => {
+  const d = chain(600, 0);
+  for (const method of ['exact', 'greedy'] as const) {
+    const free = searchStructure(d.values, 600, 3, { method });
+    assert.ok(free.edges.some((e) => [e.from, e.to].sort().join() === 'x0,x1'));
+    const forbidden = searchStructure(d.values, 600, 3, {
+      method,
+      forbidden: [
+        ['x0', 'x1'],
+        ['x1', 'x0'],
+      ],
+    });
+    assert.ok(!forbidden.edges.some((e) => [e.from, e.to].sort().join() === 'x0,x1'), method);
+    const required = searchStructure(d.values, 600, 3, { method, required: [['x2', 'x0']] });
+    assert.ok(required.dag[2][0] === 1, `${method}: x2 -> x0 required`);
+    // a required direction counts as known: the chain it starts is oriented through Meek's rules
+    const oriented = searchStructure(d.values, 600, 3, { method, required: [['x0', 'x1']] });
+    assert.deepEqual(
+      oriented.edges.map((e) => [e.from, e.to, e.directed]),
+      [
+        ['x0', 'x1', true],
+        ['x1', 'x2', true],
+      ],
+    );
+  }
+  assert.throws(
+    () => searchStructure(d.values, 600, 3, { required: [['x0', 'q']] }),
+    /bad required edge x0 -> q/,
+  );
+  assert.throws(
+    () => searchStructure(d.values, 600, 3, { required: [['x0', 'x1']], forbidden: [['x0', 'x1']] }),
+    /x0 -> x1 is required but not allowed/,
+  );
+  assert.throws(
+    () =>
+      searchStructure(d.values, 600, 3, {
+        required: [
+          ['x0', 'x1'],
+          ['x1', 'x0'],
+        ],
+      }),
+    /required edges make a cycle: x0 -> x1 -> x0/,
+  );
+});
+
+test('reading error: the corrected linear score recovers the graph the uncorrected one misses', () => {
+  // seed 3 of scripts/structure-reading-error.ts: 6 nodes, 2000 rows, values read with 15% noise
+  const noise = 0.15;
+  const w = randomLinearScm(6, 2000, { seed: 3, readingError: noise, density: 0.4 });
+  const cpdagOf = (A: number[][]) => searchStructureMarks(A);
+  const truth = cpdagOf(w.adjacency);
+  const plain = searchStructure(w.values, 2000, 6, { score: 'linear' });
+  const corrected = searchStructure(w.values, 2000, 6, {
+    score: 'linear',
+    readingError: noise / Math.sqrt(1 + noise ** 2),
+  });
+  assert.equal(compareGraphs(truth, corrected.adjacency).shd, 0, JSON.stringify(corrected.edges));
+  assert.ok(compareGraphs(w.adjacency, plain.dag).extra >= 1, JSON.stringify(plain.edges));
+  // without reading error the linear score finds the graph as it is
+  const clean = searchStructure(w.truth, 2000, 6, { score: 'linear' });
+  assert.equal(compareGraphs(truth, clean.adjacency).shd, 0);
+  assert.throws(
+    () => searchStructure(w.values, 2000, 6, { readingError: 0.1 }),
+    /readingError needs the linear score/,
+  );
+});
+
+test('search scales past the exact limit: 40 attributes by the greedy search, close to the true class', () => {
+  assert.equal(EXACT_SEARCH_MAX_NODES, 16);
+  assert.ok(MAX_STRUCTURE_NODES >= 40);
+  const w = randomLinearScm(40, 1000, { seed: 1, density: 0.06 });
+  const found = searchStructure(w.values, 1000, 40, { score: 'linear' });
+  assert.equal(found.method, 'greedy');
+  const truth = searchStructureMarks(w.adjacency);
+  const edges = w.adjacency.flat().filter(Boolean).length;
+  const shd = compareGraphs(truth, found.adjacency).shd;
+  assert.ok(shd <= edges / 5, `CPDAG SHD ${shd} for ${edges} true edges`);
+  assert.ok(
+    found.score <= found.scoreWithin(w.adjacency) + 1e-9,
+    'no worse than the true graph by the score',
+  );
+  assert.throws(
+    () => searchStructure(new Float64Array(2 * 65), 2, 65),
+    new RegExp(`at most ${MAX_STRUCTURE_NODES} attributes`),
+  );
+});
+
+test('search: stability counts the subsamples that join a pair and give it the same mark', () => {
+  const d = chain(800, 0.3);
+  const found = searchStructure(d.values, 800, 3, { intervened: d.intervened, resamples: 4, seed: 2 });
+  assert.equal(found.resamples, 4);
+  for (const e of found.edges) {
+    assert.ok(e.stability !== undefined && e.markStability !== undefined);
+    assert.ok(e.markStability <= e.stability && e.stability <= 1);
+    assert.equal(Math.round(e.stability * 4), e.stability * 4, 'a share of 4 subsamples');
+  }
+  // a pair with no dependence at all is never joined
+  const rng = new Rng(5);
+  const noise = Float64Array.from({ length: 400 * 2 }, () => rng.normal());
+  assert.deepEqual(searchStructure(noise, 400, 2, { resamples: 3 }).edges, []);
+});
+
+test('ccig structure: a table in, every edge determined or not; --json; bad edges exit 2', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ccig-structure-'));
+  const d = chain(500, 0);
+  const rows = ['a,b,c'];
+  for (let r = 0; r < 500; r++)
+    rows.push(Array.from(d.values.subarray(r * 3, r * 3 + 3), (v) => v.toFixed(5)).join(','));
+  const csv = join(dir, 'chain.csv');
+  writeFileSync(csv, `${rows.join('\n')}\n`);
+  const ccig = (...args: string[]) =>
+    spawnSync(process.execPath, ['bin/ccig.js', 'structure', csv, ...args], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+  const json = ccig('--json', '--resamples', '2');
+  assert.equal(json.status, 0, json.stderr);
+  const out = JSON.parse(json.stdout) as {
+    nodes: string[];
+    edges: { from: string; to: string; directed: boolean; stability: number }[];
+  };
+  assert.deepEqual(out.nodes, ['a', 'b', 'c']);
+  assert.deepEqual(
+    out.edges.map((e) => [[e.from, e.to].sort().join(''), e.directed]),
+    [
+      ['ab', false],
+      ['bc', false],
+    ],
+  );
+  for (const e of out.edges) assert.ok(e.stability >= 0 && e.stability <= 1);
+  const text = ccig('--resamples', '0', '--require', 'a->b');
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, /a -> b {2}determined/);
+  assert.match(text.stdout, /b -> c {2}determined/);
+  const undetermined = ccig('--resamples', '0');
+  assert.match(undetermined.stdout, / -- .*undetermined/);
+  const bad = ccig('--require', 'a->zz');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /bad required edge a -> zz/);
+  assert.doesNotMatch(bad.stderr, /\n\s+at /, 'no stack trace');
+  const missing = spawnSync(process.execPath, ['bin/ccig.js', 'structure', join(dir, 'none.csv')], {
+    encoding: 'utf8',
+  });
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /none\.csv does not exist/);
+});
+
+test('config: scm.required / scm.forbidden name attributes and need a learned exact search', () => {
+  const attributes = ['a', 'b', 'c'];
+  const ok = resolveConfig('tiny', {
+    attributes,
+    scm: { structure: 'learned', search: 'exact', edges: [], required: [['a', 'b']] },
+  });
+  assert.deepEqual(ok.scm.required, [['a', 'b']]);
+  assert.throws(
+    () =>
+      resolveConfig('tiny', {
+        attributes,
+        scm: { structure: 'learned', search: 'exact', edges: [], forbidden: [['a', 'q']] },
+      }),
+    /scm.forbidden edge a -> q names 'q', not an attribute/,
+  );
+  assert.throws(
+    () =>
+      resolveConfig('tiny', {
+        attributes,
+        scm: { structure: 'given', edges: [['a', 'b']], required: [['a', 'b']] },
+      }),
+    /scm.required constrains a learned graph's search/,
+  );
+});
+
+/** The CPDAG of a DAG as one matrix (both entries 1 for an undirected edge). */
+function searchStructureMarks(A: number[][]): number[][] {
+  const g = essentialGraph(A);
+  const M = g.directed.map((r) => [...r]);
+  for (const [i, j] of g.undirected) {
+    M[i][j] = 1;
+    M[j][i] = 1;
+  }
+  return M;
+}
+
+test('edge threshold: one meaning, the standardized effect, for linear and MLP parents (#24 item 10)', () => {
+  assert.equal(EDGE_THRESHOLD, 0.3);
+  // linear: u0 -> u2 with A = 0.31 beside u1 -> u2 with A = 2: |A| is above 0.3, but a standard
+  // deviation of u0 moves u2 by 0.31 / sd(u2) = 0.31 / sqrt(0.31^2 + 4 + 1) = 0.137 of its sd
+  const linear = new ScmPrior({ nodes: ['u0', 'u1', 'u2'], mode: 'learned', mechanism: 'linear' });
+  torch.noGrad(() =>
+    linear.stateDict().A.copy_(
+      torch.tensor([
+        [0, 0, 0.31],
+        [0, 0, 2],
+        [0, 0, 0],
+      ]),
+    ),
+  );
+  const effect = linear.standardizedEffects();
+  const sd2 = Math.sqrt(0.31 ** 2 + 4 + 1);
+  assert.ok(Math.abs(effect[0][2] - 0.31 / sd2) < 0.01, `${effect[0][2]} vs ${0.31 / sd2}`);
+  assert.ok(Math.abs(effect[1][2] - 2 / sd2) < 0.03, `${effect[1][2]} vs ${2 / sd2}`);
+  assert.deepEqual(
+    linear.edges().map((e) => [e.from, e.to, e.weight]),
+    [['u1', 'u2', 2]],
+    'the 0.31 coefficient is not an edge; the weight reported is still A',
+  );
+  linear.dispose();
+  // MLP: the mean |d parents_j / d u_i| (checked by finite differences of the residual) times sd_i / sd_j
+  const mlp = new ScmPrior({ nodes: ['a', 'b', 'c'], mode: 'learned', mechanism: 'linear', parents: 'mlp' });
+  const rng = new Rng(2);
+  const n = 300;
+  const rows = Float32Array.from({ length: n * 3 }, (_, k) => (1 + (k % 3)) * rng.normal());
+  const measured = torch.scope(() => mlp.standardizedEffects(torch.tensor(rows, { shape: [n, 3] })));
+  const residual = (x: Float32Array) =>
+    torch.scope(() => torch.noGrad(() => mlp.residual(torch.tensor(x, { shape: [n, 3] })).toNumbers()));
+  const base = residual(rows);
+  const sd = [0, 1, 2].map((j) => columnSd(Float64Array.from(rows), 3, j));
+  const h = 1e-2;
+  for (let i = 0; i < 3; i++) {
+    const moved = Float32Array.from(rows, (v, k) => (k % 3 === i ? v + h : v));
+    const after = residual(moved);
+    for (let j = 0; j < 3; j++) {
+      if (i === j) continue;
+      let slope = 0;
+      for (let r = 0; r < n; r++) slope += Math.abs((after[r * 3 + j] - base[r * 3 + j]) / h);
+      const expected = ((slope / n) * sd[i]) / sd[j];
+      assert.ok(
+        Math.abs(measured[i][j] - expected) < 0.02 * Math.max(1, expected),
+        `${i} -> ${j}: ${measured[i][j]} vs ${expected}`,
+      );
+    }
+  }
+  mlp.dispose();
 });

@@ -215,6 +215,15 @@ export function topologicalOrder(A: Adjacency, nodes?: readonly string[]): numbe
 // Thresholding and edges
 
 /**
+ * An edge of a learned graph is one whose standardized effect exceeds this: a change of one
+ * standard deviation in the cause moves the effect's mechanism by at least 0.3 of the effect's
+ * standard deviation (ScmPrior.standardizedEffects; NOTEARS' 0.3, which it applies to
+ * coefficients of standardized data). One meaning for the linear and the MLP parent models, for
+ * a trained model's u-space and for a label search.
+ */
+export const EDGE_THRESHOLD = 0.3;
+
+/**
  * Binary adjacency: 1 where |A[i][j]| > t, else 0 (NOTEARS reports edges with |w| > 0.3).
  * `threshold([[0, 0.5], [-0.1, 0]], 0.3) // [[0, 1], [0, 0]]`
  */

@@ -18,7 +18,7 @@ import { GraphError, OptionError } from '../errors.ts';
 import { expectOneOf } from '../options.ts';
 import * as torch from '../torch/index.ts';
 import { nn, type Tensor } from '../torch/index.ts';
-import { assertDag, edges as listEdges } from './graph.ts';
+import { assertDag, EDGE_THRESHOLD, edges as listEdges } from './graph.ts';
 
 export const STRUCTURE_MODES = ['given', 'learned', 'none'] as const;
 export type StructureMode = (typeof STRUCTURE_MODES)[number];
@@ -264,13 +264,54 @@ export class ScmPrior extends nn.Module {
     return Array.from({ length: this.m }, (_, i) => flat.slice(i * this.m, (i + 1) * this.m));
   }
 
-  /** Edges with |A[i][j]| > threshold, by name (NOTEARS reports 0.3). */
-  edges(threshold = 0.3): { from: string; to: string; weight: number }[] {
-    return listEdges(this.adjacencyArray(), threshold).map((e) => ({
+  /**
+   * The edges whose standardized effect (standardizedEffects) exceeds `threshold` (default
+   * EDGE_THRESHOLD), by name, each with its weight A[i][j] (linear: the coefficient; MLP: the
+   * first-layer weight norm). `u`: the rows to measure the effects on (default the prior's own
+   * samples).
+   */
+  edges(threshold = EDGE_THRESHOLD, u?: Tensor): { from: string; to: string; weight: number }[] {
+    const A = this.adjacencyArray();
+    const effect = this.standardizedEffects(u);
+    return listEdges(effect, threshold).map((e) => ({
       from: this.nodes[e.from],
       to: this.nodes[e.to],
-      weight: e.weight,
+      weight: A[e.from][e.to],
     }));
+  }
+
+  /**
+   * Each edge's effect in standardized units: the mean over rows of |d parents(u)_j / d u_i|,
+   * times sd(u_i) / sd(u_j) (a path coefficient; linear: |A[i][j]| sd_i / sd_j). The one meaning
+   * of the edge threshold, whatever the parent model. Rows: `u` [B, m], or 2,000 draws of the
+   * prior's own u (seeded; the global RNG is left as it was).
+   */
+  standardizedEffects(u?: Tensor): number[][] {
+    const m = this.m;
+    const zero = () => Array.from({ length: m }, () => new Array<number>(m).fill(0));
+    if (this.mode === 'none') return zero();
+    return torch.scope(() =>
+      torch.noGrad(() => {
+        let rows = u;
+        if (!rows) {
+          const saved = torch.getRngState();
+          torch.manualSeed(0);
+          const eps = torch.randn([2000, m]);
+          torch.setRngState(saved);
+          saved.dispose();
+          rows = this.solve(eps);
+        }
+        const sd = rows.sub(rows.mean(0, true)).square().mean(0).sqrt().toNumbers();
+        const slope =
+          this.parentModel === 'linear'
+            ? this.adjacency().abs().toNumbers()
+            : this.parentJacobian(rows).abs().mean(0).toNumbers();
+        const out = zero();
+        for (let i = 0; i < m; i++)
+          for (let j = 0; j < m; j++) out[i][j] = sd[j] > 1e-12 ? (slope[i * m + j] * sd[i]) / sd[j] : 0;
+        return out;
+      }),
+    );
   }
 
   // ---- the structural equations (row form) ---------------------------------------------------

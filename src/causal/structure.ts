@@ -17,7 +17,7 @@
 import { OptionError } from '../errors.ts';
 import * as torch from '../torch/index.ts';
 import { optim, type Tensor } from '../torch/index.ts';
-import { findCycle } from './graph.ts';
+import { EDGE_THRESHOLD, findCycle } from './graph.ts';
 import {
   type ParentModel,
   ScmPrior,
@@ -46,7 +46,7 @@ export interface LearnStructureOptions {
   lr?: number;
   /** augmented Lagrangian: update every this many steps (default 100) */
   dagEvery?: number;
-  /** edges are |A[i][j]| > threshold (default 0.3, NOTEARS) */
+  /** edges: standardized effect > threshold (default EDGE_THRESHOLD, 0.3; linear: |A[i][j]|, the columns being standardized) */
   threshold?: number;
   /** the structure score (default nv, as the SCM prior's consistency loss) */
   score?: StructureScore;
@@ -60,7 +60,7 @@ export interface LearnedStructure {
   nodes: string[];
   /** weighted adjacency in standardized units, A[i][j] for i -> j (refitted: see `refitSteps`) */
   adjacency: number[][];
-  /** |A[i][j]| > threshold */
+  /** standardized effect > threshold */
   edges: { from: string; to: string; weight: number }[];
   /** h(A) at the end (about 0 for a DAG) */
   h: number;
@@ -86,7 +86,7 @@ export function learnStructure(
   const steps = o.steps ?? 2000;
   const l1 = o.l1 ?? 0.01;
   const every = o.dagEvery ?? 100;
-  const threshold = o.threshold ?? 0.3;
+  const threshold = o.threshold ?? EDGE_THRESHOLD;
   const score = o.score ?? 'nv';
   if (!STRUCTURE_SCORES.includes(score))
     throw new OptionError(`Expected one of ${STRUCTURE_SCORES.join(', ')} for score but received '${score}'`);
@@ -137,7 +137,7 @@ export function learnStructure(
       });
       if (step % every === 0) dag = updateDagSchedule(dag, h, schedule);
     }
-    let found = prior.edges(threshold);
+    let found = prior.edges(threshold, u);
     const h = torch.scope(() => torch.noGrad(() => prior.acyclicity().item()));
     let adjacency = prior.adjacencyArray();
     let final = torch.scope(() => torch.noGrad(() => fit().item()));

@@ -6,6 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { acyclicity } from '../causal/acyclicity.ts';
+import { essentialGraph } from '../causal/essential-graph.ts';
+import { EDGE_THRESHOLD, isDag, threshold } from '../causal/graph.ts';
 import { OptionError } from '../errors.ts';
 import { type EdgeStability, edgeStability, formatEdgeStability } from '../eval/edge-stability.ts';
 import { structureLimits } from '../model/config.ts';
@@ -86,7 +88,7 @@ export async function infoCommand(path: string | undefined, raw: Record<string, 
     parameters: model.numParameters(),
     givenGraph: meta.config.scm.edges,
     adjacency: A,
-    edges: model.prior.edges(0.3),
+    edges: model.prior.edges(EDGE_THRESHOLD),
     edgeStability: stability,
     acyclicity: acyclicity(A),
     metrics: meta.metrics,
@@ -96,19 +98,28 @@ export async function infoCommand(path: string | undefined, raw: Record<string, 
     process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
     return;
   }
+  // without measured stability (which knows the held-out regimes), the observational class
+  const drawn = threshold(model.prior.standardizedEffects(), EDGE_THRESHOLD);
+  const cpdag = isDag(drawn) ? essentialGraph(drawn) : undefined;
+  const undetermined = (e: { from: string; to: string }) => {
+    const names = meta.attributes.map((a) => a.name);
+    return cpdag !== undefined && cpdag.directed[names.indexOf(e.from)][names.indexOf(e.to)] === 0;
+  };
+  const edgeList = `edges (effect>${EDGE_THRESHOLD}) ${info.edges.length ? info.edges.map((e) => `${e.from} ${undetermined(e) ? '--' : '->'} ${e.to} (${e.weight.toFixed(2)})`).join(', ') : 'none'}`;
+  const undeterminedNote = info.edges.some(undetermined)
+    ? '             --: a direction observational data alone do not determine (the CPDAG); trained as drawn'
+    : '';
   const skipped = stability?.skipped ?? limit;
   const edgeLines = skipped
-    ? [
-        `edges |A|>0.3 ${info.edges.length ? info.edges.map((e) => `${e.from} -> ${e.to} (${e.weight.toFixed(2)})`).join(', ') : 'none'}`,
-        `             stability not measured: ${skipped}`,
-      ]
+    ? [edgeList, undeterminedNote, `             stability not measured: ${skipped}`].filter(Boolean)
     : stability
       ? [
           `edges        weight and stability (${stabilitySource}, ${stability.resamples} resamples):`,
           ...formatEdgeStability(stability, '  '),
         ]
       : [
-          `edges |A|>0.3 ${info.edges.length ? info.edges.map((e) => `${e.from} -> ${e.to} (${e.weight.toFixed(2)})`).join(', ') : 'none'}`,
+          edgeList,
+          undeterminedNote,
           model.prior.mode === 'none'
             ? ''
             : '             stability not measured: ccig info --stability (or ccig eval) measures it',

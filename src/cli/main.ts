@@ -11,6 +11,7 @@ import { evalCommand } from './eval.ts';
 import { infoCommand } from './info.ts';
 import { counterfactualCommand, interveneCommand, sampleCommand, traverseCommand } from './ops.ts';
 import { serveCommand } from './serve.ts';
+import { structureCommand } from './structure.ts';
 import { trainCommand } from './train.ts';
 import { runCommand, setDebug } from './util.ts';
 
@@ -287,6 +288,34 @@ export function buildProgram(): Command {
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExamples:\n  ccig info runs/x/checkpoint.safetensors\n  ccig info --engine')
     .action((path, o) => runCommand(() => infoCommand(path, o)));
+
+  program
+    .command('structure')
+    .description(
+      'Search the causal graph of a table (one column per attribute, optional intervened column): each edge determined (->) or not (--) by the data, with its stability',
+    )
+    .argument('<file>', "a CSV: a header of attribute names (a 'file' column is ignored), one row per sample")
+    .option('--resamples <n>', "half-size subsamples for each edge's stability (0: none)", '20')
+    .option('--method <name>', 'auto (exact up to 16 attributes, greedy beyond) | exact | greedy', 'auto')
+    .option(
+      '--score <name>',
+      'knn (nonlinear mechanisms) | linear (linear-Gaussian; takes --reading-error)',
+      'knn',
+    )
+    .option(
+      '--reading-error <share>',
+      "values read with noise of this share of each column's sd (e.g. 0.15); linear score only",
+    )
+    .option('--rows <n>', 'use the first n rows at most', '2000')
+    .option('--require <edge>', "an edge every graph must have, 'cause->effect' (repeatable)", collect, [])
+    .option('--forbid <edge>', "an edge no graph may have, 'cause->effect' (repeatable)", collect, [])
+    .option('--seed <n>', 'seed of the subsamples', '0')
+    .option('--json', 'print { nodes, edges: [{ from, to, directed, stability, markStability }] }')
+    .addHelpText(
+      'after',
+      "\nExamples:\n  ccig structure out/pendulum/labels.csv\n  ccig structure labels.csv --resamples 0 --json\n  ccig structure labels.csv --require 'light_angle->shadow_length' --forbid 'a->b'\n  ccig structure labels.csv --score linear --reading-error 0.15",
+    )
+    .action((file, o) => runCommand(() => structureCommand(file, o)));
 
   return program;
 }

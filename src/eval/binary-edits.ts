@@ -10,7 +10,7 @@
  *     the edit against the reconstruction G(E(x)) (interval, paired difference), and the shares
  *     of faces whose oracle reading (at 0.5) stays the face's own (kept) and stays the
  *     reconstruction's (unchanged: the edit's own doing); descendants are those of a in
- *     the learned graph (|A| > EDGE_THRESHOLD); `intended` is the shift of the model's own
+ *     the learned graph (standardized effect > EDGE_THRESHOLD); `intended` is the shift of the model's own
  *     latents under the causal edit, i.e. the direction of the learned edges;
  *   - identity: pixel L1 ([0, 1] units) and SSIM between the face and its counterfactual, and the
  *     share of (face, non-descendant) pairs whose oracle reading is unchanged.
@@ -18,13 +18,13 @@
  * G(E(x))). Composition (the null intervention returns the input) is the axioms section's
  * (axioms.ts), for every kind of data.
  */
-import { descendants } from '../causal/graph.ts';
+import { descendants, EDGE_THRESHOLD } from '../causal/graph.ts';
 import * as torch from '../torch/index.ts';
 import type { Interval, PairedInterval } from './bootstrap.ts';
 import type { AttributeCounterfactuals, EvalContext } from './context.ts';
 
 /** Threshold on |A[i][j]| above which an edge counts as learned (as the editor draws it). */
-export const EDGE_THRESHOLD = 0.3;
+export { EDGE_THRESHOLD };
 
 export interface AttributeEffect {
   /** oracle probability on the edited face minus on the reconstruction */
@@ -47,7 +47,7 @@ export interface BinaryEditRow {
   target: 0 | 1;
   /** faces edited: the held-out faces labelled 1 - target */
   n: number;
-  /** descendants of the attribute in the learned graph (|A| > EDGE_THRESHOLD), and the rest */
+  /** descendants of the attribute in the learned graph (standardized effect > EDGE_THRESHOLD), and the rest */
   descendants: string[];
   nonDescendants: string[];
   success: { causal: Interval | null; nonCausal: Interval | null; difference: PairedInterval | null };
@@ -100,7 +100,11 @@ export function binaryEditSection(
   const real = ctx.real.values;
   const recon = ctx.reconstruction.values;
   const read = (p: ArrayLike<number>, r: number, j: number) => (p[r * m + j] > 0.5 ? 1 : 0);
-  const A = model.prior.adjacencyArray().map((row) => row.map((v) => (Math.abs(v) > EDGE_THRESHOLD ? v : 0)));
+  // edges by their standardized effect (one meaning of the threshold: causal/graph.ts EDGE_THRESHOLD)
+  const effect = model.prior.standardizedEffects();
+  const A = model.prior
+    .adjacencyArray()
+    .map((row, i) => row.map((v, j) => (effect[i][j] > EDGE_THRESHOLD ? v : 0)));
   // the model's own attribute values of each face before any edit (label units)
   const factual = torch.scope(() =>
     torch.noGrad(() => model.latentToLabels(ctx.mu.slice(1, 0, m)).toFloat32Array()),

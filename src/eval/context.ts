@@ -45,7 +45,13 @@ export type EvalModel = Pick<
 > & {
   prior: Pick<
     Ccig['prior'],
-    'interventionIndices' | 'interveneRows' | 'intervene' | 'abduct' | 'adjacencyArray' | 'edges'
+    | 'interventionIndices'
+    | 'interveneRows'
+    | 'intervene'
+    | 'abduct'
+    | 'adjacencyArray'
+    | 'edges'
+    | 'standardizedEffects'
   >;
 };
 

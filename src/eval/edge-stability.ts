@@ -16,7 +16,9 @@
  *   const s = edgeStability(model, data.heldOut, { resamples: 20 });
  *   s.edges; // [{ from: 'light_angle', to: 'shadow_position', weight: 1.32, stability: 0.95 }, ...]
  */
-import { exactSearch } from '../causal/exact-search.ts';
+import { essentialGraph, targetsOfRegimes } from '../causal/essential-graph.ts';
+import { EDGE_THRESHOLD, isDag, namedEdges, threshold as thresholded } from '../causal/graph.ts';
+import { searchStructure } from '../causal/search.ts';
 import { learnStructure } from '../causal/structure.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { Rng } from '../data/rng.ts';
@@ -31,7 +33,7 @@ export interface EdgeStabilityOptions {
   /** Adam steps of each structure search (default 1000) */
   steps?: number;
   seed?: number;
-  /** edge threshold on |A| (default 0.3) */
+  /** edge threshold on the standardized effect (default EDGE_THRESHOLD, 0.3) */
   threshold?: number;
 }
 
@@ -42,6 +44,11 @@ export interface EdgeStabilityRow {
   weight: number;
   /** fraction of resamples whose graph has from -> to */
   stability: number;
+  /**
+   * false: the held-out data's regimes do not determine this edge's direction (it is undirected
+   * in the model graph's essential graph, causal/essential-graph.ts); the prior keeps from -> to
+   */
+  directed?: boolean;
 }
 
 export interface EdgeStability {
@@ -53,7 +60,7 @@ export interface EdgeStability {
   /** of them drawn under an intervention */
   interventionalRows: number;
   threshold: number;
-  /** every edge of the model (|A| > threshold), strongest first */
+  /** every edge of the model (standardized effect > threshold), strongest first */
   edges: EdgeStabilityRow[];
   /** pairs the model leaves out but at least a fifth of the resamples find */
   others: EdgeStabilityRow[];
@@ -68,7 +75,7 @@ export function edgeStability(
   o: EdgeStabilityOptions = {},
 ): EdgeStability | null {
   if (model.prior.mode === 'none' || heldOut.size < 2) return null;
-  const threshold = o.threshold ?? 0.3;
+  const threshold = o.threshold ?? EDGE_THRESHOLD;
   const skipped = structureLimits(model.config).edgeStability;
   if (skipped)
     return { resamples: 0, n: 0, interventionalRows: 0, threshold, edges: [], others: [], skipped };
@@ -108,7 +115,16 @@ export function edgeStability(
       regimes.set(intervened.subarray(src * m, (src + 1) * m), k * m);
     }
     const found: [string, string][] = searched
-      ? exactSearch(rows, size, m, { nodes: names, intervened: regimes, allowed }).edges
+      ? namedEdges(
+          searchStructure(rows, size, m, {
+            nodes: names,
+            intervened: regimes,
+            allowed,
+            required: model.config.scm.required,
+            forbidden: model.config.scm.forbidden,
+          }).dag,
+          names,
+        )
       : learnStructure(rows, N, m, {
           nodes: names,
           intervened: regimes,
@@ -123,18 +139,24 @@ export function edgeStability(
   }
 
   const A = model.prior.adjacencyArray();
+  // an edge of the model: standardized effect above the threshold (causal/graph.ts EDGE_THRESHOLD)
+  const effect = model.prior.standardizedEffects();
+  // (a NOTEARS graph may keep a cycle above the threshold: no equivalence class to draw then)
+  const drawn = thresholded(effect, threshold);
+  const essential = isDag(drawn) ? essentialGraph(drawn, targetsOfRegimes(intervened, N, m)) : undefined;
   const row = (i: number, j: number): EdgeStabilityRow => ({
     from: names[i],
     to: names[j],
     weight: A[i][j],
     stability: counts[i][j] / resamples,
+    ...(essential && drawn[i][j] === 1 && { directed: essential.directed[i][j] === 1 }),
   });
   const edges: EdgeStabilityRow[] = [];
   const others: EdgeStabilityRow[] = [];
   for (let i = 0; i < m; i++)
     for (let j = 0; j < m; j++) {
       if (i === j) continue;
-      if (Math.abs(A[i][j]) > threshold) edges.push(row(i, j));
+      if (effect[i][j] > threshold) edges.push(row(i, j));
       else if (counts[i][j] / resamples >= 0.2) others.push(row(i, j));
     }
   edges.sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight));
@@ -147,16 +169,19 @@ export function edgeStability(
   return { method, resamples, n: N, interventionalRows, threshold, edges, others };
 }
 
-/** One line per edge: "from -> to  weight 1.32  stable in 95% of 20 resamples". */
+/**
+ * One line per edge: "from -> to  weight 1.32  stable in 95% of 20 resamples", or "from -- to
+ * (direction not determined by these data) ..." for an edge the regimes leave undirected.
+ */
 export function formatEdgeStability(s: EdgeStability | null, indent = ''): string[] {
   if (!s) return [`${indent}no learnable structure`];
   if (s.skipped) return [`${indent}stability not measured: ${s.skipped}`];
   const pct = (v: number) => `${Math.round(v * 100)}%`;
   const lines = s.edges.map(
     (e) =>
-      `${indent}${e.from} -> ${e.to}  weight ${e.weight.toFixed(2)}  stable in ${pct(e.stability)} of ${s.resamples} resamples`,
+      `${indent}${e.from} ${e.directed === false ? '--' : '->'} ${e.to}  weight ${e.weight.toFixed(2)}  stable in ${pct(e.stability)} of ${s.resamples} resamples${e.directed === false ? '  (direction not determined by these data: trained as drawn)' : ''}`,
   );
-  if (s.edges.length === 0) lines.push(`${indent}no edge with |A| > ${s.threshold}`);
+  if (s.edges.length === 0) lines.push(`${indent}no edge with a standardized effect > ${s.threshold}`);
   for (const e of s.others)
     lines.push(`${indent}(not in A) ${e.from} -> ${e.to}  found in ${pct(e.stability)} of resamples`);
   return lines;

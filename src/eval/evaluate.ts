@@ -16,7 +16,7 @@
  */
 
 import { acyclicity } from '../causal/acyclicity.ts';
-import { compareGraphs, type GraphComparison } from '../causal/graph.ts';
+import { compareGraphs, EDGE_THRESHOLD, type GraphComparison } from '../causal/graph.ts';
 import type { StructureMode } from '../causal/scm.ts';
 import type { Dataset } from '../data/dataset.ts';
 import type { WorldDataset } from '../data/world-dataset.ts';
@@ -107,10 +107,13 @@ export function graphSection(ctx: EvalContext): GraphResult {
   return {
     reference: ctx.reference.kind,
     referenceEdges: ctx.reference.edges,
-    learnedEdges: ctx.model.prior.edges(0.3),
+    learnedEdges: ctx.model.prior.edges(EDGE_THRESHOLD),
     adjacency: A,
     h: acyclicity(A),
-    comparison: compareGraphs(ctx.reference.adjacency, A, { threshold: 0.3 }),
+    // edges by their standardized effect (the one meaning of the threshold: graph.ts EDGE_THRESHOLD)
+    comparison: compareGraphs(ctx.reference.adjacency, ctx.model.prior.standardizedEffects(), {
+      threshold: EDGE_THRESHOLD,
+    }),
     structure: ctx.model.config.scm.structure,
     caveat: givenGraphCaveat(ctx.model.config.scm.structure),
   };

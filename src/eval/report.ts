@@ -47,10 +47,13 @@ export function fmtDifference(v: PairedInterval | null | undefined, d = 3): stri
   return v.significant ? `<b>${text}</b>` : text;
 }
 
-/** A directed graph drawn on a circle, edges labelled with weights. */
+/**
+ * A graph drawn on a circle, edges labelled with weights; an edge with `directed: false` (its
+ * direction not determined by the data: causal/essential-graph.ts) is drawn dashed, without an arrow.
+ */
 export function graphSvg(
   nodes: string[],
-  edges: { from: string; to: string; weight?: number }[],
+  edges: { from: string; to: string; weight?: number; directed?: boolean }[],
   highlight: 'good' | 'plain' = 'plain',
 ): string {
   const W = 380;
@@ -78,7 +81,7 @@ export function graphSvg(
       e.weight !== undefined
         ? `<text x="${(sx + ex) / 2 + 4}" y="${(sy + ey) / 2 - 4}" font-size="11" fill="${color}">${e.weight.toFixed(2)}</text>`
         : '';
-    return `<line x1="${sx}" y1="${sy}" x2="${ex}" y2="${ey}" stroke="${color}" stroke-width="${1.5 + Math.min(3, Math.abs(e.weight ?? 1))}" marker-end="url(#arrow-${highlight})"/>${label}`;
+    return `<line x1="${sx}" y1="${sy}" x2="${ex}" y2="${ey}" stroke="${color}" stroke-width="${1.5 + Math.min(3, Math.abs(e.weight ?? 1))}"${e.directed === false ? ' stroke-dasharray="5 3"' : ` marker-end="url(#arrow-${highlight})"`}/>${label}`;
   });
   const circles = nodes.map((n, i) => {
     const [x, y] = pos[i];
@@ -273,7 +276,14 @@ ${r.interventions.summary['causal.descendants'] != null ? `<span class="kpi"><b>
     names,
     g.referenceEdges.map(([from, to]) => ({ from, to })),
   )}</figure>
-<figure><figcaption>learned A, edges with |A[i][j]| &gt; 0.3 (h(A) = ${g.h.toExponential(2)})</figcaption>${graphSvg(names, g.learnedEdges, 'good')}</figure>
+<figure><figcaption>learned A, edges with a standardized effect &gt; 0.3 (h(A) = ${g.h.toExponential(2)})${r.edgeStability?.edges.some((e) => e.directed === false) ? '; dashed, no arrow: a direction the held-out data and their regimes do not determine (trained as the search chose)' : ''}</figcaption>${graphSvg(
+    names,
+    g.learnedEdges.map((e) => ({
+      ...e,
+      directed: r.edgeStability?.edges.find((s) => s.from === e.from && s.to === e.to)?.directed,
+    })),
+    'good',
+  )}</figure>
 <figure><figcaption>adjacency A (row = cause, column = effect)</figcaption>${heatmap(names, names, g.adjacency)}</figure></div>
 <p class="note">${g.caveat ? `<b>SHD, TPR and FDR are trivial here</b>: ${esc(g.caveat)}. ` : ''}Against the ${esc(g.reference)}: true positives ${c.truePositive}, reversed ${c.reversed}, extra ${c.extra}, missing ${c.missing}; SHD ${c.shd} (extra + missing + reversed).</p>
 ${r.edgeStability?.skipped ? `<p class="note">Edge stability not measured: ${esc(r.edgeStability.skipped)}.</p>` : ''}
@@ -285,7 +295,7 @@ ${
       ]
         .map(
           (e) =>
-            `<tr><td>${esc(e.from)} → ${esc(e.to)}${Math.abs(e.weight) > r.edgeStability!.threshold ? '' : ' (not in A)'}</td><td>${fmt(e.weight, 2)}</td><td>${fmt(e.stability * 100, 0)}%</td></tr>`,
+            `<tr><td>${esc(e.from)} ${e.directed === false ? '— (undetermined)' : '→'} ${esc(e.to)}${Math.abs(e.weight) > r.edgeStability!.threshold ? '' : ' (not in A)'}</td><td>${fmt(e.weight, 2)}</td><td>${fmt(e.stability * 100, 0)}%</td></tr>`,
         )
         .join(
           '',

@@ -57,6 +57,12 @@ export const ConfigSchema = z.strictObject({
      * older configs: notears.
      */
     search: z.enum(['notears', 'exact']).optional(),
+    /**
+     * `learned` by exact search: edges [cause, effect] every graph found must have (a direction
+     * the data leave undetermined, fixed by the user) and edges none may have (causal/search.ts)
+     */
+    required: z.array(edge).optional(),
+    forbidden: z.array(edge).optional(),
   }),
   /** free latent dims k (identity, background, ...) */
   zFree: z.number().int().min(0),
@@ -416,6 +422,19 @@ export function parseConfig(raw: unknown, source = 'config'): CcigConfig {
   const cfg = r.data;
   if (cfg.scm.structure === 'given' && cfg.scm.edges.length === 0)
     throw new OptionError(`${source}: structure 'given' needs scm.edges`);
+  for (const key of ['required', 'forbidden'] as const) {
+    const list = cfg.scm[key] ?? [];
+    if (list.length > 0 && !(cfg.scm.structure === 'learned' && cfg.scm.search === 'exact'))
+      throw new OptionError(
+        `${source}: scm.${key} constrains a learned graph's search: it needs scm.structure 'learned' and scm.search 'exact'`,
+      );
+    for (const [from, to] of list)
+      for (const name of [from, to])
+        if (!cfg.attributes.includes(name))
+          throw new OptionError(
+            `${source}: scm.${key} edge ${from} -> ${to} names '${name}', not an attribute (${cfg.attributes.join(', ')})`,
+          );
+  }
   return cfg;
 }
 

@@ -16,9 +16,9 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ExactSearchResult, exactSearch } from '../causal/exact-search.ts';
 import { namedEdges } from '../causal/graph.ts';
 import { type DagSchedule, STRUCTURE_PARAMS, structurePenalty, updateDagSchedule } from '../causal/scm.ts';
+import { searchStructure } from '../causal/search.ts';
 import { flipChoice, hflipRows } from '../data/augment.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { tileGrid, toRgbTiles, writePng } from '../data/grid.ts';
@@ -822,7 +822,7 @@ export function encoderGeneratorTerms(
 }
 
 /**
- * Exact structure search on the encoder's causal latents of `rows` training images (spread over
+ * Structure search (src/causal/search.ts, as `ccig structure`) on the encoder's causal latents of `rows` training images (spread over
  * the set, with their regimes), and the graph found becomes the prior's structure. Every rank of a
  * data-parallel run holds the same weights and encodes the same images, so finds the same graph.
  */
@@ -831,8 +831,13 @@ function searchGraph(model: Ccig, data: Dataset, rows: number): SearchOutcome {
   const indices = Array.from({ length: n }, (_, i) => Math.floor((i * data.size) / n));
   const { values, intervened } = model.causalLatents(data, indices);
   const nodes = model.attributes.map((a) => a.name);
-  const found = exactSearch(values, n, model.m, { nodes, intervened });
-  const next = chooseGraph(found, model.prior.maskArray());
+  const found = searchStructure(values, n, model.m, {
+    nodes,
+    intervened,
+    required: model.config.scm.required,
+    forbidden: model.config.scm.forbidden,
+  });
+  const next = chooseGraph(found, found.dag, model.prior.maskArray());
   if (next.switched) model.prior.setStructure(next.adjacency);
   return { edges: namedEdges(next.adjacency, nodes), gain: next.gain, switched: next.switched };
 }
@@ -854,12 +859,13 @@ export const SEARCH_SWITCH_MARGIN = 0.05;
  * would throw away the weights of the edges it drops and restart the ones it adds, to no end.
  */
 export function chooseGraph(
-  found: ExactSearchResult,
+  found: { score: number; scoreWithin(adjacency: number[][]): number },
+  foundDag: number[][],
   current: number[][],
 ): { adjacency: number[][]; gain: number; switched: boolean } {
   const gain = found.scoreWithin(current) - found.score;
   return gain > SEARCH_SWITCH_MARGIN
-    ? { adjacency: found.adjacency, gain, switched: true }
+    ? { adjacency: foundDag, gain, switched: true }
     : { adjacency: current, gain, switched: false };
 }
 
