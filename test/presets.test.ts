@@ -2,7 +2,7 @@
  * Every preset, as resolveConfig builds it and as PRESETS holds it, against a fixture written from
  * the presets before they were rebuilt from named parts (issue #24 item 17): a change to a preset
  * shows up here as the key that changed. A deliberate change to a preset regenerates the fixture:
- *   node --import tsx scripts/preset-fixture.ts > test/fixtures/presets.json
+ *   node --import tsx scripts/preset-fixture.ts > test/fixtures/presets.json && npx biome format --write test/fixtures/presets.json
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
