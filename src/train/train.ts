@@ -33,19 +33,9 @@ import {
 import { resumeFrom } from './resume.ts';
 import { checkFreeSpace, prepareRunFolder, runPaths, spaceNeeded } from './run-folder.ts';
 
-// what other modules import from here since the objective had its own file
+// what tests, benches and scripts import from here, where these lived before the split
 export { chooseGraph, SEARCH_SWITCH_MARGIN } from './graph-search.ts';
-export {
-  createTrainer,
-  type EgTerms,
-  encoderGeneratorTerms,
-  isLabelled,
-  type Losses,
-  observationalRows,
-  type Trainer,
-  type TrainerOptions,
-} from './objective.ts';
-export { resumeMismatches, widenedEdges } from './resume.ts';
+export { createTrainer, type EgTerms, encoderGeneratorTerms, isLabelled, type Losses } from './objective.ts';
 
 export class TrainingDivergedError extends Error {
   override name = 'TrainingDivergedError';
