@@ -39,4 +39,5 @@ export * as torch from './torch/index.ts';
 export { loadCheckpoint, loadModel, saveCheckpoint } from './train/checkpoint.ts';
 export { openTrainingData } from './train/data.ts';
 export { DataParallel } from './train/ddp.ts';
-export { createTrainer, type TrainOptions, type TrainResult, train } from './train/train.ts';
+export { createTrainer } from './train/objective.ts';
+export { type TrainOptions, type TrainResult, train } from './train/train.ts';

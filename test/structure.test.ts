@@ -381,8 +381,8 @@ test('exact search: allowed edges bound the graph; bad tables and names are refu
   );
 });
 
-test('edge stability of a graph larger than the exact search takes: skipped with the reason, not an error (eval, info)', () => {
-  const names = Array.from({ length: EXACT_SEARCH_MAX_NODES + 1 }, (_, j) => `a${j}`);
+test('edge stability of a graph larger than the structure search takes: skipped with the reason, not an error (eval, info)', () => {
+  const names = Array.from({ length: MAX_STRUCTURE_NODES + 1 }, (_, j) => `a${j}`);
   const model = {
     config: resolveConfig('tiny', { attributes: names, scm: { edges: [['a0', 'a1']] } }),
     prior: {
@@ -396,7 +396,7 @@ test('edge stability of a graph larger than the exact search takes: skipped with
   assert.ok(s?.skipped, JSON.stringify(s));
   assert.match(
     s.skipped,
-    new RegExp(`at most ${EXACT_SEARCH_MAX_NODES} attributes, and this graph has ${names.length}`),
+    new RegExp(`at most ${MAX_STRUCTURE_NODES} attributes, and this graph has ${names.length}`),
   );
   assert.deepEqual([s.edges, s.others, s.resamples], [[], [], 0]);
   assert.deepEqual(formatEdgeStability(s, '  '), [`  stability not measured: ${s.skipped}`]);

@@ -3,7 +3,6 @@
  * message and exits non-zero on a user mistake (exit 2), and shows progress on long work.
  */
 import { Command } from 'commander';
-import { PRESET_NAMES } from '../model/config.ts';
 import { DEFAULT_MAX_BATCH, DEFAULT_MAX_QUEUE } from '../server/server.ts';
 import { dataCommand } from './data.ts';
 import { demoCommand } from './demo.ts';
@@ -13,21 +12,11 @@ import { counterfactualCommand, interveneCommand, sampleCommand, traverseCommand
 import { serveCommand } from './serve.ts';
 import { structureCommand } from './structure.ts';
 import { trainCommand } from './train.ts';
-import { runCommand, setDebug } from './util.ts';
+import { addTrainFlags } from './train-flags.ts';
+import { DEVICE_HELP, runCommand, setDebug } from './util.ts';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
-const deviceOpt = [
-  '--device <name>',
-  'cpu | cuda | cuda:N (default: cuda when libtorch sees a GPU)',
-] as const;
-const snapshotOpt = [
-  '--snapshot-every <n>',
-  'also keep the weights every n steps in snapshots/step-N.safetensors (to choose a step later)',
-] as const;
-const distTimeoutOpt = [
-  '--dist-timeout <seconds>',
-  'data-parallel: how long a rank waits for the others before failing (default 120)',
-] as const;
+const deviceOpt = ['--device <name>', DEVICE_HELP] as const;
 
 export function buildProgram(): Command {
   const program = new Command('ccig')
@@ -89,68 +78,20 @@ export function buildProgram(): Command {
     )
     .action((action, o) => runCommand(() => dataCommand(action, o)));
 
-  program
-    .command('train')
-    .description('Train a CCIG model from a preset or config file')
-    .option('--preset <name>', `one of ${PRESET_NAMES.join(', ')}`, 'pendulum-small')
-    .option('--config <file>', 'JSON file overriding parts of the preset')
-    .option('--data <dir>', 'dataset root (CelebA or labelled folder presets)')
-    .option('--out <dir>', 'run folder (default runs/<preset>-<structure>)')
-    .option('--structure <mode>', 'given | learned | none')
-    .option('--mechanism <kind>', 'linear | nonlinear')
-    .option('--parents <model>', 'how nodes depend on parents: linear | mlp')
-    .option(
-      '--search <how>',
-      'learned: exact (best DAG of the likelihood score, searched on the latents) | notears (gradient, acyclicity constraint)',
-    )
-    .option('--steps <n>', 'training steps')
-    .option('--batch-size <n>', 'batch size')
-    .option('--seed <n>', 'seed')
-    .option(
-      '--interventional <fraction>',
-      'world presets: fraction of training images drawn under do() (0 = observational)',
-    )
-    .option('--lambda-scm <x>', 'weight of the SCM-consistency loss (0 = off)')
-    .option('--lambda-rec <x>', 'weight of the image reconstruction loss |G(E(x)) - x| (0 = off)')
-    .option('--lambda-cyc <x>', 'weight of the latent cycle loss |E(G(z))_c - z_c|^2 (0 = off)')
-    .option(...snapshotOpt)
-    .option('--sup-prop <x>', 'fraction of labelled examples')
-    .option('--strict', 'stop on the first unreadable image instead of skipping it (CelebA, folders)')
-    .option('--threads <n>', 'CPU threads (default all cores)')
-    .option('--nproc <n>', 'data-parallel processes on this machine (threads divided among them)')
-    .option(...distTimeoutOpt)
-    .option(...deviceOpt)
-    .option('--json', 'print the result as JSON')
+  addTrainFlags(
+    program.command('train').description('Train a CCIG model from a preset or config file'),
+    'train',
+  )
     .addHelpText(
       'after',
       '\nData-parallel: --nproc N on one machine; across machines, start one process per rank with\nMASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK set (torchrun convention, srun, Kubernetes).\n\nExamples:\n  ccig train --preset pendulum-small --structure learned\n  ccig train --preset pendulum-small --nproc 2\n  ccig train --preset celeba-smile --data ~/celeba --device cuda\n  ccig train --preset celeba-smile --data ~/celeba --steps 2000\n  ccig train --preset pendulum-small --config my.json --out runs/mine',
     )
     .action((o) => runCommand(() => trainCommand(o, false)));
 
-  program
-    .command('resume')
-    .description('Continue a run from its checkpoint (exactly where it stopped)')
-    .requiredOption('--out <dir>', 'the run folder')
-    .option('--steps <n>', 'train until this step (default the config)')
-    .option('--data <dir>', 'dataset root, if it moved')
-    .option(
-      '--lambda-rec <x>',
-      'from here on, weight of the image reconstruction loss |G(E(x)) - x| (a fine-tuning stage; kept in config.json)',
-    )
-    .option(
-      '--lambda-cyc <x>',
-      'from here on, weight of the latent cycle loss |E(G(z))_c - z_c|^2 (a fine-tuning stage; kept in config.json)',
-    )
-    .option(...snapshotOpt)
-    .option('--strict', 'stop on the first unreadable image instead of skipping it (CelebA, folders)')
-    .option('--threads <n>', 'CPU threads')
-    .option(
-      '--nproc <n>',
-      'data-parallel processes on this machine (any number: checkpoints do not depend on it)',
-    )
-    .option(...distTimeoutOpt)
-    .option(...deviceOpt)
-    .option('--json', 'print the result as JSON')
+  addTrainFlags(
+    program.command('resume').description('Continue a run from its checkpoint (exactly where it stopped)'),
+    'resume',
+  )
     .addHelpText('after', '\nExample:\n  ccig resume --out runs/pendulum-small-given --steps 8000')
     .action((o) => runCommand(() => trainCommand(o, true)));
 

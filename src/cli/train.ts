@@ -6,8 +6,6 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
-import { MECHANISMS, PARENT_MODELS, STRUCTURE_MODES } from '../causal/scm.ts';
 import { DistributedError, NativeError, OptionError, OutOfMemoryError } from '../errors.ts';
 import { edgeStability, formatEdgeStability } from '../eval/edge-stability.ts';
 import {
@@ -28,66 +26,14 @@ import { prepareRunFolder, runPaths } from '../train/run-folder.ts';
 import { train } from '../train/train.ts';
 import { EDGE_STABILITY_FILE } from './info.ts';
 import { launchLocalRanks } from './launch.ts';
-import {
-  deviceFlag,
-  formatSeconds,
-  num,
-  parseOptions,
-  posInt,
-  progressBar,
-  readJsonFile,
-  useDevice,
-} from './util.ts';
-
-export const TrainFlags = z.strictObject({
-  preset: z.string().default('pendulum-small'),
-  config: z.string().optional(),
-  data: z.string().optional(),
-  out: z.string().optional(),
-  structure: z.enum(STRUCTURE_MODES).optional(),
-  mechanism: z.enum(MECHANISMS).optional(),
-  parents: z.enum(PARENT_MODELS).optional(),
-  search: z.enum(['notears', 'exact']).optional(),
-  steps: posInt.optional(),
-  batchSize: posInt.optional(),
-  seed: z.coerce.number().int().min(0).optional(),
-  interventional: num.min(0).max(1).optional(),
-  lambdaScm: num.min(0).optional(),
-  lambdaRec: num.min(0).optional(),
-  lambdaCyc: num.min(0).optional(),
-  snapshotEvery: posInt.optional(),
-  supProp: num.min(0).max(1).optional(),
-  threads: posInt.optional(),
-  nproc: posInt.optional(),
-  distTimeout: posInt.optional(),
-  strict: z.boolean().default(false),
-  device: deviceFlag,
-  json: z.boolean().default(false),
-});
+import { configOverrides, type TrainFlagValues, trainFlagSchema } from './train-flags.ts';
+import { formatSeconds, parseOptions, posInt, progressBar, readJsonFile, useDevice } from './util.ts';
 
 /** Preset -> config file -> flags, validated as a whole. */
-export function configFromFlags(f: z.infer<typeof TrainFlags>): CcigConfig {
+export function configFromFlags(f: TrainFlagValues<'train'>): CcigConfig {
   expectOneOf(f.preset, PRESET_NAMES, '--preset');
-  let over: unknown = f.config ? readJsonFile(f.config, 'config file') : {};
-  const flags: Record<string, unknown> = { train: {}, scm: {}, data: {} };
-  const tr = flags.train as Record<string, unknown>;
-  if (f.steps !== undefined) tr.steps = f.steps;
-  if (f.batchSize !== undefined) tr.batchSize = f.batchSize;
-  if (f.seed !== undefined) tr.seed = f.seed;
-  if (f.lambdaScm !== undefined) tr.lambdaScm = f.lambdaScm;
-  if (f.lambdaRec !== undefined) tr.lambdaRec = f.lambdaRec;
-  if (f.lambdaCyc !== undefined) tr.lambdaCyc = f.lambdaCyc;
-  if (f.snapshotEvery !== undefined) tr.snapshotEvery = f.snapshotEvery;
-  if (f.supProp !== undefined) tr.supProp = f.supProp;
-  if (f.structure) (flags.scm as Record<string, unknown>).structure = f.structure;
-  if (f.mechanism) (flags.scm as Record<string, unknown>).mechanism = f.mechanism;
-  if (f.parents) (flags.scm as Record<string, unknown>).parents = f.parents;
-  if (f.search) (flags.scm as Record<string, unknown>).search = f.search;
-  if (f.data) (flags.data as Record<string, unknown>).path = f.data;
-  if (f.interventional !== undefined)
-    (flags.data as Record<string, unknown>).interventional = f.interventional;
-  over = mergeConfig(over, flags);
-  return resolveConfig(f.preset, over, f.config ?? 'config');
+  const file: unknown = f.config ? readJsonFile(f.config, 'config file') : {};
+  return resolveConfig(f.preset, mergeConfig(file, configOverrides(f, 'train')), f.config ?? 'config');
 }
 
 export async function trainCommand(raw: Record<string, unknown>, resume: boolean): Promise<void> {
@@ -138,24 +84,7 @@ async function trainRank(
   let strict: boolean;
   let device: string | undefined;
   if (resume) {
-    const f = parseOptions(
-      z.strictObject({
-        out: z.string(),
-        steps: posInt.optional(),
-        data: z.string().optional(),
-        lambdaRec: num.min(0).optional(),
-        lambdaCyc: num.min(0).optional(),
-        snapshotEvery: posInt.optional(),
-        threads: posInt.optional(),
-        nproc: posInt.optional(),
-        distTimeout: posInt.optional(),
-        strict: z.boolean().default(false),
-        device: deviceFlag,
-        json: z.boolean().default(false),
-      }),
-      raw,
-      'resume',
-    );
+    const f = parseOptions(trainFlagSchema('resume'), raw, 'resume');
     device = f.device;
     outDir = f.out;
     const cfgPath = join(outDir, 'config.json');
@@ -168,19 +97,16 @@ async function trainRank(
     } finally {
       disposeCheckpoint(saved);
     }
-    cfg = parseConfig(readJsonFile(cfgPath, 'run config'), cfgPath);
-    if (f.data) cfg.data.path = f.data;
+    // --data, --steps and, a fine-tuning stage, new loss weights or snapshots: the run's
+    // config.json records them for later resumes
+    const savedConfig = parseConfig(readJsonFile(cfgPath, 'run config'), cfgPath);
+    cfg = mergeConfig(savedConfig, configOverrides(f, 'resume')) as CcigConfig;
     untilStep = f.steps;
-    if (untilStep !== undefined) cfg.train.steps = untilStep;
-    // a fine-tuning stage: the run's config.json records the new weights for later resumes
-    if (f.lambdaRec !== undefined) cfg.train.lambdaRec = f.lambdaRec;
-    if (f.lambdaCyc !== undefined) cfg.train.lambdaCyc = f.lambdaCyc;
-    if (f.snapshotEvery !== undefined) cfg.train.snapshotEvery = f.snapshotEvery;
     json = f.json || (dp !== undefined && dp.rank > 0);
     strict = f.strict;
     if (f.threads) setNumThreads(f.threads);
   } else {
-    const f = parseOptions(TrainFlags, raw, 'train');
+    const f = parseOptions(trainFlagSchema('train'), raw, 'train');
     cfg = configFromFlags(f);
     outDir = f.out ?? join('runs', `${cfg.preset}-${cfg.scm.structure}`);
     json = f.json || (dp !== undefined && dp.rank > 0); // ranks other than 0 stay quiet

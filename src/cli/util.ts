@@ -164,6 +164,7 @@ export async function runCommand(body: () => Promise<void>): Promise<never> {
 
 /** The --device option: cpu, cuda or cuda:N; checked against the GPUs when used. */
 export const deviceFlag = z.string().optional();
+export const DEVICE_HELP = 'cpu | cuda | cuda:N (default: cuda when libtorch sees a GPU)';
 
 /**
  * Makes --device the default device of this process (models, batches and optimizer states are

@@ -4,9 +4,9 @@
  * keys or wrong types are rejected with the path that is wrong.
  */
 import { z } from 'zod';
-import { EXACT_SEARCH_MAX_NODES } from '../causal/exact-search.ts';
+import { EXACT_SEARCH_MAX_NODES, MAX_STRUCTURE_NODES } from '../causal/exact-search.ts';
 import { MECHANISMS, PARENT_MODELS, STRUCTURE_MODES, STRUCTURE_SCORES } from '../causal/scm.ts';
-import { CELEBA_PRESETS, CELEBA_SEX_EDGES } from '../data/celeba.ts';
+import { CELEBA_PRESETS, CELEBA_SEX_EDGES, type CelebAPresetName } from '../data/celeba.ts';
 import { OptionError } from '../errors.ts';
 import { expectOneOf } from '../options.ts';
 
@@ -173,6 +173,7 @@ const smallTrain: CcigConfig['train'] = {
   lrA: 1e-3,
   betas: [0, 0.999],
   betasA: [0.9, 0.999],
+  // DEAR's supervision weight (sup_coef)
   lambdaSup: 5,
   // continuous labels in standardized units: BCE targets at a range's ends drive the logit
   // latents towards infinity, outliers to the structure score (docs/results/structure.md)
@@ -199,23 +200,15 @@ const dearTrain: CcigConfig['train'] = {
   lrA: 1e-3,
 };
 
-const PENDULUM_EDGES: [string, string][] = [
-  ['pendulum_angle', 'shadow_length'],
-  ['pendulum_angle', 'shadow_position'],
-  ['light_angle', 'shadow_length'],
-  ['light_angle', 'shadow_position'],
-];
-const FLOW_EDGES: [string, string][] = [
-  ['ball_size', 'water_height'],
-  ['water_height', 'water_flow'],
-  ['hole_height', 'water_flow'],
-];
-const GARDEN_EDGES: [string, string][] = [
-  ['sun_angle', 'plant_height'],
-  ['temperature', 'plant_height'],
-  ['plant_height', 'flower_size'],
-];
+/** How often runs of tens of thousands of steps log, draw sample grids and save. */
+const LONG_RUN_EVERY = { logEvery: 100, sampleEvery: 1000, checkpointEvery: 1000 };
 
+/** The networks of the CPU presets. */
+const SMALL_NET: CcigConfig['net'] = { channels: 16, fc: 256, dFc: 256, dJointFc: 256 };
+/** DEAR's convolution widths with narrower fully connected layers: the CPU face presets. */
+const FACE_SMALL_NET: CcigConfig['net'] = { channels: 32, fc: 256, dFc: 256, dJointFc: 512 };
+/** Plain conv stages at DEAR's widths. */
+const WIDE_NET: CcigConfig['net'] = { channels: 32, fc: 512, dFc: 512, dJointFc: 1024 };
 /** DEAR's networks at DEAR's widths (run_celeba_smile.sh, run_pendulum.sh, config.py). */
 const DEAR_NET: CcigConfig['net'] = {
   arch: 'dear',
@@ -226,37 +219,99 @@ const DEAR_NET: CcigConfig['net'] = {
   resnet: 50,
   resnetWidth: 64,
 };
+/** Seconds on a CPU: tests and smoke runs. */
+const TINY_NET: CcigConfig['net'] = { channels: 4, fc: 16, dFc: 16, dJointFc: 16 };
 
-/** DEAR's own CelebA setting: 100 latents, batch 128, supervision weight 5 (sup_coef). */
-function celebaDear(name: 'smile' | 'age'): CcigConfig {
-  const base = celeba(name);
+type Edges = [string, string][];
+
+/** Each synthetic world's attributes, in latent order, and its true graph [cause, effect]. */
+const WORLDS: Record<'pendulum' | 'flow' | 'garden', { attributes: string[]; edges: Edges }> = {
+  pendulum: {
+    attributes: ['pendulum_angle', 'light_angle', 'shadow_length', 'shadow_position'],
+    edges: [
+      ['pendulum_angle', 'shadow_length'],
+      ['pendulum_angle', 'shadow_position'],
+      ['light_angle', 'shadow_length'],
+      ['light_angle', 'shadow_position'],
+    ],
+  },
+  flow: {
+    attributes: ['ball_size', 'hole_height', 'water_height', 'water_flow'],
+    edges: [
+      ['ball_size', 'water_height'],
+      ['water_height', 'water_flow'],
+      ['hole_height', 'water_flow'],
+    ],
+  },
+  garden: {
+    attributes: ['sun_angle', 'temperature', 'plant_height', 'flower_size'],
+    edges: [
+      ['sun_angle', 'plant_height'],
+      ['temperature', 'plant_height'],
+      ['plant_height', 'flower_size'],
+    ],
+  },
+};
+
+/**
+ * A preset on a synthetic world: 64 x 64 images of 10,000 generated scenes, the world's true
+ * graph given, linear mechanisms and parents, 4 free latents, unless `parts` says otherwise.
+ */
+function worldPreset(
+  preset: string,
+  world: keyof typeof WORLDS,
+  parts: Pick<CcigConfig, 'net' | 'train'> & {
+    scm?: Partial<CcigConfig['scm']>;
+    zFree?: number;
+    worldSize?: number;
+  },
+): CcigConfig {
+  const { attributes, edges } = WORLDS[world];
   return {
-    ...base,
-    preset: `celeba-${name}-dear`,
-    net: DEAR_NET,
-    // DEAR: 200 epochs of CelebA's 162,770 training faces at batch 128
-    train: { ...base.train, lambdaSup: 5, steps: 254_000, sampleEvery: 2000, checkpointEvery: 2000 },
+    preset,
+    data: { kind: 'world', world, worldSize: parts.worldSize ?? 10000 },
+    imageSize: 64,
+    attributes,
+    scm: { structure: 'given', edges, mechanism: 'linear', parents: 'linear', ...parts.scm },
+    zFree: parts.zFree ?? 4,
+    net: parts.net,
+    train: parts.train,
   };
 }
 
-function celeba(name: 'smile' | 'age'): CcigConfig {
-  const p = CELEBA_PRESETS[name];
+/**
+ * A preset on CelebA faces: 64 x 64, one of DEAR's attribute sets with its super-graph (plus
+ * `extraEdges`) given, linear SCM, 100 latents in all as DEAR.
+ */
+function celebaPreset(
+  preset: string,
+  name: CelebAPresetName,
+  parts: Pick<CcigConfig, 'net' | 'train'> & { extraEdges?: readonly (readonly [string, string])[] },
+): CcigConfig {
+  const { attributes, edges } = CELEBA_PRESETS[name];
   return {
-    preset: `celeba-${name}`,
+    preset,
     data: { kind: 'celeba', worldSize: 10000 },
     imageSize: 64,
-    attributes: [...p.attributes],
+    attributes: [...attributes],
     scm: {
       structure: 'given',
-      edges: p.edges.map(([a, b]) => [a, b] as [string, string]),
+      edges: [...edges, ...(parts.extraEdges ?? [])].map(([a, b]) => [a, b] as [string, string]),
       mechanism: 'linear',
       parents: 'linear',
     },
-    zFree: 100 - p.attributes.length,
-    net: { channels: 32, fc: 512, dFc: 512, dJointFc: 1024 },
-    train: { ...dearTrain, steps: 60000, sampleEvery: 1000, checkpointEvery: 1000, logEvery: 100 },
+    zFree: 100 - attributes.length,
+    net: parts.net,
+    train: parts.train,
   };
 }
+
+/** DEAR's widths and optimizer on plain conv stages, 60,000 steps of 128. */
+const celebaWide = (name: CelebAPresetName) =>
+  celebaPreset(`celeba-${name}`, name, {
+    net: WIDE_NET,
+    train: { ...dearTrain, steps: 60000, ...LONG_RUN_EVERY },
+  });
 
 /**
  * The CPU presets for faces: 64 x 64, DEAR's convolution widths (channels 32) with
@@ -265,27 +320,25 @@ function celeba(name: 'smile' | 'age'): CcigConfig {
  * 86-87 img/s on this project's quiet 2-core machine (`npm run bench -- train`), so 11,000 steps
  * x 64 images take 2.3 hours of the 2.5-hour budget (16,000 would take 3.3); a model at 7,000
  * steps already edits held-out faces by Smiling (celeba.md, "Results"). `celeba-smile-small` adds
- * Male -> High_Cheekbones and Male -> Chubby to DEAR's super-graph (CELEBA_SEX_EDGES).
+ * Male -> High_Cheekbones and Male -> Chubby to DEAR's super-graph (CELEBA_SEX_EDGES): the
+ * dependence of the labels on sex.
  */
-function celebaSmall(name: 'smile' | 'age'): CcigConfig {
-  const base = celeba(name);
-  const extra: readonly (readonly [string, string])[] = CELEBA_SEX_EDGES[name];
-  return {
-    ...base,
-    preset: `celeba-${name}-small`,
-    // DEAR's super-graph plus the dependence of the labels on sex (CELEBA_SEX_EDGES)
-    scm: { ...base.scm, edges: [...base.scm.edges, ...extra.map(([a, b]) => [a, b] as [string, string])] },
-    net: { channels: 32, fc: 256, dFc: 256, dJointFc: 512 },
-    train: {
-      ...smallTrain,
-      steps: 11000,
-      flip: true,
-      logEvery: 100,
-      sampleEvery: 1000,
-      checkpointEvery: 1000,
-    },
-  };
-}
+const celebaSmall = (name: CelebAPresetName) =>
+  celebaPreset(`celeba-${name}-small`, name, {
+    extraEdges: CELEBA_SEX_EDGES[name],
+    net: FACE_SMALL_NET,
+    train: { ...smallTrain, steps: 11000, flip: true, ...LONG_RUN_EVERY },
+  });
+
+/**
+ * DEAR's own CelebA setting: DEAR's networks, 100 latents, batch 128; 200 epochs of CelebA's
+ * 162,770 training faces at batch 128.
+ */
+const celebaDear = (name: CelebAPresetName) =>
+  celebaPreset(`celeba-${name}-dear`, name, {
+    net: DEAR_NET,
+    train: { ...dearTrain, steps: 254_000, logEvery: 100, sampleEvery: 2000, checkpointEvery: 2000 },
+  });
 
 /**
  * Presets. `*-small` are sized for 2 CPU cores (a useful Pendulum model in under an hour, a
@@ -308,84 +361,40 @@ function celebaSmall(name: 'smile' | 'age'): CcigConfig {
  * | celeba-age-dear  | CelebA 64px   | 6 | 94 | latent 100 as DEAR                | 128 | 254,000 |
  */
 export const PRESETS: Record<string, CcigConfig> = {
-  'pendulum-small': {
-    preset: 'pendulum-small',
-    data: { kind: 'world', world: 'pendulum', worldSize: 10000 },
-    imageSize: 64,
-    attributes: ['pendulum_angle', 'light_angle', 'shadow_length', 'shadow_position'],
-    scm: { structure: 'given', edges: PENDULUM_EDGES, mechanism: 'linear', parents: 'linear' },
-    zFree: 4,
-    net: { channels: 16, fc: 256, dFc: 256, dJointFc: 256 },
-    train: smallTrain,
-  },
-  pendulum: {
-    preset: 'pendulum',
-    data: { kind: 'world', world: 'pendulum', worldSize: 10000 },
-    imageSize: 64,
-    attributes: ['pendulum_angle', 'light_angle', 'shadow_length', 'shadow_position'],
-    scm: { structure: 'given', edges: PENDULUM_EDGES, mechanism: 'nonlinear', parents: 'linear' },
-    zFree: 4,
-    net: { channels: 32, fc: 512, dFc: 512, dJointFc: 1024 },
-    train: { ...dearTrain, steps: 60000, logEvery: 100, sampleEvery: 1000, checkpointEvery: 1000 },
-  },
-  'flow-small': {
-    preset: 'flow-small',
-    data: { kind: 'world', world: 'flow', worldSize: 10000 },
-    imageSize: 64,
-    attributes: ['ball_size', 'hole_height', 'water_height', 'water_flow'],
-    scm: { structure: 'given', edges: FLOW_EDGES, mechanism: 'linear', parents: 'linear' },
-    zFree: 4,
-    net: { channels: 16, fc: 256, dFc: 256, dJointFc: 256 },
-    train: smallTrain,
-  },
+  'pendulum-small': worldPreset('pendulum-small', 'pendulum', { net: SMALL_NET, train: smallTrain }),
+  pendulum: worldPreset('pendulum', 'pendulum', {
+    scm: { mechanism: 'nonlinear' },
+    net: WIDE_NET,
+    train: { ...dearTrain, steps: 60000, ...LONG_RUN_EVERY },
+  }),
+  'flow-small': worldPreset('flow-small', 'flow', { net: SMALL_NET, train: smallTrain }),
   /**
    * The Garden world, built for learning its graph from observational data: `learned` with MLP
    * parents (its edges are nonlinear), the true graph as the edges it is reported against
    * (`--structure given` uses them as the graph).
    */
-  'garden-small': {
-    preset: 'garden-small',
-    data: { kind: 'world', world: 'garden', worldSize: 10000 },
-    imageSize: 64,
-    attributes: ['sun_angle', 'temperature', 'plant_height', 'flower_size'],
-    scm: { structure: 'learned', edges: GARDEN_EDGES, mechanism: 'linear', parents: 'mlp' },
-    zFree: 4,
-    net: { channels: 16, fc: 256, dFc: 256, dJointFc: 256 },
+  'garden-small': worldPreset('garden-small', 'garden', {
+    scm: { structure: 'learned', parents: 'mlp' },
+    net: SMALL_NET,
     train: smallTrain,
-  },
-  'celeba-smile': celeba('smile'),
-  'celeba-age': celeba('age'),
+  }),
+  'celeba-smile': celebaWide('smile'),
+  'celeba-age': celebaWide('age'),
   'celeba-smile-small': celebaSmall('smile'),
   'celeba-age-small': celebaSmall('age'),
-  'pendulum-dear': {
-    preset: 'pendulum-dear',
-    data: { kind: 'world', world: 'pendulum', worldSize: 10000 },
-    imageSize: 64,
-    attributes: ['pendulum_angle', 'light_angle', 'shadow_length', 'shadow_position'],
-    scm: { structure: 'given', edges: PENDULUM_EDGES, mechanism: 'linear', parents: 'linear' },
+  // DEAR: 1,000 epochs of CausalVAE's 5,482 pendulum images at batch 128
+  'pendulum-dear': worldPreset('pendulum-dear', 'pendulum', {
     zFree: 2,
     net: DEAR_NET,
-    // DEAR: 1,000 epochs of CausalVAE's 5,482 pendulum images at batch 128
-    train: {
-      ...dearTrain,
-      lambdaSup: 5,
-      steps: 43_000,
-      logEvery: 100,
-      sampleEvery: 1000,
-      checkpointEvery: 1000,
-    },
-  },
+    train: { ...dearTrain, steps: 43_000, ...LONG_RUN_EVERY },
+  }),
   'celeba-smile-dear': celebaDear('smile'),
   'celeba-age-dear': celebaDear('age'),
   /** a tiny model for tests and smoke runs (seconds on a CPU) */
-  tiny: {
-    preset: 'tiny',
-    data: { kind: 'world', world: 'pendulum', worldSize: 256 },
-    imageSize: 64,
-    attributes: ['pendulum_angle', 'light_angle', 'shadow_length', 'shadow_position'],
-    scm: { structure: 'given', edges: PENDULUM_EDGES, mechanism: 'linear', parents: 'linear' },
+  tiny: worldPreset('tiny', 'pendulum', {
+    worldSize: 256,
     zFree: 2,
-    net: { channels: 4, fc: 16, dFc: 16, dJointFc: 16 },
+    net: TINY_NET,
     train: {
       ...smallTrain,
       batchSize: 8,
@@ -395,7 +404,7 @@ export const PRESETS: Record<string, CcigConfig> = {
       checkpointEvery: 10,
       stabilityResamples: 0,
     },
-  },
+  }),
 };
 
 export const PRESET_NAMES = Object.keys(PRESETS);
@@ -463,20 +472,21 @@ export interface StructureLimits {
 
 /**
  * What the structure searches cannot do for a config, known before any training: the one place
- * their limits are read. The exact search (causal/exact-search.ts) takes at most
- * EXACT_SEARCH_MAX_NODES attributes; it finds a `learned` graph with scm.search 'exact' and
- * measures edge stability for every graph but one NOTEARS learned.
+ * their limits are read. The structure search (causal/search.ts: exact up to
+ * EXACT_SEARCH_MAX_NODES attributes, greedy beyond) takes at most MAX_STRUCTURE_NODES; it finds a
+ * `learned` graph with scm.search 'exact' and measures edge stability for every graph but one
+ * NOTEARS learned.
  */
 export function structureLimits(cfg: CcigConfig): StructureLimits {
   const m = cfg.attributes.length;
-  if (cfg.scm.structure === 'none' || m <= EXACT_SEARCH_MAX_NODES) return {};
+  if (cfg.scm.structure === 'none' || m <= MAX_STRUCTURE_NODES) return {};
   const learned = cfg.scm.structure === 'learned';
   const search = cfg.scm.search ?? 'notears';
   const out: StructureLimits = {};
   if (learned && search === 'exact')
-    out.search = `the exact structure search (scm.search 'exact') takes at most ${EXACT_SEARCH_MAX_NODES} attributes and this config has ${m}: use --search notears (scm.search "notears"), or --structure given with scm.edges, or at most ${EXACT_SEARCH_MAX_NODES} attributes`;
+    out.search = `the structure search (scm.search 'exact': exact up to ${EXACT_SEARCH_MAX_NODES} attributes, greedy beyond) takes at most ${MAX_STRUCTURE_NODES} attributes and this config has ${m}: use --search notears (scm.search "notears"), or --structure given with scm.edges, or at most ${MAX_STRUCTURE_NODES} attributes`;
   if (!(learned && search === 'notears'))
-    out.edgeStability = `edge stability runs the exact structure search, which takes at most ${EXACT_SEARCH_MAX_NODES} attributes, and this graph has ${m}`;
+    out.edgeStability = `edge stability runs the structure search, which takes at most ${MAX_STRUCTURE_NODES} attributes, and this graph has ${m}`;
   return out;
 }
 
