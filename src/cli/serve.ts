@@ -12,6 +12,7 @@ export async function serveCommand(raw: Record<string, unknown>): Promise<void> 
       host: z.string(),
       device: deviceFlag,
       refine: int.min(0).max(10000).default(0),
+      edit: z.enum(['residual', 'plain']).optional(),
     }),
     raw,
     'serve',
@@ -20,6 +21,7 @@ export async function serveCommand(raw: Record<string, unknown>): Promise<void> 
     checkpoint: o.checkpoint,
     device: useDevice(o.device),
     refine: o.refine,
+    edit: o.edit,
   });
   let address: string;
   try {

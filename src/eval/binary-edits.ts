@@ -12,8 +12,13 @@
  *     reconstruction's (unchanged: the edit's own doing); descendants are those of a in
  *     the learned graph (|A| > EDGE_THRESHOLD); `intended` is the shift of the model's own
  *     latents under the causal edit, i.e. the direction of the learned edges;
- *   - identity: pixel L1 ([0, 1] units) and SSIM between the face and its counterfactual, and the
- *     share of (face, non-descendant) pairs whose oracle reading is unchanged.
+ *   - identity: pixel L1 ([0, 1] units) and SSIM between the face and its counterfactual, over
+ *     the whole image and outside the region the edit changes (context.ts, CHANGE_THRESHOLD),
+ *     and the share of (face, non-descendant) pairs whose oracle reading is unchanged;
+ *   - realism: the oracle-feature Frechet distance of the edits to the real held-out faces,
+ *     beside that of the same faces' reconstructions (same count, so the small-sample bias is
+ *     alike), and their ratio; an edit passes at ratio <= REALISM_RATIO (a saturated blob that
+ *     the oracle reads as the target fails it).
  * Once per face: reconstructions keep each attribute (the oracle reads the same on x and
  * G(E(x))). Composition (the null intervention returns the input) is the axioms section's
  * (axioms.ts), for every kind of data.
@@ -22,9 +27,31 @@ import { descendants } from '../causal/graph.ts';
 import * as torch from '../torch/index.ts';
 import type { Interval, PairedInterval } from './bootstrap.ts';
 import type { AttributeCounterfactuals, EvalContext } from './context.ts';
+import { frechetDistance } from './feature-distances.ts';
 
 /** Threshold on |A[i][j]| above which an edge counts as learned (as the editor draws it). */
 export const EDGE_THRESHOLD = 0.3;
+
+/** An edit is realistic when its Frechet distance is within this factor of the reconstructions' (issue 25). */
+export const REALISM_RATIO = 1.25;
+
+/** An edit works when the oracle reads the target on at least this share of faces (issue 14's target). */
+export const SUCCESS_TARGET = 0.85;
+
+/** Fewer edited faces than this: no Frechet distance (a covariance of so few rows says nothing). */
+export const REALISM_MIN_FACES = 10;
+
+export interface Realism {
+  /** oracle-feature Frechet distance of the causal edits to the real held-out faces */
+  causal: number | null;
+  nonCausal: number | null;
+  /** the same of these faces' reconstructions G(z) (also for residual edits: the model's own images) */
+  reconstruction: number | null;
+  /** causal / reconstruction; the edit passes at <= REALISM_RATIO */
+  ratio: number | null;
+  nonCausalRatio: number | null;
+  pass: boolean | null;
+}
 
 export interface AttributeEffect {
   /** oracle probability on the edited face minus on the reconstruction */
@@ -60,10 +87,15 @@ export interface BinaryEditRow {
     {
       pixelL1: Interval | null;
       ssim: Interval | null;
+      /** the same outside the region the edit changes, and that region's complement's share of pixels */
+      outside: { pixelL1: Interval | null; ssim: Interval | null; share: number | null };
       /** share of (face, non-descendant) pairs read the same on face and edit; null if none */
       nonDescendantAgreement: number | null;
     }
   >;
+  realism: Realism;
+  /** success of the causal edit >= SUCCESS_TARGET and realism not failed (no faces: not judged, true) */
+  works: boolean;
 }
 
 export interface BinaryEditsResult {
@@ -77,6 +109,12 @@ export interface BinaryEditsResult {
     /** share of faces with every attribute kept */
     allKept: number;
   };
+  /** edits made as x + G(z_do) - G(z) */
+  residual: boolean;
+  realismRatio: number;
+  successTarget: number;
+  /** per attribute: both of its edits work (success and realism); what an editor should offer */
+  editable: Record<string, boolean>;
 }
 
 const mean = (xs: ArrayLike<number>): number | null => {
@@ -95,6 +133,14 @@ export function binaryEditSection(
   cfs: AttributeCounterfactuals[],
 ): BinaryEditsResult | null {
   const { model, n, m, names, boot } = ctx;
+  const d = ctx.oracle.featureDim;
+  const featureRows = (f: Float32Array, faces: number[]) => faces.map((r) => f.subarray(r * d, (r + 1) * d));
+  const realRows = featureRows(
+    ctx.real.features,
+    Array.from({ length: n }, (_, r) => r),
+  );
+  const frechet = (f: Float32Array, faces: number[]) =>
+    faces.length >= REALISM_MIN_FACES && n >= 2 ? frechetDistance(realRows, featureRows(f, faces)) : null;
   const binary = names.map((_, i) => ctx.test.attributes[i].kind === 'binary');
   if (ctx.world || !binary.some(Boolean)) return null;
   const real = ctx.real.values;
@@ -143,12 +189,33 @@ export function binaryEditSection(
         const agree: number[] = [];
         for (const r of faces)
           for (const j of nonDesc) agree.push(read(cf[kind].values, r, j) === read(real, r, j) ? 1 : 0);
+        const defined = (v: Float64Array) => Float64Array.from(faces, (r) => v[r]).filter(Number.isFinite);
         return {
           pixelL1: boot.mean(Float64Array.from(faces, (r) => id.pixelL1[r])),
           ssim: boot.mean(Float64Array.from(faces, (r) => id.ssim[r])),
+          outside: {
+            pixelL1: boot.mean(defined(id.outside.pixelL1)),
+            ssim: boot.mean(defined(id.outside.ssim)),
+            share: mean(Float64Array.from(faces, (r) => id.outside.share[r])),
+          },
           nonDescendantAgreement: mean(agree),
         };
       };
+      const fd = {
+        causal: frechet(cf.causal.features, faces),
+        nonCausal: frechet(cf.nonCausal.features, faces),
+        // the plain reconstructions G(z) also for residual edits (whose null edit is the face)
+        reconstruction: frechet(ctx.decoded.features, faces),
+      };
+      const ratio = (v: number | null) =>
+        v !== null && fd.reconstruction !== null && fd.reconstruction > 0 ? v / fd.reconstruction : null;
+      const realism: Realism = {
+        ...fd,
+        ratio: ratio(fd.causal),
+        nonCausalRatio: ratio(fd.nonCausal),
+        pass: ratio(fd.causal) === null ? null : ratio(fd.causal)! <= REALISM_RATIO,
+      };
+      const successCausal = boot.mean(success.causal);
       rows.push({
         attribute: names[i],
         target,
@@ -156,13 +223,16 @@ export function binaryEditSection(
         descendants: desc.map((j) => names[j]),
         nonDescendants: nonDesc.map((j) => names[j]),
         success: {
-          causal: boot.mean(success.causal),
+          causal: successCausal,
           nonCausal: boot.mean(success.nonCausal),
           difference: boot.pairedDifference(success.causal, success.nonCausal),
         },
         effects,
         intended,
         identity: { causal: identity('causal'), nonCausal: identity('nonCausal') },
+        realism,
+        // a direction with no faces to edit is not judged
+        works: (successCausal === null || successCausal.mean >= SUCCESS_TARGET) && realism.pass !== false,
       });
     }
   }
@@ -178,6 +248,8 @@ export function binaryEditSection(
     }
     allKept += all;
   }
+  const editable: Record<string, boolean> = {};
+  for (const r of rows) editable[r.attribute] = (editable[r.attribute] ?? true) && r.works;
   return {
     n,
     edgeThreshold: EDGE_THRESHOLD,
@@ -186,6 +258,10 @@ export function binaryEditSection(
       kept: Object.fromEntries(names.map((a, j) => [a, keptCount[j] / Math.max(1, n)])),
       allKept: allKept / Math.max(1, n),
     },
+    residual: ctx.residual,
+    realismRatio: REALISM_RATIO,
+    successTarget: SUCCESS_TARGET,
+    editable,
   };
 }
 
@@ -197,9 +273,13 @@ export function binaryEditSummary(e: BinaryEditsResult): Record<string, number |
   for (const kind of ['causal', 'nonCausal'] as const) {
     out[`${kind}.success`] = avg(e.rows.map((r) => r.success[kind]?.mean));
     out[`${kind}.ssim`] = avg(e.rows.map((r) => r.identity[kind].ssim?.mean));
+    out[`${kind}.ssimOutside`] = avg(e.rows.map((r) => r.identity[kind].outside.ssim?.mean));
+    out[`${kind}.pixelL1Outside`] = avg(e.rows.map((r) => r.identity[kind].outside.pixelL1?.mean));
     out[`${kind}.pixelL1`] = avg(e.rows.map((r) => r.identity[kind].pixelL1?.mean));
     out[`${kind}.nonDescendantAgreement`] = avg(e.rows.map((r) => r.identity[kind].nonDescendantAgreement));
   }
   out['reconstruction.allKept'] = e.reconstruction.allKept;
+  out['realism.pass'] = e.rows.filter((r) => r.realism.pass === true).length;
+  out['realism.judged'] = e.rows.filter((r) => r.realism.pass !== null).length;
   return out;
 }

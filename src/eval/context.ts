@@ -14,7 +14,13 @@ import type { Dataset } from '../data/dataset.ts';
 import { Rng } from '../data/rng.ts';
 import type { WorldDataset } from '../data/world-dataset.ts';
 import type { Ccig } from '../model/ccig.ts';
-import { attributeRange, editLatentsEach, type InversionOptions, invert } from '../model/edit.ts';
+import {
+  attributeRange,
+  editLatentsEach,
+  type InversionOptions,
+  invert,
+  residualEdit,
+} from '../model/edit.ts';
 import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
 import { Bootstrap } from './bootstrap.ts';
@@ -23,6 +29,13 @@ import { pixelL1, ssim } from './ssim.ts';
 
 /** Continuous attributes are cut into this many equal bins (minimality's "same value"). */
 export const BINS = 10;
+
+/**
+ * A pixel is in the region an edit changes where the generator's change there, |G(z_do) - G(z)|
+ * averaged over the colour channels, exceeds this ([0, 1] units: about 13 of 255). Identity
+ * "outside the edit" is read on the other pixels.
+ */
+export const CHANGE_THRESHOLD = 0.05;
 
 /**
  * What the evaluation needs of a model: a Ccig, or in tests a stand-in with known answers
@@ -74,12 +87,16 @@ export interface EvalContext {
   mu: Tensor;
   /** the oracle's reading of x: features [n * featureDim] and attribute values [n * m] */
   real: { features: Float32Array; values: Float32Array };
-  /** the same of the reconstructions G(mu) */
+  /** the same of what a null edit returns: the reconstructions G(mu), or x itself with residual edits */
   reconstruction: { features: Float32Array; values: Float32Array };
+  /** the same of the reconstructions G(mu) whatever the edit (the realism check's reference) */
+  decoded: { features: Float32Array; values: Float32Array };
   boot: Bootstrap;
   seed: number;
   /** images per counterfactual chunk */
   chunk: number;
+  /** residual edits (x + G(z_do) - G(z)) instead of G(z_do); the reconstruction is then x itself */
+  residual: boolean;
 }
 
 /** Edges of a 0/1 adjacency by name. */
@@ -107,7 +124,16 @@ export function createContext(
     seed,
     chunk = 50,
     inversion = {},
-  }: { n: number; world?: WorldDataset; seed: number; chunk?: number; inversion?: InversionOptions },
+    residual = false,
+  }: {
+    n: number;
+    world?: WorldDataset;
+    seed: number;
+    chunk?: number;
+    inversion?: InversionOptions;
+    /** edit as x + G(z_do) - G(z) (real images; a world's exact counterfactuals are re-rendered, not residuals) */
+    residual?: boolean;
+  },
 ): EvalContext {
   const names = [...model.config.attributes];
   const m = names.length;
@@ -133,6 +159,8 @@ export function createContext(
         values: torch.cat(parts.values, 0).toFloat32Array(),
       };
     });
+  const real = read((xb) => xb);
+  const decoded = read((_, mub) => model.decode(mub));
   const reference = world
     ? (() => {
         const A = world.world.adjacency().map((row) => row.map((a) => (a !== 0 ? 1 : 0)));
@@ -157,11 +185,14 @@ export function createContext(
     ranges: test.attributes.map((a) => (a.kind === 'binary' ? 1 : a.max - a.min)),
     reference,
     mu,
-    real: read((xb) => xb),
-    reconstruction: read((_, mub) => model.decode(mub)),
+    real,
+    // a residual edit's null edit is the image itself
+    reconstruction: residual ? real : decoded,
+    decoded,
     boot: new Bootstrap({ seed }),
     seed,
     chunk,
+    residual,
   };
 }
 
@@ -225,6 +256,8 @@ export interface CounterfactualChunk {
   nonCausal: Tensor | null;
   /** the model's own factor values under do(), label units [len, m] */
   modelValues: Tensor;
+  /** what the edits changed: the reconstructions G(z), or with residual edits the images x [len, 3, S, S] */
+  base: Tensor;
 }
 
 /**
@@ -246,12 +279,27 @@ export function forEachCounterfactualChunk(
         const { zc, zr } = model.split(ctx.mu.slice(0, start, start + len));
         const t = Array.prototype.slice.call(targets, start, start + len) as number[];
         const z = editLatentsEach(model, zc, ctx.names[i], t);
+        const decode = (zcEdit: Tensor) => model.decode(model.join(zcEdit, zr));
+        if (ctx.residual) {
+          const x = ctx.x.slice(0, start, start + len);
+          const reconstruction = decode(zc);
+          visit({
+            start,
+            len,
+            causal: residualEdit(x, reconstruction, decode(z.causal)),
+            nonCausal: nonCausal ? residualEdit(x, reconstruction, decode(z.nonCausal)) : null,
+            modelValues: model.latentToLabels(z.causal),
+            base: x,
+          });
+          return;
+        }
         visit({
           start,
           len,
-          causal: model.decode(model.join(z.causal, zr)),
-          nonCausal: nonCausal ? model.decode(model.join(z.nonCausal, zr)) : null,
+          causal: decode(z.causal),
+          nonCausal: nonCausal ? decode(z.nonCausal) : null,
           modelValues: model.latentToLabels(z.causal),
+          base: decode(zc),
         });
       }),
     );
@@ -269,9 +317,15 @@ export interface EditReadings {
   ssim: Float64Array | null;
   /**
    * labelled data (no exact counterfactual): identity, the same two against the input image
-   * itself [n] (a counterfactual should stay the same face); null on worlds
+   * itself [n] (a counterfactual should stay the same face), over the whole image and over the
+   * pixels outside the region the edit changes (`CHANGE_THRESHOLD`; NaN where the edit changes
+   * every pixel), with the share of pixels outside it [n]; null on worlds
    */
-  identity: { pixelL1: Float64Array; ssim: Float64Array } | null;
+  identity: {
+    pixelL1: Float64Array;
+    ssim: Float64Array;
+    outside: { pixelL1: Float64Array; ssim: Float64Array; share: Float64Array };
+  } | null;
 }
 
 /** The counterfactuals of every test image under do(attribute i = its target), as read. */
@@ -301,7 +355,13 @@ export function readCounterfactuals(ctx: EvalContext, i: number): AttributeCount
     features: new Float32Array(n * d),
     pixelL1: world ? new Float64Array(n) : null,
     ssim: world ? new Float64Array(n) : null,
-    identity: world ? null : { pixelL1: new Float64Array(n), ssim: new Float64Array(n) },
+    identity: world
+      ? null
+      : {
+          pixelL1: new Float64Array(n),
+          ssim: new Float64Array(n),
+          outside: { pixelL1: new Float64Array(n), ssim: new Float64Array(n), share: new Float64Array(n) },
+        },
   });
   const out: AttributeCounterfactuals = {
     attribute: i,
@@ -330,6 +390,32 @@ export function readCounterfactuals(ctx: EvalContext, i: number): AttributeCount
       out[kind].values.set(r.values.toFloat32Array(), c.start * m);
       out[kind].features.set(r.features.toFloat32Array(), c.start * d);
       const mine = hwc01(images);
+      if (inputs && out[kind].identity) {
+        // 1 where the edit leaves a pixel alone: |edit - base| in [0, 1] units, channel mean
+        const still = torch.scope(() =>
+          images.sub(c.base).abs().mean(1).div(2).le(CHANGE_THRESHOLD).toFloat32Array(),
+        );
+        const outside = out[kind].identity.outside;
+        for (let k = 0; k < c.len; k++) {
+          const w = still.subarray(k * S * S, (k + 1) * S * S);
+          const img = mine.subarray(k * px, (k + 1) * px);
+          const ref = inputs.subarray(k * px, (k + 1) * px);
+          let sum = 0;
+          let count = 0;
+          for (let p = 0; p < S * S; p++) {
+            if (!w[p]) continue;
+            for (let ch = 0; ch < 3; ch++) sum += Math.abs(img[p * 3 + ch] - ref[p * 3 + ch]);
+            count++;
+          }
+          outside.share[c.start + k] = count / (S * S);
+          outside.pixelL1[c.start + k] = count ? sum / (3 * count) : Number.NaN;
+          outside.ssim[c.start + k] = ssim(
+            { data: img, height: S, width: S, channels: 3 },
+            { data: ref, height: S, width: S, channels: 3 },
+            { dataRange: 1, weights: w },
+          );
+        }
+      }
       // against the exact counterfactual (worlds), else against the input image (identity)
       const l1 = exact ? out[kind].pixelL1! : out[kind].identity!.pixelL1;
       const ss = exact ? out[kind].ssim! : out[kind].identity!.ssim;

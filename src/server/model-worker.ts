@@ -6,6 +6,9 @@
  * An edit's state lives in the client as plain numbers: the exogenous noise `eps` (m values)
  * and the free dims `zr` (k values). Samples get fresh ones; an uploaded image gets the ones
  * abducted from its encoding, which makes every later intervention a counterfactual of it.
+ * With residual edits (`edit: 'residual'`) an upload's context also carries `detail`, the image
+ * minus its reconstruction (x - G(z), 3 * S * S values), and every edit of it is
+ * G(z_do) + detail = x + G(z_do) - G(z), clamped: what do() does not touch stays the photo's.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { descendants } from '../causal/graph.ts';
@@ -16,12 +19,14 @@ import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
 import { loadModel } from '../train/checkpoint.ts';
 
-const { checkpoint, threads, device, refine } = workerData as {
+const { checkpoint, threads, device, refine, edit } = workerData as {
   checkpoint: string;
   threads?: number;
   device?: torch.Device;
   /** steps refining an upload's free latents (`invert`) */
   refine: number;
+  /** how uploads are edited; undefined: as the checkpoint's `editable` record was measured, else plain */
+  edit?: 'residual' | 'plain';
 };
 if (threads) torch.setNumThreads(threads);
 // each thread has its own default device; the model and every request's tensors live there
@@ -29,10 +34,13 @@ if (device) torch.setDefaultDevice(device);
 const { model, meta } = loadModel(checkpoint);
 const S = model.config.imageSize;
 const names = model.config.attributes;
+const residual = (edit ?? (meta.editable?.residual ? 'residual' : 'plain')) === 'residual';
 
 export interface Context {
   eps: number[];
   zr: number[];
+  /** residual edits of an upload: x - G(z), [3, S, S] flattened */
+  detail?: number[];
 }
 
 async function png(t: Tensor): Promise<string> {
@@ -45,10 +53,11 @@ function labelsOf(zc: Tensor): Record<string, number> {
   return Object.fromEntries(names.map((n, i) => [n, v[i]]));
 }
 
-function contextTensors(c: Context): { eps: Tensor; zr: Tensor | undefined } {
+function contextTensors(c: Context): { eps: Tensor; zr: Tensor | undefined; detail: Tensor | undefined } {
   return {
     eps: torch.tensor(Float32Array.from(c.eps), { shape: [1, model.m] }),
     zr: model.k > 0 ? torch.tensor(Float32Array.from(c.zr), { shape: [1, model.k] }) : undefined,
+    detail: c.detail ? torch.tensor(Float32Array.from(c.detail), { shape: [1, 3, S, S] }) : undefined,
   };
 }
 
@@ -56,16 +65,15 @@ async function render(c: Context, interventions: Record<string, number>, mode: '
   const latent = latentInterventions(model, interventions);
   const { factualImg, editedImg, factualZc, editedZc } = torch.scope(() =>
     torch.noGrad(() => {
-      const { eps, zr } = contextTensors(c);
+      const { eps, zr, detail } = contextTensors(c);
       const factualZc = model.prior.generate(eps);
       const editedZc =
         mode === 'causal' ? model.prior.intervene(eps, latent) : nonCausalEdit(model, factualZc, latent);
-      return {
-        factualZc,
-        editedZc,
-        factualImg: model.decode(model.join(factualZc, zr)),
-        editedImg: model.decode(model.join(editedZc, zr)),
+      const decode = (zc: Tensor) => {
+        const img = model.decode(model.join(zc, zr));
+        return detail ? img.add(detail).clamp(-1, 1) : img;
       };
+      return { factualZc, editedZc, factualImg: decode(factualZc), editedImg: decode(editedZc) };
     }),
   );
   const out = {
@@ -91,6 +99,9 @@ const ops: Record<string, (args: never) => Promise<unknown>> = {
       adjacency: A,
       edges: model.prior.edges(0.3),
       givenEdges: meta.config.scm.edges,
+      // which attributes the editor offers (ccig calibrate --report), and how uploads are edited
+      editable: meta.editable ?? null,
+      edit: residual ? 'residual' : 'plain',
       descendants: Object.fromEntries(
         names.map((n, i) => [n, descendants(thresholded, i).map((j) => names[j])]),
       ),
@@ -126,9 +137,22 @@ const ops: Record<string, (args: never) => Promise<unknown>> = {
   },
   async encode({ image }: { image: Uint8Array }) {
     const x = await loadImageForModel(model, Buffer.from(image), 'upload');
-    const context = torch.scope(() => {
-      const { zc, zr } = model.split(invert(model, x, { refine }));
-      return torch.noGrad(() => ({ eps: model.prior.abduct(zc).toNumbers(), zr: zr ? zr.toNumbers() : [] }));
+    const context: Context = torch.scope(() => {
+      const z = invert(model, x, { refine });
+      const { zc, zr } = model.split(z);
+      return torch.noGrad(() => ({
+        eps: model.prior.abduct(zc).toNumbers(),
+        zr: zr ? zr.toNumbers() : [],
+        // rounded: the client sends it back with every edit (1e-4 is under half a grey level)
+        ...(residual
+          ? {
+              detail: x
+                .sub(model.decode(z))
+                .toNumbers()
+                .map((v) => Math.round(v * 1e4) / 1e4),
+            }
+          : {}),
+      }));
     });
     const input = await png(x);
     x.dispose();

@@ -36,14 +36,20 @@ class ModelThread {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   readonly ready: Promise<void>;
 
-  constructor(checkpoint: string, threads: number, device: string | undefined, refine: number) {
+  constructor(
+    checkpoint: string,
+    threads: number,
+    device: string | undefined,
+    refine: number,
+    edit?: 'residual' | 'plain',
+  ) {
     // From the TypeScript sources (tests, a checkout without dist/) the worker registers tsx first.
     const ts = import.meta.url.endsWith('.ts');
     const url = new URL(`./model-worker.${ts ? 'ts' : 'js'}`, import.meta.url).href;
     const boot = ts
       ? `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url)}); })`
       : `import(${JSON.stringify(url)})`;
-    this.worker = new Worker(boot, { eval: true, workerData: { checkpoint, threads, device, refine } });
+    this.worker = new Worker(boot, { eval: true, workerData: { checkpoint, threads, device, refine, edit } });
     this.ready = new Promise((resolve, reject) => {
       const onError = (e: Error) => reject(new CheckpointError(`cannot serve ${checkpoint}: ${e.message}`));
       this.worker.once('error', onError);
@@ -123,19 +129,32 @@ export interface ServeOptions {
   device?: string;
   /** steps refining an uploaded image's free latents (`invert`; default 0) */
   refine?: number;
+  /**
+   * how uploaded images are edited: residual (x + G(z_do) - G(z)) or plain (G(z_do)); default as
+   * the checkpoint's `editable` record was measured (ccig calibrate --report), else plain
+   */
+  edit?: 'residual' | 'plain';
   logger?: boolean;
 }
 
 /** Builds the server (not listening yet); resolves once the model is loaded. */
 export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
   if (!existsSync(o.checkpoint)) throw new CheckpointError(`${o.checkpoint}: no such checkpoint`);
-  const model = new ModelThread(o.checkpoint, o.threads ?? availableParallelism(), o.device, o.refine ?? 0);
+  const model = new ModelThread(
+    o.checkpoint,
+    o.threads ?? availableParallelism(),
+    o.device,
+    o.refine ?? 0,
+    o.edit,
+  );
   await model.ready;
   const info = await model.call<Info>('info');
   const m = info.attributes.length;
   const names = info.attributes.map((a) => a.name);
 
-  const app = Fastify({ logger: o.logger ?? false, bodyLimit: 1024 * 1024 });
+  // 1 MiB, or what a residual edit's context (3 * S * S numbers) needs
+  const bodyLimit = Math.max(1024 * 1024, 3 * info.imageSize ** 2 * 24);
+  const app = Fastify({ logger: o.logger ?? false, bodyLimit });
   await app.register(multipart, { limits: { fileSize: MAX_UPLOAD, files: 1 } });
   app.addHook('onClose', async () => {
     await model.terminate();
@@ -178,6 +197,10 @@ export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
     context: z.strictObject({
       eps: z.array(finite).length(m, `needs ${m} values`),
       zr: z.array(finite).length(info.zFree, `needs ${info.zFree} values`),
+      detail: z
+        .array(finite)
+        .length(3 * info.imageSize ** 2, `needs ${3 * info.imageSize ** 2} values`)
+        .optional(),
     }),
     interventions: interventionsSchema,
     mode: z.enum(['causal', 'noncausal']).default('causal'),
