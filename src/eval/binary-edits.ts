@@ -135,12 +135,6 @@ export function binaryEditSection(
   const { model, n, m, names, boot } = ctx;
   const d = ctx.oracle.featureDim;
   const featureRows = (f: Float32Array, faces: number[]) => faces.map((r) => f.subarray(r * d, (r + 1) * d));
-  const realRows = featureRows(
-    ctx.real.features,
-    Array.from({ length: n }, (_, r) => r),
-  );
-  const frechet = (f: Float32Array, faces: number[]) =>
-    faces.length >= REALISM_MIN_FACES && n >= 2 ? frechetDistance(realRows, featureRows(f, faces)) : null;
   const binary = names.map((_, i) => ctx.test.attributes[i].kind === 'binary');
   if (ctx.world || !binary.some(Boolean)) return null;
   const real = ctx.real.values;
