@@ -9,7 +9,7 @@ import { editableFromReport } from '../src/cli/calibrate.ts';
 import type { AttributeInfo, Batch, Dataset } from '../src/data/dataset.ts';
 import { binaryEditSection, REALISM_RATIO } from '../src/eval/binary-edits.ts';
 import { Bootstrap } from '../src/eval/bootstrap.ts';
-import type { AttributeCounterfactuals, EvalContext } from '../src/eval/context.ts';
+import { type AttributeCounterfactuals, colourLayout, type EvalContext } from '../src/eval/context.ts';
 import { ssim } from '../src/eval/ssim.ts';
 import { Ccig, CLASS_LATENTS } from '../src/model/ccig.ts';
 import { resolveConfig } from '../src/model/config.ts';
@@ -169,7 +169,7 @@ test('ssim weights: only the windows centred on weighted pixels count', () => {
  * A context of n faces with 2 binary attributes whose oracle features are 2-d Gaussian; the
  * edits of attribute a are read as `editFeatures` gives them.
  */
-function realismCase(shift: number, spread: number) {
+function realismCase(shift: number, spread: number, layoutShift: number | null = null) {
   const n = 80;
   const m = 2;
   const d = 2;
@@ -185,6 +185,14 @@ function realismCase(shift: number, spread: number) {
   const real = Float32Array.from({ length: n * d }, (_, k) => base[pairOf(k)]);
   const recon = Float32Array.from({ length: n * d }, (_, k) => base[pairOf(k)] * 1.6 + noise[pairOf(k)]);
   const editFeatures = Float32Array.from(recon, (v) => v * spread + shift);
+  // colour layouts (3 x 8 x 8 per face) spread from the same numbers, when asked
+  const L = 3 * 64;
+  const layoutOf = (f: Float32Array, add = 0) =>
+    Float32Array.from(
+      { length: n * L },
+      (_, k) => f[Math.floor(k / L) * d + (k % d)] * (1 + (k % L) / L) + add,
+    );
+  const withLayout = (f: Float32Array, add = 0) => (layoutShift === null ? {} : { layout: layoutOf(f, add) });
   // even faces are labelled a = 0 (do(a = 1) edits them), odd ones a = 1
   const values = Float32Array.from({ length: n * m }, (_, k) =>
     k % m === 0 ? (Math.floor(k / m) % 2 ? 0.9 : 0.1) : 0.9,
@@ -207,9 +215,9 @@ function realismCase(shift: number, spread: number) {
     world: undefined,
     mu: torch.zeros([n, m]),
     oracle: { featureDim: d },
-    real: { features: real, values },
-    reconstruction: { features: recon, values },
-    decoded: { features: recon, values },
+    real: { features: real, values, ...withLayout(real) },
+    reconstruction: { features: recon, values, ...withLayout(recon) },
+    decoded: { features: recon, values, ...withLayout(recon) },
     residual: false,
   } as unknown as EvalContext;
   const edited = () => ({
@@ -218,6 +226,7 @@ function realismCase(shift: number, spread: number) {
       k % m === 0 ? (Math.floor(k / m) % 2 ? 0.1 : 0.9) : 0.9,
     ),
     features: editFeatures,
+    ...withLayout(recon, layoutShift ?? 0),
     pixelL1: null,
     ssim: null,
     identity: {
@@ -282,3 +291,30 @@ test('calibrate --report: the editable record says which attributes pass and why
   writeFileSync(file, JSON.stringify({ binaryEdits: null }));
   assert.throws(() => editableFromReport(file, ['a', 'b']), /no per-attribute edit checks/);
 });
+
+test('realism on the colour layout: an edit the oracle features take for a face, but with the wrong colours, fails', () => {
+  const faceLike = realismCase(0, 1, 0);
+  const up = faceLike.rows.find((r) => r.attribute === 'a' && r.target === 1)!;
+  assert.ok(Math.abs((up.realism.layout?.ratio ?? 0) - 1) < 1e-6, `layout ratio ${up.realism.layout?.ratio}`);
+  assert.equal(up.realism.pass, true);
+  const orange = realismCase(0, 1, 0.5);
+  const blob = orange.rows.find((r) => r.attribute === 'a' && r.target === 1)!;
+  assert.equal(blob.realism.ratio, up.realism.ratio, 'the oracle features read it as before');
+  assert.ok((blob.realism.layout?.ratio ?? 0) > REALISM_RATIO, `layout ratio ${blob.realism.layout?.ratio}`);
+  assert.equal(blob.realism.pass, false);
+  assert.equal(orange.editable.a, false);
+});
+
+test('colourLayout: the mean colour of each 8 x 8 block, in [0, 1]', () =>
+  torch.scope(() => {
+    // one 16 x 16 image: channel 0 is -1 on the left half, 1 on the right; the others 0
+    const S = 16;
+    const px = Float32Array.from({ length: 3 * S * S }, (_, k) => (k < S * S ? (k % S < S / 2 ? -1 : 1) : 0));
+    const l = colourLayout(torch.tensor(px, { shape: [1, 3, S, S] }));
+    assert.equal(l.length, 3 * 64);
+    // blocks are 2 x 2 pixels: columns 0-3 of channel 0 are 0, 4-7 are 1; other channels 0.5
+    for (let c = 0; c < 3; c++)
+      for (let y = 0; y < 8; y++)
+        for (let x = 0; x < 8; x++)
+          assert.equal(l[c * 64 + y * 8 + x], c === 0 ? (x < 4 ? 0 : 1) : 0.5, `c ${c} y ${y} x ${x}`);
+  }));

@@ -406,7 +406,7 @@ export async function evalCommand(raw: Record<string, unknown>): Promise<void> {
       ...(e
         ? [
             `edits of held-out faces (causal vs non-causal${r.binaryEdits?.residual ? ', residual' : ''}): success ${f3(e['causal.success'])} vs ${f3(e['nonCausal.success'])}, non-descendants kept ${f3(e['causal.nonDescendantAgreement'])} vs ${f3(e['nonCausal.nonDescendantAgreement'])}, SSIM to the face ${f3(e['causal.ssim'])} vs ${f3(e['nonCausal.ssim'])} (outside the edit ${f3(e['causal.ssimOutside'])} vs ${f3(e['nonCausal.ssimOutside'])}), pixel L1 ${f3(e['causal.pixelL1'])} vs ${f3(e['nonCausal.pixelL1'])}; reconstructions keep every attribute in ${f3(e['reconstruction.allKept'])}`,
-            `per edit (success, Frechet ratio to reconstructions, threshold ${r.binaryEdits?.realismRatio}): ${r.binaryEdits?.rows.map((x) => `${x.attribute}=${x.target} ${f3(x.success.causal?.mean)} ${x.realism.ratio?.toFixed(2) ?? '–'}${x.works ? '' : ' FAIL'}`).join(', ')}`,
+            `per edit (success, Frechet ratio to reconstructions on oracle features / colour layout, threshold ${r.binaryEdits?.realismRatio}): ${r.binaryEdits?.rows.map((x) => `${x.attribute}=${x.target} ${f3(x.success.causal?.mean)} ${x.realism.ratio?.toFixed(2) ?? '–'}/${x.realism.layout?.ratio?.toFixed(2) ?? '–'}${x.works ? '' : ' FAIL'}`).join(', ')}`,
             `editable: ${Object.entries(r.binaryEdits?.editable ?? {})
               .map(([a, ok]) => `${a} ${ok ? 'yes' : 'no'}`)
               .join(', ')}`,

@@ -18,7 +18,8 @@
  *   - realism: the oracle-feature Frechet distance of do(a = t)'s edits to the real held-out
  *     faces labelled t, beside that of the reconstructions of faces labelled t (k of each, k the
  *     smaller count, so the small-sample bias is alike), and their ratio; an edit passes at
- *     ratio <= REALISM_RATIO (a saturated blob that the oracle reads as the target fails it).
+ *     ratio <= REALISM_RATIO; the same on the colour layout (mean colour of 8 x 8 blocks), which
+ *     a saturated blob that the oracle's features take for a face fails.
  * Once per face: reconstructions keep each attribute (the oracle reads the same on x and
  * G(E(x))). Composition (the null intervention returns the input) is the axioms section's
  * (axioms.ts), for every kind of data.
@@ -26,7 +27,7 @@
 import { descendants } from '../causal/graph.ts';
 import * as torch from '../torch/index.ts';
 import type { Interval, PairedInterval } from './bootstrap.ts';
-import type { AttributeCounterfactuals, EvalContext } from './context.ts';
+import { type AttributeCounterfactuals, type EvalContext, LAYOUT } from './context.ts';
 import { frechetDistance } from './feature-distances.ts';
 
 /** Threshold on |A[i][j]| above which an edge counts as learned (as the editor draws it). */
@@ -41,8 +42,9 @@ export const SUCCESS_TARGET = 0.85;
 /** Fewer faces (edited, or of the target class) than this: no Frechet distance (too few rows). */
 export const REALISM_MIN_FACES = 10;
 
-export interface Realism {
-  /** oracle-feature Frechet distance of the causal edits to the real held-out faces of the target class */
+/** One Frechet reading of an edit's realism. */
+export interface FrechetRealism {
+  /** Frechet distance of the causal edits to the real held-out faces of the target class */
   causal: number | null;
   nonCausal: number | null;
   /** the same of reconstructions G(z) of faces of the target class (also for residual edits) */
@@ -51,6 +53,15 @@ export interface Realism {
   ratio: number | null;
   nonCausalRatio: number | null;
   pass: boolean | null;
+}
+
+/**
+ * An edit's realism on the oracle's features (what the faces show) and on the colour layout
+ * (context.ts `colourLayout`: the mean colour of 8 x 8 blocks, which the oracle's features can
+ * miss: a saturated blob of the right shape reads as a face to them). It passes when neither fails.
+ */
+export interface Realism extends FrechetRealism {
+  layout: FrechetRealism | null;
 }
 
 export interface AttributeEffect {
@@ -134,7 +145,6 @@ export function binaryEditSection(
 ): BinaryEditsResult | null {
   const { model, n, m, names, boot } = ctx;
   const d = ctx.oracle.featureDim;
-  const featureRows = (f: Float32Array, faces: number[]) => faces.map((r) => f.subarray(r * d, (r + 1) * d));
   const binary = names.map((_, i) => ctx.test.attributes[i].kind === 'binary');
   if (ctx.world || !binary.some(Boolean)) return null;
   const real = ctx.real.values;
@@ -199,22 +209,44 @@ export function binaryEditSection(
       // faces of that class (k the smaller count, so the small-sample bias is alike)
       const targetFaces = Array.from({ length: n }, (_, r) => r).filter((r) => cf.targets[r] === 1 - target);
       const k = Math.min(faces.length, targetFaces.length);
-      const reference = featureRows(ctx.real.features, targetFaces);
-      const frechet = (f: Float32Array, rows: number[]) =>
-        k >= REALISM_MIN_FACES ? frechetDistance(reference, featureRows(f, rows.slice(0, k))) : null;
-      const fd = {
-        causal: frechet(cf.causal.features, faces),
-        nonCausal: frechet(cf.nonCausal.features, faces),
-        // the plain reconstructions G(z) also for residual edits (whose null edit is the face)
-        reconstruction: frechet(ctx.decoded.features, targetFaces),
+      const judge = (
+        pick: (r: { features: Float32Array; layout?: Float32Array }) => Float32Array | undefined,
+        dim: number,
+      ): FrechetRealism | null => {
+        const [real, causal, nonCausal, decoded] = [ctx.real, cf.causal, cf.nonCausal, ctx.decoded].map(pick);
+        if (!real || !causal || !nonCausal || !decoded) return null;
+        const rowsOf = (f: Float32Array, rows: number[]) =>
+          rows.map((r) => f.subarray(r * dim, (r + 1) * dim));
+        const reference = rowsOf(real, targetFaces);
+        const frechet = (f: Float32Array, rows: number[]) =>
+          k >= REALISM_MIN_FACES ? frechetDistance(reference, rowsOf(f, rows.slice(0, k))) : null;
+        const fd = {
+          causal: frechet(causal, faces),
+          nonCausal: frechet(nonCausal, faces),
+          // the plain reconstructions G(z) also for residual edits (whose null edit is the face)
+          reconstruction: frechet(decoded, targetFaces),
+        };
+        const ratio = (v: number | null) =>
+          v !== null && fd.reconstruction !== null && fd.reconstruction > 0 ? v / fd.reconstruction : null;
+        const r = ratio(fd.causal);
+        return {
+          ...fd,
+          ratio: r,
+          nonCausalRatio: ratio(fd.nonCausal),
+          pass: r === null ? null : r <= REALISM_RATIO,
+        };
       };
-      const ratio = (v: number | null) =>
-        v !== null && fd.reconstruction !== null && fd.reconstruction > 0 ? v / fd.reconstruction : null;
+      const onFeatures = judge((r) => r.features, d)!;
+      const layout = judge((r) => r.layout, 3 * LAYOUT * LAYOUT);
       const realism: Realism = {
-        ...fd,
-        ratio: ratio(fd.causal),
-        nonCausalRatio: ratio(fd.nonCausal),
-        pass: ratio(fd.causal) === null ? null : ratio(fd.causal)! <= REALISM_RATIO,
+        ...onFeatures,
+        pass:
+          onFeatures.pass === false || layout?.pass === false
+            ? false
+            : onFeatures.pass === null && (layout?.pass ?? null) === null
+              ? null
+              : true,
+        layout,
       };
       const successCausal = boot.mean(success.causal);
       rows.push({

@@ -37,6 +37,29 @@ export const BINS = 10;
  */
 export const CHANGE_THRESHOLD = 0.05;
 
+/** Side of the colour layout: images are averaged over blocks to LAYOUT x LAYOUT cells. */
+export const LAYOUT = 8;
+
+/**
+ * The colour layout of images [B, 3, S, S] in [-1, 1]: the mean colour of each of LAYOUT x
+ * LAYOUT blocks, in [0, 1], [B * 3 * LAYOUT^2] row-major. Low-level features that the oracle's
+ * do not see: a saturated orange blob reads far from any face here.
+ */
+export function colourLayout(images: Tensor): Float32Array {
+  const [B, C, H, W] = images.shape;
+  const g = LAYOUT;
+  if (H % g || W % g) throw new Error(`colourLayout: image size ${H} x ${W} is not a multiple of ${g}`);
+  return torch.scope(() =>
+    images
+      .add(1)
+      .div(2)
+      .reshape([B, C, g, H / g, g, W / g])
+      .mean([3, 5])
+      .contiguous()
+      .toFloat32Array(),
+  );
+}
+
 /**
  * What the evaluation needs of a model: a Ccig, or in tests a stand-in with known answers
  * (an identity model, one that ignores interventions).
@@ -86,17 +109,27 @@ export interface EvalContext {
   /** latents of x [n, zDim], computed once: encoder means, z_r refined if asked (`invert`) */
   mu: Tensor;
   /** the oracle's reading of x: features [n * featureDim] and attribute values [n * m] */
-  real: { features: Float32Array; values: Float32Array };
+  real: Readings;
   /** the same of what a null edit returns: the reconstructions G(mu), or x itself with residual edits */
-  reconstruction: { features: Float32Array; values: Float32Array };
+  reconstruction: Readings;
   /** the same of the reconstructions G(mu) whatever the edit (the realism check's reference) */
-  decoded: { features: Float32Array; values: Float32Array };
+  decoded: Readings;
   boot: Bootstrap;
   seed: number;
   /** images per counterfactual chunk */
   chunk: number;
   /** residual edits (x + G(z_do) - G(z)) instead of G(z_do); the reconstruction is then x itself */
   residual: boolean;
+}
+
+/** The oracle's reading of a set of images, and their colour layout (`colourLayout`). */
+export interface Readings {
+  /** oracle features [n * featureDim] */
+  features: Float32Array;
+  /** attribute values [n * m] */
+  values: Float32Array;
+  /** [n * 3 * LAYOUT^2]; absent in stand-in contexts of tests */
+  layout?: Float32Array;
 }
 
 /** Edges of a 0/1 adjacency by name. */
@@ -148,15 +181,26 @@ export function createContext(
   const read = (images: (xb: Tensor, mub: Tensor) => Tensor) =>
     torch.scope(() => {
       const parts = { features: [] as Tensor[], values: [] as Tensor[] };
+      const layout: Float32Array[] = [];
       const mus = mu.split(128, 0);
       for (const [k, xb] of x.split(128, 0).entries()) {
-        const r = oracle.read(torch.noGrad(() => images(xb, mus[k])));
+        const imgs = torch.noGrad(() => images(xb, mus[k]));
+        const r = oracle.read(imgs);
         parts.features.push(r.features);
         parts.values.push(r.values);
+        if (S % LAYOUT === 0) layout.push(colourLayout(imgs));
+      }
+      const cells = layout.reduce((s, l) => s + l.length, 0);
+      const all = new Float32Array(cells);
+      let at = 0;
+      for (const l of layout) {
+        all.set(l, at);
+        at += l.length;
       }
       return {
         features: torch.cat(parts.features, 0).toFloat32Array(),
         values: torch.cat(parts.values, 0).toFloat32Array(),
+        ...(S % LAYOUT === 0 ? { layout: all } : {}),
       };
     });
   const real = read((xb) => xb);
@@ -312,6 +356,8 @@ export interface EditReadings {
   values: Float32Array;
   /** oracle features [n * featureDim] */
   features: Float32Array;
+  /** colour layout [n * 3 * LAYOUT^2] (`colourLayout`; absent where the size is not a multiple of LAYOUT) */
+  layout?: Float32Array;
   /** worlds: pixel L1 ([0, 1] units) and SSIM against the exactly re-rendered counterfactual [n] */
   pixelL1: Float64Array | null;
   ssim: Float64Array | null;
@@ -353,6 +399,7 @@ export function readCounterfactuals(ctx: EvalContext, i: number): AttributeCount
   const edit = (): EditReadings => ({
     values: new Float32Array(n * m),
     features: new Float32Array(n * d),
+    ...(S % LAYOUT === 0 ? { layout: new Float32Array(n * 3 * LAYOUT * LAYOUT) } : {}),
     pixelL1: world ? new Float64Array(n) : null,
     ssim: world ? new Float64Array(n) : null,
     identity: world
@@ -389,6 +436,7 @@ export function readCounterfactuals(ctx: EvalContext, i: number): AttributeCount
       const r = oracle.read(images);
       out[kind].values.set(r.values.toFloat32Array(), c.start * m);
       out[kind].features.set(r.features.toFloat32Array(), c.start * d);
+      out[kind].layout?.set(colourLayout(images), c.start * 3 * LAYOUT * LAYOUT);
       const mine = hwc01(images);
       if (inputs && out[kind].identity) {
         // 1 where the edit leaves a pixel alone: |edit - base| in [0, 1] units, channel mean
