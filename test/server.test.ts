@@ -267,10 +267,13 @@ test('serve with residual edits: an upload carries its detail, the null edit ret
   } finally {
     await residual.close();
   }
-  // the same checkpoint served plain: no detail, the reconstruction
-  const plain = await createServer({ checkpoint: recorded, threads: 1, edit: 'plain' });
+  // the same checkpoint served plain, every attribute offered: no detail, the reconstruction
+  const plain = await createServer({ checkpoint: recorded, threads: 1, edit: 'plain', showAll: true });
   try {
     const at = await plain.listen({ port: 0, host: '127.0.0.1' });
+    const info = await (await fetch(`${at}/api/info`)).json();
+    assert.equal(info.edit, 'plain');
+    assert.equal(info.editable, null, '--show-all: no attribute hidden');
     const j = await (
       await fetch(`${at}/api/encode`, { method: 'POST', body: formWith(png, 'image/png', 'p.png') })
     ).json();

@@ -57,7 +57,9 @@ export function editableFromReport(path: string, attributes: readonly string[]):
     if (r.success.causal && r.success.causal.mean < e.successTarget)
       fails.push(`do(=${r.target}) succeeds on ${r.success.causal.mean.toFixed(2)} of faces`);
     if (r.realism.pass === false)
-      fails.push(`do(=${r.target}) Frechet ${r.realism.ratio?.toFixed(2)}x the reconstructions'`);
+      fails.push(
+        `do(=${r.target}) Frechet ${r.realism.ratio?.toFixed(2)}x the reconstructions' (colour layout ${r.realism.layout?.ratio?.toFixed(2) ?? '–'}x)`,
+      );
     if (fails.length) why[r.attribute] = [why[r.attribute], ...fails].filter(Boolean).join('; ');
   }
   return {

@@ -266,6 +266,7 @@ export function buildProgram(): Command {
       '--edit <kind>',
       "how uploaded images are edited: residual (image + G(z_do) - G(z)), plain (G(z_do)), or the checkpoint's recorded default",
     )
+    .option('--show-all', 'offer every attribute, also those the checkpoint records as failing the checks')
     .option(...deviceOpt)
     .action((o) => runCommand(() => serveCommand(o)));
 

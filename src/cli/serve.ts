@@ -13,6 +13,7 @@ export async function serveCommand(raw: Record<string, unknown>): Promise<void> 
       device: deviceFlag,
       refine: int.min(0).max(10000).default(0),
       edit: z.enum(['residual', 'plain']).optional(),
+      showAll: z.boolean().default(false),
     }),
     raw,
     'serve',
@@ -22,6 +23,7 @@ export async function serveCommand(raw: Record<string, unknown>): Promise<void> 
     device: useDevice(o.device),
     refine: o.refine,
     edit: o.edit,
+    showAll: o.showAll,
   });
   let address: string;
   try {

@@ -134,6 +134,8 @@ export interface ServeOptions {
    * the checkpoint's `editable` record was measured (ccig calibrate --report), else plain
    */
   edit?: 'residual' | 'plain';
+  /** offer every attribute, also those the checkpoint records as failing the eval's checks */
+  showAll?: boolean;
   logger?: boolean;
 }
 
@@ -149,6 +151,7 @@ export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
   );
   await model.ready;
   const info = await model.call<Info>('info');
+  if (o.showAll) info.editable = null;
   const m = info.attributes.length;
   const names = info.attributes.map((a) => a.name);
 
