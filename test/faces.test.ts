@@ -1,11 +1,14 @@
 // Issue 25: do() values where real images of each class lie (class latents), residual edits,
 // identity outside the edit, and the realism check of each edit.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { topologicalOrder } from '../src/causal/graph.ts';
+import { superGraphMask } from '../src/causal/scm.ts';
 import { editableFromReport } from '../src/cli/calibrate.ts';
+import { CELEBA_PRESETS } from '../src/data/celeba.ts';
 import type { AttributeInfo, Batch, Dataset } from '../src/data/dataset.ts';
 import { binaryEditSection, REALISM_RATIO } from '../src/eval/binary-edits.ts';
 import { Bootstrap } from '../src/eval/bootstrap.ts';
@@ -318,3 +321,28 @@ test('colourLayout: the mean colour of each 8 x 8 block, in [0, 1]', () =>
         for (let x = 0; x < 8; x++)
           assert.equal(l[c * 64 + y * 8 + x], c === 0 ? (x < 4 ? 0 : 1) : 0.5, `c ${c} y ${y} x ${x}`);
   }));
+
+const CELEBA = process.env.CELEBA ?? join(import.meta.dirname, '..', '../shared/datasets/celeba-8k');
+
+test('celeba-faces10-small (issue 25, item 4; untrained): ten attributes, an acyclic super-graph over them', () => {
+  const cfg = resolveConfig('celeba-faces10-small');
+  assert.equal(cfg.attributes.length, 10);
+  const names: string[] = [...cfg.attributes];
+  for (const [a, b] of cfg.scm.edges) assert.ok(names.includes(a) && names.includes(b), `${a} -> ${b}`);
+  assert.deepEqual([...cfg.attributes], [...CELEBA_PRESETS.faces10.attributes]);
+  const order = topologicalOrder(superGraphMask(names, cfg.scm.edges as [string, string][]));
+  assert.equal(order.length, 10, 'acyclic');
+});
+
+test('celeba-faces10-small: every attribute has at least 300 faces labelled 1 in celeba-8k', {
+  skip: !existsSync(join(CELEBA, 'list_attr_celeba.txt')) && `CelebA not found at ${CELEBA}`,
+}, () => {
+  const lines = readFileSync(join(CELEBA, 'list_attr_celeba.txt'), 'utf8').trim().split('\n');
+  const names = lines[1].trim().split(/\s+/);
+  for (const a of CELEBA_PRESETS.faces10.attributes) {
+    const j = names.indexOf(a);
+    assert.ok(j >= 0, a);
+    const positives = lines.slice(2).filter((l) => l.trim().split(/\s+/)[j + 1] === '1').length;
+    assert.ok(positives >= 300, `${a}: ${positives} faces labelled 1`);
+  }
+});

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { MECHANISMS, PARENT_MODELS, STRUCTURE_MODES, STRUCTURE_SCORES } from '../causal/scm.ts';
-import { CELEBA_PRESETS, CELEBA_SEX_EDGES } from '../data/celeba.ts';
+import { CELEBA_PRESETS, CELEBA_SEX_EDGES, type CelebAPresetName } from '../data/celeba.ts';
 import { OptionError } from '../errors.ts';
 import { expectOneOf } from '../options.ts';
 
@@ -232,7 +232,7 @@ function celebaDear(name: 'smile' | 'age'): CcigConfig {
   };
 }
 
-function celeba(name: 'smile' | 'age'): CcigConfig {
+function celeba(name: CelebAPresetName): CcigConfig {
   const p = CELEBA_PRESETS[name];
   return {
     preset: `celeba-${name}`,
@@ -260,7 +260,7 @@ function celeba(name: 'smile' | 'age'): CcigConfig {
  * steps already edits held-out faces by Smiling (celeba.md, "Results"). `celeba-smile-small` adds
  * Male -> High_Cheekbones and Male -> Chubby to SPEC's super-graph (CELEBA_SEX_EDGES).
  */
-function celebaSmall(name: 'smile' | 'age'): CcigConfig {
+function celebaSmall(name: CelebAPresetName): CcigConfig {
   const base = celeba(name);
   const extra: readonly (readonly [string, string])[] = CELEBA_SEX_EDGES[name];
   return {
@@ -350,6 +350,8 @@ export const PRESETS: Record<string, CcigConfig> = {
   'celeba-age': celeba('age'),
   'celeba-smile-small': celebaSmall('smile'),
   'celeba-age-small': celebaSmall('age'),
+  /** issue 25, item 4: ten face attributes (CELEBA_PRESETS.faces10); defined, not yet trained */
+  'celeba-faces10-small': celebaSmall('faces10'),
   'pendulum-dear': {
     preset: 'pendulum-dear',
     data: { kind: 'world', world: 'pendulum', worldSize: 10000 },
