@@ -31,6 +31,8 @@ export {
   type EditImages,
   intervene,
   nonCausalEdit,
+  type RealEditOptions,
+  residualEdit,
   traverse,
 } from './model/edit.ts';
 export { loadImageForModel } from './model/images.ts';

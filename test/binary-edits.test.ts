@@ -156,10 +156,18 @@ test('kept (against the face) and unchanged (against the reconstruction) are rea
   };
   const edited = (bs: number[]) => ({
     values: Float32Array.from(bs.flatMap((b) => [0.9, b ? 0.9 : 0.1])),
-    features: new Float32Array(0),
+    features: new Float32Array(4),
     pixelL1: null,
     ssim: null,
-    identity: { pixelL1: new Float64Array(4).fill(0.1), ssim: new Float64Array(4).fill(0.5) },
+    identity: {
+      pixelL1: new Float64Array(4).fill(0.1),
+      ssim: new Float64Array(4).fill(0.5),
+      outside: {
+        pixelL1: new Float64Array(4).fill(0.05),
+        ssim: new Float64Array(4).fill(0.8),
+        share: new Float64Array(4).fill(0.7),
+      },
+    },
   });
   const ctx = {
     model,
@@ -170,8 +178,11 @@ test('kept (against the face) and unchanged (against the reconstruction) are rea
     test: { attributes: names.map((name) => ({ name, kind: 'binary', min: 0, max: 1 })) },
     world: undefined,
     mu: torch.zeros([4, 2]),
-    real: { features: new Float32Array(0), values: pairs([1, 1, 0, 0]) },
-    reconstruction: { features: new Float32Array(0), values: pairs([1, 0, 0, 1]) },
+    real: { features: new Float32Array(4), values: pairs([1, 1, 0, 0]) },
+    reconstruction: { features: new Float32Array(4), values: pairs([1, 0, 0, 1]) },
+    decoded: { features: new Float32Array(4), values: pairs([1, 0, 0, 1]) },
+    oracle: { featureDim: 1 },
+    residual: false,
   } as unknown as EvalContext;
   const cf: AttributeCounterfactuals = {
     attribute: 0,

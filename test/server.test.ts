@@ -307,3 +307,70 @@ test('a full queue answers 503 with Retry-After; below the bound nothing is refu
     await served.close();
   }
 });
+
+test('serve with residual edits: an upload carries its detail, the null edit returns the upload, info says what is offered', async () => {
+  const img = pendulum.render(pendulum.solve(Float64Array.from([5, 80, 0, 0])), 64);
+  const png = await sharp(Buffer.from(img), { raw: { width: 64, height: 64, channels: 3 } })
+    .png()
+    .toBuffer();
+  // a checkpoint whose metadata records that light_angle's edits fail the eval's checks
+  const { tensors, metadata } = torch.loadSafetensors(checkpoint);
+  const stored = JSON.parse(metadata.meta);
+  const editable = {
+    attributes: { pendulum_angle: true, light_angle: false, shadow_length: true, shadow_position: true },
+    why: { light_angle: 'do(=1) Frechet 3.00x the reconstructions' },
+    residual: true,
+    refine: 0,
+    successTarget: 0.85,
+    realismRatio: 1.25,
+    n: 10,
+    source: 'report.json',
+  };
+  const recorded = checkpoint.replace(/\.safetensors$/, '-editable.safetensors');
+  torch.saveSafetensors(recorded, tensors, { ...metadata, meta: JSON.stringify({ ...stored, editable }) });
+  for (const t of Object.values(tensors)) t.dispose();
+  const residual = await createServer({ checkpoint: recorded, threads: 1 });
+  try {
+    const at = await residual.listen({ port: 0, host: '127.0.0.1' });
+    const info = await (await fetch(`${at}/api/info`)).json();
+    assert.equal(info.edit, 'residual', 'the recorded default');
+    assert.deepEqual(info.editable.attributes, editable.attributes);
+    const j = await (
+      await fetch(`${at}/api/encode`, { method: 'POST', body: formWith(png, 'image/png', 'p.png') })
+    ).json();
+    assert.equal(j.context.detail.length, 3 * 64 * 64);
+    const r = await fetch(`${at}/api/intervene`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ context: j.context, interventions: {} }),
+    });
+    assert.equal(r.status, 200);
+    const e = await r.json();
+    const [shown, input] = [await pixels(e.image), await pixels(j.input)];
+    const worst = shown.reduce((w, v, k) => Math.max(w, Math.abs(v - input[k])), 0);
+    assert.ok(worst <= 2 / 255 + 1e-6, `the null residual edit is the upload (max error ${worst})`);
+    const bad = await fetch(`${at}/api/intervene`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ context: { ...j.context, detail: [1, 2] }, interventions: {} }),
+    });
+    assert.equal(bad.status, 400);
+    assert.match((await bad.json()).error, /detail: needs 12288 values/);
+  } finally {
+    await residual.close();
+  }
+  // the same checkpoint served plain, every attribute offered: no detail, the reconstruction
+  const plain = await createServer({ checkpoint: recorded, threads: 1, edit: 'plain', showAll: true });
+  try {
+    const at = await plain.listen({ port: 0, host: '127.0.0.1' });
+    const info = await (await fetch(`${at}/api/info`)).json();
+    assert.equal(info.edit, 'plain');
+    assert.equal(info.editable, null, '--show-all: no attribute hidden');
+    const j = await (
+      await fetch(`${at}/api/encode`, { method: 'POST', body: formWith(png, 'image/png', 'p.png') })
+    ).json();
+    assert.equal(j.context.detail, undefined);
+  } finally {
+    await plain.close();
+  }
+});

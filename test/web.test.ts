@@ -11,6 +11,8 @@ import type { FastifyInstance } from 'fastify';
 import { type Browser, chromium } from 'playwright-core';
 import sharp from 'sharp';
 import { pendulum } from '../src/data/pendulum.ts';
+import { createServer } from '../src/server/server.ts';
+import * as torch from '../src/torch/index.ts';
 import { tinyCelebaServer, tinyServer } from './helpers/tiny-server.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -136,5 +138,42 @@ test('a CelebA model in the editor: upload a face, do(Smiling = 1)', { skip: ski
     assert.deepEqual(errors, []);
   } finally {
     await faces.app.close();
+  }
+});
+
+test('attributes recorded as failing the checks get no slider, and a line says why', { skip }, async () => {
+  const first = await tinyServer();
+  await first.app.close();
+  const { tensors, metadata } = torch.loadSafetensors(first.checkpoint);
+  const editable = {
+    attributes: { pendulum_angle: true, light_angle: false, shadow_length: true, shadow_position: true },
+    why: { light_angle: 'do(=1) succeeds on 0.40 of faces' },
+    residual: false,
+    refine: 0,
+    successTarget: 0.85,
+    realismRatio: 1.25,
+    n: 10,
+    source: 'report.json',
+  };
+  const recorded = first.checkpoint.replace(/\.safetensors$/, '-editable.safetensors');
+  const meta = JSON.stringify({ ...JSON.parse(metadata.meta), editable });
+  torch.saveSafetensors(recorded, tensors, { ...metadata, meta });
+  for (const t of Object.values(tensors)) t.dispose();
+  const app2 = await createServer({ checkpoint: recorded, threads: 1 });
+  try {
+    const at = await app2.listen({ port: 0, host: '127.0.0.1' });
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${at}/`);
+    await page.waitForFunction(() => Number(document.body.dataset.renders ?? 0) >= 1);
+    assert.equal(await page.locator('#s-light_angle').count(), 0);
+    assert.equal(await page.locator('#s-pendulum_angle').count(), 1);
+    const note = (await page.textContent('#hidden-attributes')) ?? '';
+    assert.match(note, /Hidden: light_angle \(do\(=1\) succeeds on 0\.40 of faces\)/);
+    assert.equal(await page.isVisible('#hidden-attributes'), true);
+    assert.deepEqual(errors, []);
+  } finally {
+    await app2.close();
   }
 });

@@ -83,10 +83,22 @@ function range(a) {
   return a.kind === 'binary' ? [0, 1] : [a.min, a.max];
 }
 
+/** Attributes the editor offers: all, unless the checkpoint records that some edits fail the eval's checks. */
+function offered(a) {
+  const record = state.info.editable;
+  return record?.attributes[a.name] !== false;
+}
+
 function buildSliders() {
   const box = $('sliders');
   box.innerHTML = '';
-  for (const a of state.info.attributes) {
+  const hidden = state.info.attributes.filter((a) => !offered(a));
+  const note = $('hidden-attributes');
+  note.hidden = hidden.length === 0;
+  note.textContent = hidden.length
+    ? `Hidden: ${hidden.map((a) => `${a.name} (${state.info.editable.why[a.name] || 'fails the checks'})`).join('; ')}. Their edits fail ccig eval's checks on held-out faces (the target read on at least ${Math.round(100 * state.info.editable.successTarget)}% of faces, and a Fréchet distance within ${state.info.editable.realismRatio}x of the reconstructions').`
+    : '';
+  for (const a of state.info.attributes.filter(offered)) {
     const [lo, hi] = range(a);
     const div = document.createElement('div');
     div.className = 'slider';
@@ -104,7 +116,7 @@ function buildSliders() {
 }
 
 function setSliders(labels) {
-  for (const a of state.info.attributes) {
+  for (const a of state.info.attributes.filter(offered)) {
     const v = state.interventions[a.name] ?? labels[a.name];
     const input = $(`s-${a.name}`);
     if (!(a.name in state.interventions)) input.value = v;
@@ -186,7 +198,8 @@ function start(context, note, input) {
   state.input = input;
   $('input-figure').hidden = !input;
   if (input) $('input').src = input;
-  $('factual-caption').textContent = input ? 'reconstruction (factual)' : 'factual';
+  const residual = state.info.edit === 'residual';
+  $('factual-caption').textContent = input ? (residual ? 'your image (residual edits keep it)' : 'reconstruction (factual)') : 'factual';
   state.context = context;
   state.interventions = {};
   state.lastEdited = null;

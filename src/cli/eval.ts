@@ -18,7 +18,7 @@ import { loadOracle, ORACLE_RECIPE, type Oracle, saveOracle, trainOracle } from 
 import { type ReportData, type ReportImage, renderReport } from '../eval/report.ts';
 import { checkWritable, makeFolder, writeFileAtomic } from '../files.ts';
 import type { Ccig } from '../model/ccig.ts';
-import { attributeRange, counterfactual, type InversionOptions, intervene, traverse } from '../model/edit.ts';
+import { attributeRange, counterfactual, intervene, type RealEditOptions, traverse } from '../model/edit.ts';
 import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
 import { type CheckpointMeta, loadModel } from '../train/checkpoint.ts';
@@ -38,6 +38,7 @@ const Flags = z.strictObject({
   device: deviceFlag,
   resamples: int.min(0).max(1000),
   refine: int.min(0).max(10000).default(0),
+  residual: z.boolean().default(false),
   split: z.enum(['test', 'valid']).default('test'),
   json: z.boolean().default(false),
 });
@@ -132,7 +133,7 @@ function grid(t: Tensor, size: number, cols: number) {
 }
 
 /** Intervention, counterfactual and traversal grids for the report. */
-async function reportImages(model: Ccig, test: Dataset): Promise<ReportImage[]> {
+async function reportImages(model: Ccig, test: Dataset, edit: RealEditOptions = {}): Promise<ReportImage[]> {
   const S = model.config.imageSize;
   const names = model.config.attributes;
   const out: ReportImage[] = [];
@@ -146,7 +147,7 @@ async function reportImages(model: Ccig, test: Dataset): Promise<ReportImage[]> 
     torch.manualSeed(1);
     const imgs = torch.scope(() => {
       const x = torch.tensor(b.images, { shape: [nx, 3, S, S] });
-      const cf = counterfactual(model, x, { [name]: target });
+      const cf = counterfactual(model, x, { [name]: target }, edit);
       const inter = intervene(model, { [name]: target }, 6);
       const values = attributeRange(model, name, 8);
       const tr = traverse(model, name, values, 2);
@@ -200,7 +201,7 @@ async function writeEditGrids(
   model: Ccig,
   test: Dataset,
   dir: string,
-  inversion: InversionOptions,
+  inversion: RealEditOptions,
 ): Promise<string[]> {
   const S = model.config.imageSize;
   const names = model.config.attributes;
@@ -269,6 +270,8 @@ export async function runEvaluation(o: {
   resamples?: number;
   /** steps refining each test image's free latents (`invert`; default 0) */
   refine?: number;
+  /** edit real images as x + G(z_do) - G(z) (default false) */
+  residual?: boolean;
   /** the held-out split evaluated (CelebA, folders; default 'test') */
   split?: 'valid' | 'test';
   quiet?: boolean;
@@ -301,18 +304,20 @@ export async function runEvaluation(o: {
     quiet: o.quiet,
     steps: o.oracleSteps,
   });
-  const inversion: InversionOptions = { refine: o.refine ?? 0 };
+  const residual = !world && (o.residual ?? false);
+  const inversion: RealEditOptions = { refine: o.refine ?? 0, residual };
   const result = evaluate(model, data.test, oracle, {
     n: o.n,
     world,
     heldOut: data.heldOut,
     resamples: o.resamples ?? 20,
-    inversion,
+    inversion: { refine: inversion.refine },
+    residual,
   });
   const grids = result.binaryEdits
     ? await writeEditGrids(model, data.test, join(o.out, 'grids'), inversion)
     : [];
-  const images = await reportImages(model, data.test);
+  const images = await reportImages(model, data.test, inversion);
   const logPath = join(dirname(o.checkpoint), 'log.jsonl');
   const log = existsSync(logPath) ? readLog(logPath) : [];
   const html = renderReport({
@@ -320,7 +325,7 @@ export async function runEvaluation(o: {
     checkpoint: o.checkpoint,
     command:
       o.command ??
-      `ccig eval --checkpoint ${o.checkpoint} --out ${o.out} --n ${o.n}${o.refine ? ` --refine ${o.refine}` : ''}${o.split === 'valid' ? ' --split valid' : ''}`,
+      `ccig eval --checkpoint ${o.checkpoint} --out ${o.out} --n ${o.n}${o.refine ? ` --refine ${o.refine}` : ''}${residual ? ' --residual' : ''}${o.split === 'valid' ? ' --split valid' : ''}`,
     step: meta.step,
     preset: meta.config.preset,
     structure: meta.config.scm.structure,
@@ -341,6 +346,8 @@ export async function runEvaluation(o: {
         data: data.description,
         split: o.split ?? 'test',
         refine: o.refine ?? 0,
+        residual,
+        classLatents: model.classLatents() !== null,
         ...result,
         grids,
       },
@@ -404,7 +411,11 @@ export async function evalCommand(raw: Record<string, unknown>): Promise<void> {
       `axioms: composition pixel L1 ${r.axioms.composition.pixel.map((v, k) => `${r.axioms.composition.cycles[k]}x ${v?.mean.toFixed(2)}`).join(', ')}; reversibility pixel L1 ${r.axioms.reversibility.pixel.map((v, k) => `${r.axioms.reversibility.cycles[k]}x ${v?.mean.toFixed(2)}`).join(', ')}; minimality CLD (causal) ${r.axioms.minimality.map((m) => `${m.attribute} ${m.causal.cld?.mean.toFixed(3)}`).join(', ')}`,
       ...(e
         ? [
-            `edits of held-out faces (causal vs non-causal): success ${f3(e['causal.success'])} vs ${f3(e['nonCausal.success'])}, non-descendants kept ${f3(e['causal.nonDescendantAgreement'])} vs ${f3(e['nonCausal.nonDescendantAgreement'])}, SSIM to the face ${f3(e['causal.ssim'])} vs ${f3(e['nonCausal.ssim'])}; reconstructions keep every attribute in ${f3(e['reconstruction.allKept'])}`,
+            `edits of held-out faces (causal vs non-causal${r.binaryEdits?.residual ? ', residual' : ''}): success ${f3(e['causal.success'])} vs ${f3(e['nonCausal.success'])}, non-descendants kept ${f3(e['causal.nonDescendantAgreement'])} vs ${f3(e['nonCausal.nonDescendantAgreement'])}, SSIM to the face ${f3(e['causal.ssim'])} vs ${f3(e['nonCausal.ssim'])} (outside the edit ${f3(e['causal.ssimOutside'])} vs ${f3(e['nonCausal.ssimOutside'])}), pixel L1 ${f3(e['causal.pixelL1'])} vs ${f3(e['nonCausal.pixelL1'])}; reconstructions keep every attribute in ${f3(e['reconstruction.allKept'])}`,
+            `per edit (success, Frechet ratio to reconstructions on oracle features / colour layout, threshold ${r.binaryEdits?.realismRatio}): ${r.binaryEdits?.rows.map((x) => `${x.attribute}=${x.target} ${f3(x.success.causal?.mean)} ${x.realism.ratio?.toFixed(2) ?? '–'}/${x.realism.layout?.ratio?.toFixed(2) ?? '–'}${x.works ? '' : ' FAIL'}`).join(', ')}`,
+            `editable: ${Object.entries(r.binaryEdits?.editable ?? {})
+              .map(([a, ok]) => `${a} ${ok ? 'yes' : 'no'}`)
+              .join(', ')}`,
             `counterfactual grids: ${run.grids.join(', ')}`,
           ]
         : []),

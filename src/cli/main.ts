@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { DEFAULT_MAX_BATCH, DEFAULT_MAX_QUEUE } from '../server/server.ts';
+import { calibrateCommand } from './calibrate.ts';
 import { dataCommand } from './data.ts';
 import { demoCommand } from './demo.ts';
 import { evalCommand } from './eval.ts';
@@ -142,6 +143,10 @@ export function buildProgram(): Command {
       'fit the free latents to the image for this many steps after encoding (keeps the person; 100 is a good start)',
       '0',
     )
+    .option(
+      '--residual',
+      "edit as image + G(z_do) - G(z): what the edit does not touch keeps the photo's own pixels",
+    )
     .option('--out <file>', 'PNG file', 'counterfactual.png')
     .option(...deviceOpt)
     .option('--json', 'print the result as JSON')
@@ -180,6 +185,7 @@ export function buildProgram(): Command {
     .option(...deviceOpt)
     .option('--resamples <n>', 'bootstrap resamples for the stability of each edge (0 = skip)', '20')
     .option('--refine <steps>', "fit each test image's free latents for this many steps after encoding", '0')
+    .option('--residual', 'edit real images as image + G(z_do) - G(z) (labelled data; worlds re-render)')
     .option(
       '--split <name>',
       'held-out split: test, or valid to choose a checkpoint without the test images (CelebA, folders)',
@@ -210,8 +216,32 @@ export function buildProgram(): Command {
     )
     .option('--max-batch <n>', 'the most edits decoded in one generator pass', String(DEFAULT_MAX_BATCH))
     .option('--threads <n>', 'CPU threads for the model (default all cores)')
+    .option(
+      '--edit <kind>',
+      "how uploaded images are edited: residual (image + G(z_do) - G(z)), plain (G(z_do)), or the checkpoint's recorded default",
+    )
+    .option('--show-all', 'offer every attribute, also those the checkpoint records as failing the checks')
     .option(...deviceOpt)
     .action((o) => runCommand(() => serveCommand(o)));
+
+  program
+    .command('calibrate')
+    .description(
+      'Store in a checkpoint where real images of each class lie (do() values for binary attributes) and, from an eval report, which attributes the editor offers',
+    )
+    .requiredOption(...checkpointOpt)
+    .requiredOption('--out <file>', 'the calibrated checkpoint (may be the same file)')
+    .option('--data <dir>', 'dataset root: class latents from its training images')
+    .option('--n <n>', 'training images read (default all)')
+    .option('--report <file>', "a ccig eval report.json: record each attribute's edits passing (editable)")
+    .option('--threads <n>', 'CPU threads (default all cores)')
+    .option('--strict', 'stop on the first unreadable image instead of skipping it')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      '\nExample:\n  ccig calibrate --checkpoint models/celeba-smile-small.safetensors --data ~/celeba --out calibrated.safetensors\n  ccig eval --checkpoint calibrated.safetensors --data ~/celeba --residual --out report\n  ccig calibrate --checkpoint calibrated.safetensors --report report/report.json --out calibrated.safetensors\n\nWithout class latents do(a = 1) sets the logit of 0.999 (6.9), far from where the encoder puts\nreal faces labelled 1; with them, the median latent of those faces.',
+    )
+    .action((o) => runCommand(() => calibrateCommand(o)));
 
   program
     .command('info')

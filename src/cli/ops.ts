@@ -111,6 +111,7 @@ export async function counterfactualCommand(raw: Record<string, unknown>): Promi
       image: z.string(),
       do: z.array(z.string()).min(1, 'give at least one --do name=value'),
       refine: int.min(0).max(10000).default(0),
+      residual: z.boolean().default(false),
     }),
     raw,
     'counterfactual',
@@ -121,7 +122,7 @@ export async function counterfactualCommand(raw: Record<string, unknown>): Promi
   const x = await loadImageForModel(model, o.image);
   const S = model.config.imageSize;
   const { grid, labels } = torch.scope(() => {
-    const e = counterfactual(model, x, interventions, { refine: o.refine });
+    const e = counterfactual(model, x, interventions, { refine: o.refine, residual: o.residual });
     const input = tiles(x, S);
     const g = editGrid(e, S);
     return {
@@ -142,7 +143,7 @@ export async function counterfactualCommand(raw: Record<string, unknown>): Promi
   report(
     o.json,
     { out: o.out, interventions, labels },
-    `wrote ${o.out}: input | reconstruction | counterfactual | non-causal edit`,
+    `wrote ${o.out}: input | ${o.residual ? 'input (residual edits keep it)' : 'reconstruction'} | counterfactual | non-causal edit`,
   );
 }
 

@@ -15,6 +15,8 @@ export async function serveCommand(raw: Record<string, unknown>): Promise<void> 
       maxQueue: posInt.default(DEFAULT_MAX_QUEUE),
       maxBatch: posInt.max(256).default(DEFAULT_MAX_BATCH),
       threads: posInt.optional(),
+      edit: z.enum(['residual', 'plain']).optional(),
+      showAll: z.boolean().default(false),
     }),
     raw,
     'serve',
@@ -26,6 +28,8 @@ export async function serveCommand(raw: Record<string, unknown>): Promise<void> 
     maxQueue: o.maxQueue,
     maxBatch: o.maxBatch,
     threads: o.threads,
+    edit: o.edit,
+    showAll: o.showAll,
   });
   let address: string;
   try {

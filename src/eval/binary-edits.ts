@@ -12,8 +12,14 @@
  *     reconstruction's (unchanged: the edit's own doing); descendants are those of a in
  *     the learned graph (standardized effect > EDGE_THRESHOLD); `intended` is the shift of the model's own
  *     latents under the causal edit, i.e. the direction of the learned edges;
- *   - identity: pixel L1 ([0, 1] units) and SSIM between the face and its counterfactual, and the
- *     share of (face, non-descendant) pairs whose oracle reading is unchanged.
+ *   - identity: pixel L1 ([0, 1] units) and SSIM between the face and its counterfactual, over
+ *     the whole image and outside the region the edit changes (context.ts, CHANGE_THRESHOLD),
+ *     and the share of (face, non-descendant) pairs whose oracle reading is unchanged;
+ *   - realism: the oracle-feature Frechet distance of do(a = t)'s edits to the real held-out
+ *     faces labelled t, beside that of the reconstructions of faces labelled t (k of each, k the
+ *     smaller count, so the small-sample bias is alike), and their ratio; an edit passes at
+ *     ratio <= REALISM_RATIO; the same on the colour layout (mean colour of 8 x 8 blocks), which
+ *     a saturated blob that the oracle's features take for a face fails.
  * Once per face: reconstructions keep each attribute (the oracle reads the same on x and
  * G(E(x))). Composition (the null intervention returns the input) is the axioms section's
  * (axioms.ts), for every kind of data.
@@ -21,10 +27,42 @@
 import { descendants, EDGE_THRESHOLD } from '../causal/graph.ts';
 import * as torch from '../torch/index.ts';
 import type { Interval, PairedInterval } from './bootstrap.ts';
-import type { AttributeCounterfactuals, EvalContext } from './context.ts';
+import { type AttributeCounterfactuals, type EvalContext, LAYOUT } from './context.ts';
+import { frechetDistance } from './feature-distances.ts';
 
 /** Threshold on |A[i][j]| above which an edge counts as learned (as the editor draws it). */
 export { EDGE_THRESHOLD };
+
+/** An edit is realistic when its Frechet distance is within this factor of the reconstructions' (issue 25). */
+export const REALISM_RATIO = 1.25;
+
+/** An edit works when the oracle reads the target on at least this share of faces (issue 14's target). */
+export const SUCCESS_TARGET = 0.85;
+
+/** Fewer faces (edited, or of the target class) than this: no Frechet distance (too few rows). */
+export const REALISM_MIN_FACES = 10;
+
+/** One Frechet reading of an edit's realism. */
+export interface FrechetRealism {
+  /** Frechet distance of the causal edits to the real held-out faces of the target class */
+  causal: number | null;
+  nonCausal: number | null;
+  /** the same of reconstructions G(z) of faces of the target class (also for residual edits) */
+  reconstruction: number | null;
+  /** causal / reconstruction; the edit passes at <= REALISM_RATIO */
+  ratio: number | null;
+  nonCausalRatio: number | null;
+  pass: boolean | null;
+}
+
+/**
+ * An edit's realism on the oracle's features (what the faces show) and on the colour layout
+ * (context.ts `colourLayout`: the mean colour of 8 x 8 blocks, which the oracle's features can
+ * miss: a saturated blob of the right shape reads as a face to them). It passes when neither fails.
+ */
+export interface Realism extends FrechetRealism {
+  layout: FrechetRealism | null;
+}
 
 export interface AttributeEffect {
   /** oracle probability on the edited face minus on the reconstruction */
@@ -60,10 +98,15 @@ export interface BinaryEditRow {
     {
       pixelL1: Interval | null;
       ssim: Interval | null;
+      /** the same outside the region the edit changes, and that region's complement's share of pixels */
+      outside: { pixelL1: Interval | null; ssim: Interval | null; share: number | null };
       /** share of (face, non-descendant) pairs read the same on face and edit; null if none */
       nonDescendantAgreement: number | null;
     }
   >;
+  realism: Realism;
+  /** success of the causal edit >= SUCCESS_TARGET and realism not failed (no faces: not judged, true) */
+  works: boolean;
 }
 
 export interface BinaryEditsResult {
@@ -77,6 +120,12 @@ export interface BinaryEditsResult {
     /** share of faces with every attribute kept */
     allKept: number;
   };
+  /** edits made as x + G(z_do) - G(z) */
+  residual: boolean;
+  realismRatio: number;
+  successTarget: number;
+  /** per attribute: both of its edits work (success and realism); what an editor should offer */
+  editable: Record<string, boolean>;
 }
 
 const mean = (xs: ArrayLike<number>): number | null => {
@@ -95,6 +144,7 @@ export function binaryEditSection(
   cfs: AttributeCounterfactuals[],
 ): BinaryEditsResult | null {
   const { model, n, m, names, boot } = ctx;
+  const d = ctx.oracle.featureDim;
   const binary = names.map((_, i) => ctx.test.attributes[i].kind === 'binary');
   if (ctx.world || !binary.some(Boolean)) return null;
   const real = ctx.real.values;
@@ -147,12 +197,62 @@ export function binaryEditSection(
         const agree: number[] = [];
         for (const r of faces)
           for (const j of nonDesc) agree.push(read(cf[kind].values, r, j) === read(real, r, j) ? 1 : 0);
+        const defined = (v: Float64Array) => Float64Array.from(faces, (r) => v[r]).filter(Number.isFinite);
         return {
           pixelL1: boot.mean(Float64Array.from(faces, (r) => id.pixelL1[r])),
           ssim: boot.mean(Float64Array.from(faces, (r) => id.ssim[r])),
+          outside: {
+            pixelL1: boot.mean(defined(id.outside.pixelL1)),
+            ssim: boot.mean(defined(id.outside.ssim)),
+            share: mean(Float64Array.from(faces, (r) => id.outside.share[r])),
+          },
           nonDescendantAgreement: mean(agree),
         };
       };
+      // realism against the real faces of the target class: k edits beside k reconstructions of
+      // faces of that class (k the smaller count, so the small-sample bias is alike)
+      const targetFaces = Array.from({ length: n }, (_, r) => r).filter((r) => cf.targets[r] === 1 - target);
+      const k = Math.min(faces.length, targetFaces.length);
+      const judge = (
+        pick: (r: { features: Float32Array; layout?: Float32Array }) => Float32Array | undefined,
+        dim: number,
+      ): FrechetRealism | null => {
+        const [real, causal, nonCausal, decoded] = [ctx.real, cf.causal, cf.nonCausal, ctx.decoded].map(pick);
+        if (!real || !causal || !nonCausal || !decoded) return null;
+        const rowsOf = (f: Float32Array, rows: number[]) =>
+          rows.map((r) => f.subarray(r * dim, (r + 1) * dim));
+        const reference = rowsOf(real, targetFaces);
+        const frechet = (f: Float32Array, rows: number[]) =>
+          k >= REALISM_MIN_FACES ? frechetDistance(reference, rowsOf(f, rows.slice(0, k))) : null;
+        const fd = {
+          causal: frechet(causal, faces),
+          nonCausal: frechet(nonCausal, faces),
+          // the plain reconstructions G(z) also for residual edits (whose null edit is the face)
+          reconstruction: frechet(decoded, targetFaces),
+        };
+        const ratio = (v: number | null) =>
+          v !== null && fd.reconstruction !== null && fd.reconstruction > 0 ? v / fd.reconstruction : null;
+        const r = ratio(fd.causal);
+        return {
+          ...fd,
+          ratio: r,
+          nonCausalRatio: ratio(fd.nonCausal),
+          pass: r === null ? null : r <= REALISM_RATIO,
+        };
+      };
+      const onFeatures = judge((r) => r.features, d)!;
+      const layout = judge((r) => r.layout, 3 * LAYOUT * LAYOUT);
+      const realism: Realism = {
+        ...onFeatures,
+        pass:
+          onFeatures.pass === false || layout?.pass === false
+            ? false
+            : onFeatures.pass === null && (layout?.pass ?? null) === null
+              ? null
+              : true,
+        layout,
+      };
+      const successCausal = boot.mean(success.causal);
       rows.push({
         attribute: names[i],
         target,
@@ -160,13 +260,16 @@ export function binaryEditSection(
         descendants: desc.map((j) => names[j]),
         nonDescendants: nonDesc.map((j) => names[j]),
         success: {
-          causal: boot.mean(success.causal),
+          causal: successCausal,
           nonCausal: boot.mean(success.nonCausal),
           difference: boot.pairedDifference(success.causal, success.nonCausal),
         },
         effects,
         intended,
         identity: { causal: identity('causal'), nonCausal: identity('nonCausal') },
+        realism,
+        // a direction with no faces to edit is not judged
+        works: (successCausal === null || successCausal.mean >= SUCCESS_TARGET) && realism.pass !== false,
       });
     }
   }
@@ -182,6 +285,8 @@ export function binaryEditSection(
     }
     allKept += all;
   }
+  const editable: Record<string, boolean> = {};
+  for (const r of rows) editable[r.attribute] = (editable[r.attribute] ?? true) && r.works;
   return {
     n,
     edgeThreshold: EDGE_THRESHOLD,
@@ -190,6 +295,10 @@ export function binaryEditSection(
       kept: Object.fromEntries(names.map((a, j) => [a, keptCount[j] / Math.max(1, n)])),
       allKept: allKept / Math.max(1, n),
     },
+    residual: ctx.residual,
+    realismRatio: REALISM_RATIO,
+    successTarget: SUCCESS_TARGET,
+    editable,
   };
 }
 
@@ -201,9 +310,13 @@ export function binaryEditSummary(e: BinaryEditsResult): Record<string, number |
   for (const kind of ['causal', 'nonCausal'] as const) {
     out[`${kind}.success`] = avg(e.rows.map((r) => r.success[kind]?.mean));
     out[`${kind}.ssim`] = avg(e.rows.map((r) => r.identity[kind].ssim?.mean));
+    out[`${kind}.ssimOutside`] = avg(e.rows.map((r) => r.identity[kind].outside.ssim?.mean));
+    out[`${kind}.pixelL1Outside`] = avg(e.rows.map((r) => r.identity[kind].outside.pixelL1?.mean));
     out[`${kind}.pixelL1`] = avg(e.rows.map((r) => r.identity[kind].pixelL1?.mean));
     out[`${kind}.nonDescendantAgreement`] = avg(e.rows.map((r) => r.identity[kind].nonDescendantAgreement));
   }
   out['reconstruction.allKept'] = e.reconstruction.allKept;
+  out['realism.pass'] = e.rows.filter((r) => r.realism.pass === true).length;
+  out['realism.judged'] = e.rows.filter((r) => r.realism.pass !== null).length;
   return out;
 }

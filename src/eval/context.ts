@@ -14,7 +14,13 @@ import type { Dataset } from '../data/dataset.ts';
 import { Rng } from '../data/rng.ts';
 import type { WorldDataset } from '../data/world-dataset.ts';
 import type { Ccig } from '../model/ccig.ts';
-import { attributeRange, editLatentsEach, type InversionOptions, invert } from '../model/edit.ts';
+import {
+  attributeRange,
+  editLatentsEach,
+  type InversionOptions,
+  invert,
+  residualEdit,
+} from '../model/edit.ts';
 import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
 import { Bootstrap } from './bootstrap.ts';
@@ -23,6 +29,36 @@ import { pixelL1, ssim } from './ssim.ts';
 
 /** Continuous attributes are cut into this many equal bins (minimality's "same value"). */
 export const BINS = 10;
+
+/**
+ * A pixel is in the region an edit changes where the generator's change there, |G(z_do) - G(z)|
+ * averaged over the colour channels, exceeds this ([0, 1] units: about 13 of 255). Identity
+ * "outside the edit" is read on the other pixels.
+ */
+export const CHANGE_THRESHOLD = 0.05;
+
+/** Side of the colour layout: images are averaged over blocks to LAYOUT x LAYOUT cells. */
+export const LAYOUT = 8;
+
+/**
+ * The colour layout of images [B, 3, S, S] in [-1, 1]: the mean colour of each of LAYOUT x
+ * LAYOUT blocks, in [0, 1], [B * 3 * LAYOUT^2] row-major. Low-level features that the oracle's
+ * do not see: a saturated orange blob reads far from any face here.
+ */
+export function colourLayout(images: Tensor): Float32Array {
+  const [B, C, H, W] = images.shape;
+  const g = LAYOUT;
+  if (H % g || W % g) throw new Error(`colourLayout: image size ${H} x ${W} is not a multiple of ${g}`);
+  return torch.scope(() =>
+    images
+      .add(1)
+      .div(2)
+      .reshape([B, C, g, H / g, g, W / g])
+      .mean([3, 5])
+      .contiguous()
+      .toFloat32Array(),
+  );
+}
 
 /**
  * What the evaluation needs of a model: a Ccig, or in tests a stand-in with known answers
@@ -79,13 +115,27 @@ export interface EvalContext {
   /** latents of x [n, zDim], computed once: encoder means, z_r refined if asked (`invert`) */
   mu: Tensor;
   /** the oracle's reading of x: features [n * featureDim] and attribute values [n * m] */
-  real: { features: Float32Array; values: Float32Array };
-  /** the same of the reconstructions G(mu) */
-  reconstruction: { features: Float32Array; values: Float32Array };
+  real: Readings;
+  /** the same of what a null edit returns: the reconstructions G(mu), or x itself with residual edits */
+  reconstruction: Readings;
+  /** the same of the reconstructions G(mu) whatever the edit (the realism check's reference) */
+  decoded: Readings;
   boot: Bootstrap;
   seed: number;
   /** images per counterfactual chunk */
   chunk: number;
+  /** residual edits (x + G(z_do) - G(z)) instead of G(z_do); the reconstruction is then x itself */
+  residual: boolean;
+}
+
+/** The oracle's reading of a set of images, and their colour layout (`colourLayout`). */
+export interface Readings {
+  /** oracle features [n * featureDim] */
+  features: Float32Array;
+  /** attribute values [n * m] */
+  values: Float32Array;
+  /** [n * 3 * LAYOUT^2]; absent in stand-in contexts of tests */
+  layout?: Float32Array;
 }
 
 /** Edges of a 0/1 adjacency by name. */
@@ -113,7 +163,16 @@ export function createContext(
     seed,
     chunk = 50,
     inversion = {},
-  }: { n: number; world?: WorldDataset; seed: number; chunk?: number; inversion?: InversionOptions },
+    residual = false,
+  }: {
+    n: number;
+    world?: WorldDataset;
+    seed: number;
+    chunk?: number;
+    inversion?: InversionOptions;
+    /** edit as x + G(z_do) - G(z) (real images; a world's exact counterfactuals are re-rendered, not residuals) */
+    residual?: boolean;
+  },
 ): EvalContext {
   const names = [...model.config.attributes];
   const m = names.length;
@@ -128,17 +187,30 @@ export function createContext(
   const read = (images: (xb: Tensor, mub: Tensor) => Tensor) =>
     torch.scope(() => {
       const parts = { features: [] as Tensor[], values: [] as Tensor[] };
+      const layout: Float32Array[] = [];
       const mus = mu.split(128, 0);
       for (const [k, xb] of x.split(128, 0).entries()) {
-        const r = oracle.read(torch.noGrad(() => images(xb, mus[k])));
+        const imgs = torch.noGrad(() => images(xb, mus[k]));
+        const r = oracle.read(imgs);
         parts.features.push(r.features);
         parts.values.push(r.values);
+        if (S % LAYOUT === 0) layout.push(colourLayout(imgs));
+      }
+      const cells = layout.reduce((s, l) => s + l.length, 0);
+      const all = new Float32Array(cells);
+      let at = 0;
+      for (const l of layout) {
+        all.set(l, at);
+        at += l.length;
       }
       return {
         features: torch.cat(parts.features, 0).toFloat32Array(),
         values: torch.cat(parts.values, 0).toFloat32Array(),
+        ...(S % LAYOUT === 0 ? { layout: all } : {}),
       };
     });
+  const real = read((xb) => xb);
+  const decoded = read((_, mub) => model.decode(mub));
   const reference = world
     ? (() => {
         const A = world.world.adjacency().map((row) => row.map((a) => (a !== 0 ? 1 : 0)));
@@ -163,11 +235,14 @@ export function createContext(
     ranges: test.attributes.map((a) => (a.kind === 'binary' ? 1 : a.max - a.min)),
     reference,
     mu,
-    real: read((xb) => xb),
-    reconstruction: read((_, mub) => model.decode(mub)),
+    real,
+    // a residual edit's null edit is the image itself
+    reconstruction: residual ? real : decoded,
+    decoded,
     boot: new Bootstrap({ seed }),
     seed,
     chunk,
+    residual,
   };
 }
 
@@ -231,6 +306,8 @@ export interface CounterfactualChunk {
   nonCausal: Tensor | null;
   /** the model's own factor values under do(), label units [len, m] */
   modelValues: Tensor;
+  /** what the edits changed: the reconstructions G(z), or with residual edits the images x [len, 3, S, S] */
+  base: Tensor;
 }
 
 /**
@@ -252,12 +329,27 @@ export function forEachCounterfactualChunk(
         const { zc, zr } = model.split(ctx.mu.slice(0, start, start + len));
         const t = Array.prototype.slice.call(targets, start, start + len) as number[];
         const z = editLatentsEach(model, zc, ctx.names[i], t);
+        const decode = (zcEdit: Tensor) => model.decode(model.join(zcEdit, zr));
+        if (ctx.residual) {
+          const x = ctx.x.slice(0, start, start + len);
+          const reconstruction = decode(zc);
+          visit({
+            start,
+            len,
+            causal: residualEdit(x, reconstruction, decode(z.causal)),
+            nonCausal: nonCausal ? residualEdit(x, reconstruction, decode(z.nonCausal)) : null,
+            modelValues: model.latentToLabels(z.causal),
+            base: x,
+          });
+          return;
+        }
         visit({
           start,
           len,
-          causal: model.decode(model.join(z.causal, zr)),
-          nonCausal: nonCausal ? model.decode(model.join(z.nonCausal, zr)) : null,
+          causal: decode(z.causal),
+          nonCausal: nonCausal ? decode(z.nonCausal) : null,
           modelValues: model.latentToLabels(z.causal),
+          base: decode(zc),
         });
       }),
     );
@@ -270,14 +362,22 @@ export interface EditReadings {
   values: Float32Array;
   /** oracle features [n * featureDim] */
   features: Float32Array;
+  /** colour layout [n * 3 * LAYOUT^2] (`colourLayout`; absent where the size is not a multiple of LAYOUT) */
+  layout?: Float32Array;
   /** worlds: pixel L1 ([0, 1] units) and SSIM against the exactly re-rendered counterfactual [n] */
   pixelL1: Float64Array | null;
   ssim: Float64Array | null;
   /**
    * labelled data (no exact counterfactual): identity, the same two against the input image
-   * itself [n] (a counterfactual should stay the same face); null on worlds
+   * itself [n] (a counterfactual should stay the same face), over the whole image and over the
+   * pixels outside the region the edit changes (`CHANGE_THRESHOLD`; NaN where the edit changes
+   * every pixel), with the share of pixels outside it [n]; null on worlds
    */
-  identity: { pixelL1: Float64Array; ssim: Float64Array } | null;
+  identity: {
+    pixelL1: Float64Array;
+    ssim: Float64Array;
+    outside: { pixelL1: Float64Array; ssim: Float64Array; share: Float64Array };
+  } | null;
 }
 
 /** The counterfactuals of every test image under do(attribute i = its target), as read. */
@@ -305,9 +405,16 @@ export function readCounterfactuals(ctx: EvalContext, i: number): AttributeCount
   const edit = (): EditReadings => ({
     values: new Float32Array(n * m),
     features: new Float32Array(n * d),
+    ...(S % LAYOUT === 0 ? { layout: new Float32Array(n * 3 * LAYOUT * LAYOUT) } : {}),
     pixelL1: world ? new Float64Array(n) : null,
     ssim: world ? new Float64Array(n) : null,
-    identity: world ? null : { pixelL1: new Float64Array(n), ssim: new Float64Array(n) },
+    identity: world
+      ? null
+      : {
+          pixelL1: new Float64Array(n),
+          ssim: new Float64Array(n),
+          outside: { pixelL1: new Float64Array(n), ssim: new Float64Array(n), share: new Float64Array(n) },
+        },
   });
   const out: AttributeCounterfactuals = {
     attribute: i,
@@ -335,7 +442,34 @@ export function readCounterfactuals(ctx: EvalContext, i: number): AttributeCount
       const r = oracle.read(images);
       out[kind].values.set(r.values.toFloat32Array(), c.start * m);
       out[kind].features.set(r.features.toFloat32Array(), c.start * d);
+      out[kind].layout?.set(colourLayout(images), c.start * 3 * LAYOUT * LAYOUT);
       const mine = hwc01(images);
+      if (inputs && out[kind].identity) {
+        // 1 where the edit leaves a pixel alone: |edit - base| in [0, 1] units, channel mean
+        const still = torch.scope(() =>
+          images.sub(c.base).abs().mean(1).div(2).le(CHANGE_THRESHOLD).toFloat32Array(),
+        );
+        const outside = out[kind].identity.outside;
+        for (let k = 0; k < c.len; k++) {
+          const w = still.subarray(k * S * S, (k + 1) * S * S);
+          const img = mine.subarray(k * px, (k + 1) * px);
+          const ref = inputs.subarray(k * px, (k + 1) * px);
+          let sum = 0;
+          let count = 0;
+          for (let p = 0; p < S * S; p++) {
+            if (!w[p]) continue;
+            for (let ch = 0; ch < 3; ch++) sum += Math.abs(img[p * 3 + ch] - ref[p * 3 + ch]);
+            count++;
+          }
+          outside.share[c.start + k] = count / (S * S);
+          outside.pixelL1[c.start + k] = count ? sum / (3 * count) : Number.NaN;
+          outside.ssim[c.start + k] = ssim(
+            { data: img, height: S, width: S, channels: 3 },
+            { data: ref, height: S, width: S, channels: 3 },
+            { dataRange: 1, weights: w },
+          );
+        }
+      }
       // against the exact counterfactual (worlds), else against the input image (identity)
       const l1 = exact ? out[kind].pixelL1! : out[kind].identity!.pixelL1;
       const ss = exact ? out[kind].ssim! : out[kind].identity!.ssim;

@@ -203,6 +203,8 @@ export interface EvaluateOptions {
   resamples?: number;
   /** how test images become latents (default: the encoder's mean, unrefined) */
   inversion?: InversionOptions;
+  /** real images edited as x + G(z_do) - G(z) (context.ts); default false */
+  residual?: boolean;
 }
 
 /**
@@ -214,12 +216,18 @@ export function evaluate(
   model: Ccig,
   test: Dataset,
   oracle: Oracle,
-  { n = 1000, world, seed = 0, heldOut = test, resamples = 20, inversion }: EvaluateOptions = {},
+  { n = 1000, world, seed = 0, heldOut = test, resamples = 20, inversion, residual }: EvaluateOptions = {},
 ): EvalResult {
   model.eval();
   torch.manualSeed(seed);
   return torch.scope(() => {
-    const ctx = createContext(model, test, oracle, { n, world, seed, inversion });
+    const ctx = createContext(model, test, oracle, {
+      n,
+      world,
+      seed,
+      inversion,
+      residual: !world && residual,
+    });
     const cfs = ctx.names.map((_, i) => readCounterfactuals(ctx, i));
     return {
       attributes: [...ctx.names],

@@ -254,7 +254,7 @@ ${cycleTable([{ label: 'all', d: ax.reversibility }, ...ax.reversibility.perAttr
     .join(', ')}.</p>`;
   const diag = (M: number[][]) => names.map((_, i) => M[i][i]);
   return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(d.title)}</title>
-<style>
+<style>.fail{color:#d1242f}.pass{color:#1a7f37}
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:24px auto;max-width:1180px;color:#1f2328;padding:0 16px}
 h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #d0d7de;padding-bottom:4px}
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #d0d7de;padding:3px 7px;text-align:right;font-variant-numeric:tabular-nums}th{background:#f6f8fa}
@@ -330,6 +330,9 @@ ${(['spearman', 'mic', 'r2'] as const)
 </body></html>`;
 }
 
+const passMark = (pass: boolean | null) =>
+  pass === null ? '' : pass ? '<span class="pass">pass</span>' : '<b class="fail">fail</b>';
+
 /**
  * The report's section on counterfactual edits of real faces: per attribute and direction the
  * success, each other attribute's shift and identity, causal beside non-causal; then the
@@ -349,8 +352,22 @@ function binaryEditsSection(e: BinaryEditsResult, oracle: EvalResult['oracle'], 
         ...effectRows(r, r.descendants, 'descendant'),
         ...effectRows(r, r.nonDescendants, 'non-descendant'),
         `<tr><td></td><td>identity: L1 ↓ / SSIM ↑ to the face; non-descendants kept ↑</td><td>${fmtInterval(r.identity.causal.pixelL1)} / ${fmtInterval(r.identity.causal.ssim)}; ${fmt(r.identity.causal.nonDescendantAgreement)}</td><td>${fmtInterval(r.identity.nonCausal.pixelL1)} / ${fmtInterval(r.identity.nonCausal.ssim)}; ${fmt(r.identity.nonCausal.nonDescendantAgreement)}</td><td></td><td></td><td></td></tr>`,
+        `<tr><td></td><td>identity outside the edit: L1 ↓ / SSIM ↑ <small>(share of pixels outside)</small></td><td>${fmtInterval(r.identity.causal.outside.pixelL1)} / ${fmtInterval(r.identity.causal.outside.ssim)} <small>(${fmt(r.identity.causal.outside.share, 2)})</small></td><td>${fmtInterval(r.identity.nonCausal.outside.pixelL1)} / ${fmtInterval(r.identity.nonCausal.outside.ssim)} <small>(${fmt(r.identity.nonCausal.outside.share, 2)})</small></td><td></td><td></td><td></td></tr>`,
+        `<tr><td></td><td>realism: Fréchet to real faces ↓ (reconstructions ${fmt(r.realism.reconstruction, 1)})</td><td>${fmt(r.realism.causal, 1)} <small>(${fmt(r.realism.ratio, 2)}x; colour layout ${fmt(r.realism.layout?.ratio, 2)}x)</small> ${passMark(r.realism.pass)}</td><td>${fmt(r.realism.nonCausal, 1)} <small>(${fmt(r.realism.nonCausalRatio, 2)}x)</small></td><td></td><td></td><td></td></tr>`,
       ].join(''),
     )
+    .join('');
+  const realismRows = attrs
+    .filter((a) => e.rows.some((r) => r.attribute === a))
+    .map((a) => {
+      const cells = ([1, 0] as const).map((t) => {
+        const r = e.rows.find((x) => x.attribute === a && x.target === t);
+        return r
+          ? `<td>${fmt(r.success.causal?.mean)}</td><td>${fmt(r.realism.causal, 1)} / ${fmt(r.realism.reconstruction, 1)} = ${fmt(r.realism.ratio, 2)}x; colour layout ${fmt(r.realism.layout?.ratio, 2)}x ${passMark(r.realism.pass)}</td>`
+          : '<td>–</td><td>–</td>';
+      });
+      return `<tr><th>${esc(a)}</th>${cells.join('')}<td>${e.editable[a] ? '<b>yes</b>' : 'no'}</td></tr>`;
+    })
     .join('');
   const oracleRows = attrs
     .map(
@@ -360,8 +377,11 @@ function binaryEditsSection(e: BinaryEditsResult, oracle: EvalResult['oracle'], 
     .join('');
   return `<h2>Counterfactual edits of held-out faces</h2>
 <p class="note">${e.n} held-out faces; each gets do(a = 1 − its label) for every attribute a: do(a = 1) on the faces labelled 0, do(a = 0) on those labelled 1. Success: the oracle reads the target. Shifts: the oracle's probability on the edit minus on the reconstruction G(E(x)), for each other attribute; descendants follow the learned graph (|A| &gt; ${e.edgeThreshold}); "model" is the shift the model's own latents make under the causal edit, the direction of the learned edges. Kept: share of faces whose oracle reading (at 0.5) stays the face's own (causal / non-causal); unchanged: the same against the reconstruction, i.e. what the edit itself changed. 95% bootstrap intervals; the difference is causal − non-causal on the same faces, bold when its interval excludes 0.</p>
+<h3>Does every attribute respond, with a real-looking face?</h3>
+<p class="note">Per attribute and direction: success of the causal edit (target ${e.successTarget}) and its realism: the oracle-feature Fréchet distance of do(a = t)'s edits to the real held-out faces labelled t, over that of the reconstructions G(E(x)) of faces labelled t (k of each, k the smaller count, so the small-sample bias is alike), and the same ratio on the colour layout (the mean colour of 8 × 8 blocks, which a saturated blob fails even where the oracle's features take it for a face); pass when both are ≤ ${e.realismRatio}x. Editable: both directions succeed and pass. Edits made ${e.residual ? 'as residuals, x + G(z_do) − G(z)' : 'as G(z_do)'}.</p>
+<table><tr><th>attribute</th><th>do(= 1) success</th><th>do(= 1) Fréchet edit / reconstruction</th><th>do(= 0) success</th><th>do(= 0) Fréchet edit / reconstruction</th><th>editable</th></tr>${realismRows}</table>
 <table><tr><th>edit</th><th>figure</th><th>causal edit</th><th>non-causal edit</th><th>difference</th><th>kept (= face), causal / non-causal</th><th>unchanged (= reconstruction), causal / non-causal</th></tr>${rows}</table>
 <h3>Oracle and reconstruction</h3>
 <table><tr><th>attribute</th><th>train share of 1s</th><th>oracle accuracy</th><th>oracle balanced acc.</th><th>kept by reconstruction ↑</th></tr>${oracleRows}</table>
-<p class="note">Reconstructions keep every attribute in ${fmt(e.reconstruction.allKept)} of faces. The oracle is trained on the data's train split with a class-balanced loss; its balanced accuracy is the floor under every reading above. Composition (the null intervention returns the face) is in the axioms section. Grids of counterfactual rows (face | reconstruction | do(a = 1) | do(a = 0) | non-causal edit to the other value) are next to this report, not in it: ${grids.map((g) => `<code>${esc(g)}</code>`).join(', ') || 'none'}.</p>`;
+<p class="note">Reconstructions keep every attribute in ${fmt(e.reconstruction.allKept)} of faces. The oracle is trained on the data's train split with a class-balanced loss; its balanced accuracy is the floor under every reading above. Composition (the null intervention returns the face) is in the axioms section. Identity outside the edit: pixels where the generator's change |G(z_do) − G(z)| (channel mean, [0, 1] units) is at most 0.05. Grids of counterfactual rows (face | reconstruction | do(a = 1) | do(a = 0) | non-causal edit to the other value) are next to this report, not in it: ${grids.map((g) => `<code>${esc(g)}</code>`).join(', ') || 'none'}.</p>`;
 }

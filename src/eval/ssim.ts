@@ -95,6 +95,12 @@ export interface SsimOptions {
   k1?: number;
   /** Default 0.03. */
   k2?: number;
+  /**
+   * Per-pixel weights [height * width] (row-major): the SSIM map is averaged with the weight of
+   * each window's centre pixel, e.g. 1 outside the region an edit changes and 0 inside it.
+   * Default: every window alike. All-zero weights (at the window centres) give NaN.
+   */
+  weights?: ArrayLike<number>;
 }
 
 /** Normalised 1-D Gaussian; the 2-D window is its outer product (MATLAB's fspecial('gaussian')). */
@@ -199,6 +205,9 @@ export function ssim(a: HwcImage, b: HwcImage, opts: SsimOptions = {}): number {
       `${fn}: images must be at least ${size} x ${size} for the window, but are ${h} x ${w}`,
     );
   }
+  const weights = opts.weights;
+  if (weights && weights.length !== h * w)
+    throw new OptionError(`${fn}: Expected ${h * w} weights (height x width) but received ${weights.length}`);
   const C1 = (k1 * L) ** 2;
   const C2 = (k2 * L) ** 2;
   const kernel = gaussianKernel(size, sigma);
@@ -214,15 +223,23 @@ export function ssim(a: HwcImage, b: HwcImage, opts: SsimOptions = {}): number {
     }
     const [mx, my, exx, eyy, exy] = momentsValid(x, y, h, w, kernel);
     let sum = 0;
+    let weightSum = 0;
+    const ow = w - size + 1;
+    const half = (size - 1) >> 1;
     for (let p = 0; p < mx.length; p++) {
       const mux = mx[p];
       const muy = my[p];
       const vx = exx[p] - mux * mux;
       const vy = eyy[p] - muy * muy;
       const cxy = exy[p] - mux * muy;
-      sum += ((2 * mux * muy + C1) * (2 * cxy + C2)) / ((mux * mux + muy * muy + C1) * (vx + vy + C2));
+      // the window at output position p is centred on input pixel (y + half, x + half)
+      const wt = weights ? weights[(Math.floor(p / ow) + half) * w + (p % ow) + half] : 1;
+      if (wt === 0) continue;
+      sum += (wt * ((2 * mux * muy + C1) * (2 * cxy + C2))) / ((mux * mux + muy * muy + C1) * (vx + vy + C2));
+      weightSum += wt;
     }
-    total += sum / mx.length;
+    if (weightSum === 0) return Number.NaN;
+    total += sum / weightSum;
   }
   const value = total / ch;
   if (!Number.isFinite(value)) throw new OptionError(`${fn}: the images hold non-finite values`);

@@ -11,7 +11,7 @@ import { ScmPrior } from '../causal/scm.ts';
 import type { AttributeInfo, Dataset } from '../data/dataset.ts';
 import { OptionError } from '../errors.ts';
 import * as torch from '../torch/index.ts';
-import { nn, type Tensor } from '../torch/index.ts';
+import { type Device, nn, type Tensor } from '../torch/index.ts';
 import { type CcigConfig, latentDim } from './config.ts';
 import { DearDiscriminator, DearEncoder, DearGenerator } from './dear.ts';
 import { Discriminator } from './discriminator.ts';
@@ -25,6 +25,24 @@ export type ImageEncoder = Encoder | DearEncoder;
 export type ImageGenerator = Generator | DearGenerator;
 /** D(x, z) -> logits [B]. */
 export type JointDiscriminator = Discriminator | DearDiscriminator;
+
+/**
+ * State-dict name of the class latents [2, m]: row 0 the latent do(a = 0) sets, row 1 the one
+ * do(a = 1) sets (binary attributes; NaN elsewhere). Present only in calibrated models
+ * (`calibrateClassLatents`, `ccig calibrate`), so weights-only checkpoints carry them and older
+ * checkpoints load as they were.
+ */
+export const CLASS_LATENTS = 'class_latents';
+
+/** Per binary attribute, where the encoder puts real images of each class. */
+export interface ClassLatents {
+  /** per attribute (m): the median of mu_c over images labelled 0; NaN for continuous ones */
+  zero: number[];
+  /** the same over images labelled 1 */
+  one: number[];
+  /** images of each class the medians are over, per attribute */
+  counts: { zero: number[]; one: number[] };
+}
 
 export class Ccig extends nn.Module {
   readonly encoder: ImageEncoder;
@@ -110,6 +128,66 @@ export class Ccig extends nn.Module {
     return torch.where(this.labelScale.standardizedMask(bce), sq, bce);
   }
 
+  /** The class latents do() uses for binary attributes, or null (the logit scale). */
+  classLatents(): { zero: number[]; one: number[] } | null {
+    if (!this.namedBuffers().some(([n]) => n === CLASS_LATENTS)) return null;
+    const v = torch.scope(() => this.buffer(CLASS_LATENTS).to('cpu').toFloat32Array());
+    return { zero: Array.from(v.subarray(0, this.m)), one: Array.from(v.subarray(this.m)) };
+  }
+
+  /**
+   * Sets (or with null, removes from use) the latents do(a = 0) and do(a = 1) set for binary
+   * attributes; kept as a buffer, so checkpoints carry them.
+   */
+  setClassLatents(c: { zero: ArrayLike<number>; one: ArrayLike<number> } | null): void {
+    if (c) {
+      if (c.zero.length !== this.m || c.one.length !== this.m)
+        throw new OptionError(
+          `class latents need ${this.m} values per class, got ${c.zero.length} and ${c.one.length}`,
+        );
+      const t = torch.tensor([...Array.from(c.zero), ...Array.from(c.one)], { shape: [2, this.m] });
+      const device = (this.parameters()[0]?.device ?? 'cpu') as Device;
+      this.registerBuffer(CLASS_LATENTS, device === 'cpu' ? t : t.to(device));
+    }
+    this.labelScale.setClassLatents(c);
+  }
+
+  /** Loads weights; a state dict with class latents gives them to do() (older ones: the logit scale). */
+  override loadStateDict(sd: Record<string, Tensor>, opts: { strict?: boolean } = {}): void {
+    const c = sd[CLASS_LATENTS];
+    if (c && !this.namedBuffers().some(([n]) => n === CLASS_LATENTS))
+      this.registerBuffer(CLASS_LATENTS, torch.zeros(c.shape));
+    super.loadStateDict(sd, opts);
+    this.labelScale.setClassLatents(c ? this.classLatents() : null);
+  }
+
+  /**
+   * Where the encoder puts real images of each class: for every binary attribute, the median of
+   * the encoder's mu_c over the given images labelled 0 and over those labelled 1 (eval mode, no
+   * flips). Computes only; `setClassLatents` puts them to use.
+   */
+  computeClassLatents(data: Dataset, indices: readonly number[]): ClassLatents {
+    const m = this.m;
+    const { values } = this.causalLatents(data, indices);
+    const labels = new Float32Array(indices.length * m);
+    for (let start = 0; start < indices.length; start += 256) {
+      const chunk = indices.slice(start, start + 256);
+      labels.set(data.batch(chunk).labels, start * m);
+    }
+    const out: ClassLatents = { zero: [], one: [], counts: { zero: [], one: [] } };
+    for (let i = 0; i < m; i++) {
+      const byClass: [number[], number[]] = [[], []];
+      if (this.attributes[i].kind === 'binary')
+        for (let r = 0; r < indices.length; r++)
+          byClass[labels[r * m + i] > 0.5 ? 1 : 0].push(values[r * m + i]);
+      out.zero.push(median(byClass[0]));
+      out.one.push(median(byClass[1]));
+      out.counts.zero.push(byClass[0].length);
+      out.counts.one.push(byClass[1].length);
+    }
+    return out;
+  }
+
   /** The causal latent that encodes label value v of attribute i. */
   labelToLatent(i: number, v: number): number {
     return this.labelScale.toLatent(i, v);
@@ -174,4 +252,12 @@ export class Ccig extends nn.Module {
     }
     return { values, intervened };
   }
+}
+
+/** Median of a list; NaN for an empty one. */
+function median(xs: number[]): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
 }

@@ -382,6 +382,8 @@ export const PRESETS: Record<string, CcigConfig> = {
   'celeba-age': celebaWide('age'),
   'celeba-smile-small': celebaSmall('smile'),
   'celeba-age-small': celebaSmall('age'),
+  /** ten face attributes (CELEBA_PRESETS.faces10, each edge with its reason); defined, not yet trained */
+  'celeba-faces10-small': celebaSmall('faces10'),
   // DEAR: 1,000 epochs of CausalVAE's 5,482 pendulum images at batch 128
   'pendulum-dear': worldPreset('pendulum-dear', 'pendulum', {
     zFree: 2,

@@ -5,7 +5,9 @@
  * - `counterfactual`: encode real images (`invert`, optionally refined), abduct their exogenous
  *   noise, apply do(), decode;
  * - the non-causal edit baseline (set z_i only) returned beside each causal edit;
- * - `traverse`: one attribute over a range of values.
+ * - `traverse`: one attribute over a range of values;
+ * - residual edits of real images (`residual`): x + G(z_do) - G(z), so what an edit does not
+ *   touch stays the photo's own pixels.
  * Values are in label units (degrees, 0/1, ...): each becomes its latent through the same
  * scaling the encoder was supervised with.
  */
@@ -101,6 +103,32 @@ export interface InversionOptions {
   refineLr?: number;
 }
 
+/** How real images are edited: their inversion, and whether the edit is applied as a residual. */
+export interface RealEditOptions extends InversionOptions {
+  /**
+   * Residual editing: the edit is x + G(z_do) - G(z), clamped to [-1, 1]: the change the
+   * generator makes is added to the photo itself, so what the edit does not touch stays the
+   * photo's own pixels rather than the generator's reconstruction. The factual image is then x.
+   * Default false (G(z_do)).
+   */
+  residual?: boolean;
+}
+
+/** x + (edited - reconstruction), clamped to the image range [-1, 1]. [B, 3, S, S] */
+export function residualEdit(x: Tensor, reconstruction: Tensor, edited: Tensor): Tensor {
+  return x.add(edited.sub(reconstruction)).clamp(-1, 1);
+}
+
+/** Edit images of real images x as plain decodes, or as residuals on x (`residual`). */
+function asResidual(x: Tensor, e: EditImages): EditImages {
+  return {
+    factual: x.clone(),
+    causal: residualEdit(x, e.factual, e.causal),
+    nonCausal: residualEdit(x, e.factual, e.nonCausal),
+    labels: e.labels,
+  };
+}
+
 /** What `invert` needs of a model. */
 export type Invertible = Pick<Ccig, 'm' | 'k' | 'encode' | 'decode'> & {
   generator: { setTrainable(on: boolean): void; parameters(): Tensor[] };
@@ -152,24 +180,25 @@ export function invert(
 /**
  * Counterfactuals of real images x [B, 3, S, S] in [-1, 1]: z = invert(x) (the encoder's mean,
  * optionally refined); eps = abduct(z_c); do() with that eps; decode keeping z_r. `factual` is
- * the reconstruction G(z).
+ * the reconstruction G(z); with `residual`, the edits are x + G(z_do) - G(z) and `factual` is x.
  */
 export function counterfactual(
   model: Ccig,
   x: Tensor,
   interventions: Record<string, number>,
-  inversion: InversionOptions = {},
+  { residual = false, ...inversion }: RealEditOptions = {},
 ): EditImages {
   const latent = latentInterventions(model, interventions);
   const z = invert(model, x, inversion);
   return torch.noGrad(() => {
     const { zc, zr } = model.split(z);
     const eps = model.prior.abduct(zc);
-    return decodeAll(model, zr, {
+    const e = decodeAll(model, zr, {
       factual: zc,
       causal: model.prior.intervene(eps, latent),
       nonCausal: nonCausalEdit(model, zc, latent),
     });
+    return residual ? asResidual(x, e) : e;
   });
 }
 
@@ -223,13 +252,14 @@ export function counterfactualEach(
   x: Tensor,
   attribute: string,
   values: ArrayLike<number>,
-  inversion: InversionOptions = {},
+  { residual = false, ...inversion }: RealEditOptions = {},
 ): EditImages {
   const z = invert(model, x, inversion);
   return torch.noGrad(() => {
     const { zc, zr } = model.split(z);
     const edits = editLatentsEach(model, zc, attribute, values);
-    return decodeAll(model, zr, { factual: zc, ...edits });
+    const e = decodeAll(model, zr, { factual: zc, ...edits });
+    return residual ? asResidual(x, e) : e;
   });
 }
 
@@ -262,9 +292,10 @@ export function traverse(
 }
 
 /**
- * Evenly spaced values over an attribute's label range (0 and 1 for binary ones). Continuous
- * ranges stop 3% short of their ends: the exact extremes map to latents (logits of 0.001 and
- * 0.999) far outside what the encoder ever produces.
+ * Evenly spaced values over an attribute's label range (0 and 1 for binary ones: with class
+ * latents, where the encoder puts real images of each class). Continuous ranges stop 3% short of
+ * their ends: the exact extremes map to latents (logits of 0.001 and 0.999) far outside what the
+ * encoder ever produces.
  */
 export function attributeRange(model: Pick<Ccig, 'attributes'>, attribute: string, steps: number): number[] {
   const a = model.attributes.find((x) => x.name === attribute);

@@ -24,6 +24,14 @@ export class LabelScale {
   private readonly std: number[];
   /** per attribute: true where the latent is the label in standardized units */
   readonly standardized: readonly boolean[];
+  /** per attribute: binary or not (class latents apply to binary attributes only) */
+  private readonly binary: readonly boolean[];
+  /**
+   * Where the encoder puts real faces of each class: per attribute, the latent of label 0 and of
+   * label 1 (`setClassLatents`); NaN or absent: the logit of the clamped label (the training
+   * target, logit(0.999) = 6.9 for a 1, far outside where the encoder puts real images).
+   */
+  private classLatents: { zero: number[]; one: number[] } | null = null;
 
   constructor(attributes: readonly AttributeInfo[], continuous: ContinuousSupervision = 'bce') {
     const ranges = attributes.map(labelRange);
@@ -34,6 +42,24 @@ export class LabelScale {
     this.mean = moments.map((x) => x.mean);
     this.std = moments.map((x) => x.std);
     this.standardized = attributes.map((a) => a.kind === 'continuous' && continuous === 'mse');
+    this.binary = attributes.map((a) => a.kind === 'binary');
+  }
+
+  /**
+   * The latents do(a = 0) and do(a = 1) set for binary attributes (per attribute, m each; NaN
+   * leaves an attribute on the logit scale), or null for the logit scale everywhere.
+   */
+  setClassLatents(c: { zero: ArrayLike<number>; one: ArrayLike<number> } | null): void {
+    this.classLatents = c ? { zero: Array.from(c.zero), one: Array.from(c.one) } : null;
+  }
+
+  /** The class latents of binary attribute i, or null where it has none. */
+  classLatentsOf(i: number): { zero: number; one: number } | null {
+    const c = this.classLatents;
+    if (!c || !this.binary[i]) return null;
+    const zero = c.zero[i];
+    const one = c.one[i];
+    return Number.isFinite(zero) && Number.isFinite(one) ? { zero, one } : null;
   }
 
   /** Labels [B, m] -> the unit scale [B, m] (not clamped: labels outside the range leave [0, 1]). */
@@ -62,9 +88,18 @@ export class LabelScale {
       .expand(like.shape);
   }
 
-  /** The causal latent that encodes label value v of attribute i. */
+  /**
+   * The causal latent that encodes label value v of attribute i. A binary attribute with class
+   * latents goes linearly from its class-0 latent (v = 0) to its class-1 latent (v = 1), values in
+   * between (an editor's slider) in between, values outside clamped to them.
+   */
   toLatent(i: number, v: number): number {
     if (this.standardized[i]) return (v - this.mean[i]) / this.std[i];
+    const c = this.classLatentsOf(i);
+    if (c) {
+      const s = Math.min(1, Math.max(0, (v - this.lo[i]) / this.span[i]));
+      return c.zero + s * (c.one - c.zero);
+    }
     const s = Math.min(1 - LABEL_EPS, Math.max(LABEL_EPS, (v - this.lo[i]) / this.span[i]));
     return Math.log(s / (1 - s));
   }

@@ -12,9 +12,12 @@
  * An edit's state lives in the client as plain numbers: the exogenous noise `eps` (m values)
  * and the free dims `zr` (k values). Samples get fresh ones; an uploaded image gets the ones
  * abducted from its encoding, which makes every later intervention a counterfactual of it.
+ * With residual edits (`edit: 'residual'`) an upload's context also carries `detail`, the image
+ * minus its reconstruction (x - G(z), 3 * S * S values), and every edit of it is
+ * G(z_do) + detail = x + G(z_do) - G(z), clamped: what do() does not touch stays the photo's.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { descendants } from '../causal/graph.ts';
+import { descendants, EDGE_THRESHOLD, threshold } from '../causal/graph.ts';
 import { pngBytes, tileGrid, toRgbTiles } from '../data/grid.ts';
 import { invert, latentInterventions, nonCausalEdit } from '../model/edit.ts';
 import { loadImageForModel } from '../model/images.ts';
@@ -22,7 +25,7 @@ import type { Tensor } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
 import { loadModel } from '../train/checkpoint.ts';
 
-const { checkpoint, threads, device, refine, maxBatch } = workerData as {
+const { checkpoint, threads, device, refine, maxBatch, edit } = workerData as {
   checkpoint: string;
   threads?: number;
   device?: torch.Device;
@@ -30,6 +33,8 @@ const { checkpoint, threads, device, refine, maxBatch } = workerData as {
   refine: number;
   /** the most edits decoded in one generator pass */
   maxBatch: number;
+  /** how uploads are edited; undefined: as the checkpoint's `editable` record was measured, else plain */
+  edit?: 'residual' | 'plain';
 };
 if (threads) torch.setNumThreads(threads);
 // each thread has its own default device; the model and every request's tensors live there
@@ -37,10 +42,13 @@ if (device) torch.setDefaultDevice(device);
 const { model, meta } = loadModel(checkpoint);
 const S = model.config.imageSize;
 const names = model.config.attributes;
+const residual = (edit ?? (meta.editable?.residual ? 'residual' : 'plain')) === 'residual';
 
 export interface Context {
   eps: number[];
   zr: number[];
+  /** residual edits of an upload: x - G(z), [3, S, S] flattened */
+  detail?: number[];
 }
 
 export interface EditRequest {
@@ -122,7 +130,8 @@ const contextKey = (c: Context) => `${c.eps.join()}|${c.zr.join()}`;
  */
 function renderBatch(requests: readonly EditRequest[]): Promise<Rendered>[] {
   const failed = new Map<number, Error>();
-  const keys = requests.map((r) => contextKey(r.context));
+  // a residual context's factual image is its own photo: never shared, never cached
+  const keys = requests.map((r, i) => (r.context.detail ? `detail:${i}` : contextKey(r.context)));
   // a context twice in one batch is decoded once
   const missing = new Set(keys.filter((k) => !factualPngs.has(k)));
   // each request's values checked on their own, so a mistake fails only its request
@@ -183,7 +192,18 @@ function renderBatch(requests: readonly EditRequest[]): Promise<Rendered>[] {
       };
     }),
   );
-  const tiles = toRgbTiles(pixels, pixels.length / (3 * S * S), S);
+  // residual contexts: their edited and factual rows plus the photo's detail, clamped
+  const size = 3 * S * S;
+  drawn.forEach((i, j) => {
+    const detail = requests[i].context.detail;
+    if (!detail) return;
+    for (const row of [j, factualRow.get(keys[i])]) {
+      if (row === undefined) continue;
+      for (let t = 0; t < size; t++)
+        pixels[row * size + t] = Math.min(1, Math.max(-1, pixels[row * size + t] + detail[t]));
+    }
+  });
+  const tiles = toRgbTiles(pixels, pixels.length / size, S);
   const encoded = new Map<string, Promise<string>>();
   for (const k of new Set(keys)) {
     const cached = factualPngs.get(k);
@@ -191,6 +211,7 @@ function renderBatch(requests: readonly EditRequest[]): Promise<Rendered>[] {
     const p = cached ?? (row !== undefined ? png(tiles[row]) : undefined);
     if (!p) continue; // only this context's failed requests
     encoded.set(k, p);
+    if (k.startsWith('detail:')) continue;
     // most recently used last; the oldest goes first (a Map keeps insertion order)
     factualPngs.delete(k);
     factualPngs.set(k, p);
@@ -211,7 +232,8 @@ function renderBatch(requests: readonly EditRequest[]): Promise<Rendered>[] {
 const ops: Record<string, (args: never) => Promise<unknown>> = {
   async info() {
     const A = model.prior.adjacencyArray();
-    const thresholded = A.map((row) => row.map((v) => (Math.abs(v) > 0.3 ? v : 0)));
+    // edges by their standardized effect, the one meaning of the threshold (graph.ts)
+    const drawn = threshold(model.prior.standardizedEffects(), EDGE_THRESHOLD);
     return {
       preset: meta.config.preset,
       structure: meta.config.scm.structure,
@@ -220,11 +242,14 @@ const ops: Record<string, (args: never) => Promise<unknown>> = {
       zFree: model.k,
       attributes: model.attributes,
       adjacency: A,
-      edges: model.prior.edges(0.3),
+      edges: model.prior.edges(EDGE_THRESHOLD),
       givenEdges: meta.config.scm.edges,
       descendants: Object.fromEntries(
-        names.map((n, i) => [n, descendants(thresholded, i).map((j) => names[j])]),
+        names.map((n, i) => [n, descendants(drawn, i).map((j) => names[j])]),
       ),
+      // which attributes the editor offers (ccig calibrate --report), and how uploads are edited
+      editable: meta.editable ?? null,
+      edit: residual ? 'residual' : 'plain',
     };
   },
   async sample({ n, seed }: { n: number; seed: number }) {
@@ -257,9 +282,22 @@ const ops: Record<string, (args: never) => Promise<unknown>> = {
   },
   async encode({ image }: { image: Uint8Array }) {
     const x = await loadImageForModel(model, Buffer.from(image), 'upload');
-    const context = torch.scope(() => {
-      const { zc, zr } = model.split(invert(model, x, { refine }));
-      return torch.noGrad(() => ({ eps: model.prior.abduct(zc).toNumbers(), zr: zr ? zr.toNumbers() : [] }));
+    const context: Context = torch.scope(() => {
+      const z = invert(model, x, { refine });
+      const { zc, zr } = model.split(z);
+      return torch.noGrad(() => ({
+        eps: model.prior.abduct(zc).toNumbers(),
+        zr: zr ? zr.toNumbers() : [],
+        // rounded: the client sends it back with every edit (1e-4 is under half a grey level)
+        ...(residual
+          ? {
+              detail: x
+                .sub(model.decode(z))
+                .toNumbers()
+                .map((v) => Math.round(v * 1e4) / 1e4),
+            }
+          : {}),
+      }));
     });
     const input = await png(toRgbTiles(x.toFloat32Array(), 1, S)[0]);
     x.dispose();

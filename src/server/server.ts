@@ -57,6 +57,7 @@ class ModelThread {
     device: string | undefined,
     refine: number,
     maxBatch: number,
+    edit?: 'residual' | 'plain',
   ) {
     // From the TypeScript sources (tests, a checkout without dist/) the worker registers tsx first.
     const ts = import.meta.url.endsWith('.ts');
@@ -66,7 +67,7 @@ class ModelThread {
       : `import(${JSON.stringify(url)})`;
     this.worker = new Worker(boot, {
       eval: true,
-      workerData: { checkpoint, threads, device, refine, maxBatch },
+      workerData: { checkpoint, threads, device, refine, maxBatch, edit },
     });
     this.ready = new Promise((resolve, reject) => {
       const onError = (e: Error) => reject(new CheckpointError(`cannot serve ${checkpoint}: ${e.message}`));
@@ -171,6 +172,13 @@ export interface ServeOptions {
   maxQueue?: number;
   /** the most edits the model decodes in one pass (default DEFAULT_MAX_BATCH) */
   maxBatch?: number;
+  /**
+   * how uploaded images are edited: residual (x + G(z_do) - G(z)) or plain (G(z_do)); default as
+   * the checkpoint's `editable` record was measured (ccig calibrate --report), else plain
+   */
+  edit?: 'residual' | 'plain';
+  /** offer every attribute, also those the checkpoint records as failing the eval's checks */
+  showAll?: boolean;
   logger?: boolean;
 }
 
@@ -190,6 +198,7 @@ export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
     o.device,
     o.refine ?? 0,
     o.maxBatch ?? DEFAULT_MAX_BATCH,
+    o.edit,
   );
   await model.ready;
   /** A slot in the model's queue, checked just before the request is sent to it. */
@@ -202,10 +211,13 @@ export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
       );
   };
   const info = await model.call<Info>('info');
+  if (o.showAll) info.editable = null;
   const m = info.attributes.length;
   const names = info.attributes.map((a) => a.name);
 
-  const app = Fastify({ logger: o.logger ?? false, bodyLimit: 1024 * 1024 });
+  // 1 MiB, or what a residual edit's context (3 * S * S numbers) needs
+  const bodyLimit = Math.max(1024 * 1024, 3 * info.imageSize ** 2 * 24);
+  const app = Fastify({ logger: o.logger ?? false, bodyLimit });
   await app.register(multipart, { limits: { fileSize: MAX_UPLOAD, files: 1 } });
   app.addHook('onClose', async () => {
     await model.terminate();
@@ -249,6 +261,10 @@ export async function createServer(o: ServeOptions): Promise<FastifyInstance> {
     context: z.strictObject({
       eps: z.array(finite).length(m, `needs ${m} values`),
       zr: z.array(finite).length(info.zFree, `needs ${info.zFree} values`),
+      detail: z
+        .array(finite)
+        .length(3 * info.imageSize ** 2, `needs ${3 * info.imageSize ** 2} values`)
+        .optional(),
     }),
     interventions: interventionsSchema,
     mode: z.enum(['causal', 'noncausal']).default('causal'),

@@ -33,7 +33,25 @@ export interface CheckpointMeta {
   metrics: Record<string, unknown>;
   /** the device it was trained on ('cpu', 'cuda', ...); absent in older checkpoints */
   device?: string;
+  /** which attributes an editor should offer, recorded by `ccig calibrate --report` */
+  editable?: EditableRecord;
   createdAt: string;
+}
+
+/** Per attribute: do both of its edits pass `ccig eval`'s success and realism checks (binary-edits.ts)? */
+export interface EditableRecord {
+  attributes: Record<string, boolean>;
+  /** per attribute that fails: why, in a few words */
+  why: Record<string, string>;
+  /** the edit the checks were made with: residual or plain, and refinement steps */
+  residual: boolean;
+  refine: number;
+  /** the checks' thresholds: success share, and Frechet distance over the reconstructions' */
+  successTarget: number;
+  realismRatio: number;
+  /** held-out faces the checks read, and the report they came from */
+  n: number;
+  source: string;
 }
 
 export interface CheckpointContents extends CheckpointMeta {
