@@ -244,9 +244,7 @@ const ops: Record<string, (args: never) => Promise<unknown>> = {
       adjacency: A,
       edges: model.prior.edges(EDGE_THRESHOLD),
       givenEdges: meta.config.scm.edges,
-      descendants: Object.fromEntries(
-        names.map((n, i) => [n, descendants(drawn, i).map((j) => names[j])]),
-      ),
+      descendants: Object.fromEntries(names.map((n, i) => [n, descendants(drawn, i).map((j) => names[j])])),
       // which attributes the editor offers (ccig calibrate --report), and how uploads are edited
       editable: meta.editable ?? null,
       edit: residual ? 'residual' : 'plain',
