@@ -207,6 +207,10 @@ function realismCase(shift: number, spread: number, layoutShift: number | null =
           [0, 0],
           [0, 0],
         ],
+        standardizedEffects: () => [
+          [0, 0],
+          [0, 0],
+        ],
       },
       latentToLabels: (z: torch.Tensor) => z,
     },
