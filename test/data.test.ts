@@ -520,7 +520,7 @@ describe('CelebA loader', () => {
       () => openCelebA({ root, preset: 'smiel' as never }),
       (e: unknown) =>
         e instanceof OptionError &&
-        e.message === "Expected one of smile, age for preset but received 'smiel'",
+        e.message === "Expected one of smile, age, faces10 for preset but received 'smiel'",
     );
     await assert.rejects(
       () => openCelebA({ root, attributes: ['Smiling', 'Mle'] }),
