@@ -101,10 +101,9 @@ export async function infoCommand(path: string | undefined, raw: Record<string, 
   // without measured stability (which knows the held-out regimes), the observational class
   const drawn = threshold(model.prior.standardizedEffects(), EDGE_THRESHOLD);
   const cpdag = isDag(drawn) ? essentialGraph(drawn) : undefined;
-  const undetermined = (e: { from: string; to: string }) => {
-    const names = meta.attributes.map((a) => a.name);
-    return cpdag !== undefined && cpdag.directed[names.indexOf(e.from)][names.indexOf(e.to)] === 0;
-  };
+  const names = meta.attributes.map((a) => a.name);
+  const undetermined = (e: { from: string; to: string }) =>
+    cpdag !== undefined && cpdag.directed[names.indexOf(e.from)][names.indexOf(e.to)] === 0;
   const edgeList = `edges (effect>${EDGE_THRESHOLD}) ${info.edges.length ? info.edges.map((e) => `${e.from} ${undetermined(e) ? '--' : '->'} ${e.to} (${e.weight.toFixed(2)})`).join(', ') : 'none'}`;
   const undeterminedNote = info.edges.some(undetermined)
     ? '             --: a direction observational data alone do not determine (the CPDAG); trained as drawn'

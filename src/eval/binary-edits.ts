@@ -24,13 +24,13 @@
  * G(E(x))). Composition (the null intervention returns the input) is the axioms section's
  * (axioms.ts), for every kind of data.
  */
-import { descendants, EDGE_THRESHOLD } from '../causal/graph.ts';
+import { descendants, EDGE_THRESHOLD, threshold } from '../causal/graph.ts';
 import * as torch from '../torch/index.ts';
 import type { Interval, PairedInterval } from './bootstrap.ts';
 import { type AttributeCounterfactuals, type EvalContext, LAYOUT } from './context.ts';
 import { frechetDistance } from './feature-distances.ts';
 
-/** Threshold on |A[i][j]| above which an edge counts as learned (as the editor draws it). */
+/** Standardized effect above which an edge counts as learned (causal/graph.ts; as the editor draws it). */
 export { EDGE_THRESHOLD };
 
 /** An edit is realistic when its Frechet distance is within this factor of the reconstructions' (issue 25). */
@@ -150,11 +150,8 @@ export function binaryEditSection(
   const real = ctx.real.values;
   const recon = ctx.reconstruction.values;
   const read = (p: ArrayLike<number>, r: number, j: number) => (p[r * m + j] > 0.5 ? 1 : 0);
-  // edges by their standardized effect (one meaning of the threshold: causal/graph.ts EDGE_THRESHOLD)
-  const effect = model.prior.standardizedEffects();
-  const A = model.prior
-    .adjacencyArray()
-    .map((row, i) => row.map((v, j) => (effect[i][j] > EDGE_THRESHOLD ? v : 0)));
+  // the learned graph: edges by their standardized effect (the one meaning of EDGE_THRESHOLD)
+  const A = threshold(model.prior.standardizedEffects(), EDGE_THRESHOLD);
   // the model's own attribute values of each face before any edit (label units)
   const factual = torch.scope(() =>
     torch.noGrad(() => model.latentToLabels(ctx.mu.slice(1, 0, m)).toFloat32Array()),
