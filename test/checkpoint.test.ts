@@ -22,23 +22,23 @@ const world = generateWorldDataset(worldByName('pendulum'), { count: 8, imageSiz
 const dir = mkdtempSync(join(tmpdir(), 'ccig-ckpt-'));
 
 /** A valid checkpoint's tensors and metadata, to be spoiled one way at a time. */
+/** The metadata of a fresh model's checkpoint at step 1 (no optimizers, no metrics). */
+function stepOneMeta(cfg: ReturnType<typeof resolveConfig>) {
+  return {
+    config: cfg,
+    attributes: [...world.attributes],
+    step: 1,
+    dag: { alpha: 0, rho: 1, lastH: Number.POSITIVE_INFINITY },
+    dataRng: new Rng(0, 1).getState(),
+    metrics: {},
+  };
+}
+
 function validParts(): { tensors: Record<string, torch.Tensor>; metadata: Record<string, string> } {
   const path = join(dir, 'valid.safetensors');
   const cfg = resolveConfig('tiny');
   const model = new Ccig(cfg, world.attributes);
-  saveCheckpoint(
-    path,
-    model,
-    {},
-    {
-      config: cfg,
-      attributes: [...world.attributes],
-      step: 1,
-      dag: { alpha: 0, rho: 1, lastH: Number.POSITIVE_INFINITY },
-      dataRng: new Rng(0, 1).getState(),
-      metrics: {},
-    },
-  );
+  saveCheckpoint(path, model, {}, stepOneMeta(cfg));
   model.dispose();
   return torch.loadSafetensors(path);
 }
@@ -127,15 +127,7 @@ test('a learned exact-search graph is saved as structure.mask and loaded back, w
   ];
   model.prior.setStructure(graph);
   const path = join(dir, 'searched.safetensors');
-  const meta = {
-    config: cfg,
-    attributes: [...world.attributes],
-    step: 1,
-    dag: { alpha: 0, rho: 1, lastH: Number.POSITIVE_INFINITY },
-    dataRng: new Rng(0, 1).getState(),
-    metrics: {},
-  };
-  saveCheckpoint(path, model, {}, meta);
+  saveCheckpoint(path, model, {}, stepOneMeta(cfg));
   model.dispose();
   const loaded = loadModel(path);
   assert.deepEqual(loaded.model.prior.maskArray(), graph);

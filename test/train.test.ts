@@ -187,6 +187,16 @@ test('resume is exact in learned mode too: A, alpha, rho and lastH carry over', 
     assert.deepEqual(cb.model[k].toNumbers(), ca.model[k].toNumbers(), `weights differ at ${k}`);
 });
 
+/** The checkpoints of two run folders hold the same weights, tensor by tensor. */
+function assertSameWeights(runA: string, runB: string): void {
+  const ca = loadCheckpoint(join(runA, 'checkpoint.safetensors'));
+  const cb = loadCheckpoint(join(runB, 'checkpoint.safetensors'));
+  for (const k of Object.keys(ca.model))
+    assert.deepEqual(cb.model[k].toNumbers(), ca.model[k].toNumbers(), `weights differ at ${k}`);
+  disposeCheckpoint(ca);
+  disposeCheckpoint(cb);
+}
+
 test('learned by exact search: the graph searched on the latents is the prior graph, a DAG with zero weights elsewhere; resume is exact', async () => {
   const cfg = resolveConfig('tiny', {
     scm: { structure: 'learned', parents: 'mlp', search: 'exact' },
@@ -222,12 +232,7 @@ test('learned by exact search: the graph searched on the latents is the prior gr
   const b = tmp();
   await train({ config: cfg, data, outDir: b, grids: false, untilStep: 4 });
   await train({ config: cfg, data, outDir: b, grids: false, resume: true });
-  const ca = loadCheckpoint(join(a, 'checkpoint.safetensors'));
-  const cb = loadCheckpoint(join(b, 'checkpoint.safetensors'));
-  for (const k of Object.keys(ca.model))
-    assert.deepEqual(cb.model[k].toNumbers(), ca.model[k].toNumbers(), `weights differ at ${k}`);
-  disposeCheckpoint(ca);
-  disposeCheckpoint(cb);
+  assertSameWeights(a, b);
 });
 
 test('learned by exact search with linear parents: a search just before a checkpoint adds edges at weight 0, and resume keeps them (exact)', async () => {
@@ -261,12 +266,7 @@ test('learned by exact search with linear parents: a search just before a checkp
   );
   mid.model.dispose();
   await train({ config: cfg, data, outDir: b, grids: false, resume: true });
-  const ca = loadCheckpoint(join(a, 'checkpoint.safetensors'));
-  const cb = loadCheckpoint(join(b, 'checkpoint.safetensors'));
-  for (const k of Object.keys(ca.model))
-    assert.deepEqual(cb.model[k].toNumbers(), ca.model[k].toNumbers(), `weights differ at ${k}`);
-  disposeCheckpoint(ca);
-  disposeCheckpoint(cb);
+  assertSameWeights(a, b);
 });
 
 test('resume trains with the learning rates and betas of the edited config, and says once which changed', async () => {
