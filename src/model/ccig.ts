@@ -136,19 +136,17 @@ export class Ccig extends nn.Module {
   }
 
   /**
-   * Sets (or with null, removes from use) the latents do(a = 0) and do(a = 1) set for binary
-   * attributes; kept as a buffer, so checkpoints carry them.
+   * Sets the latents do(a = 0) and do(a = 1) set for binary attributes; kept as a buffer, so
+   * checkpoints carry them.
    */
-  setClassLatents(c: { zero: ArrayLike<number>; one: ArrayLike<number> } | null): void {
-    if (c) {
-      if (c.zero.length !== this.m || c.one.length !== this.m)
-        throw new OptionError(
-          `class latents need ${this.m} values per class, got ${c.zero.length} and ${c.one.length}`,
-        );
-      const t = torch.tensor([...Array.from(c.zero), ...Array.from(c.one)], { shape: [2, this.m] });
-      const device = (this.parameters()[0]?.device ?? 'cpu') as Device;
-      this.registerBuffer(CLASS_LATENTS, device === 'cpu' ? t : t.to(device));
-    }
+  setClassLatents(c: { zero: ArrayLike<number>; one: ArrayLike<number> }): void {
+    if (c.zero.length !== this.m || c.one.length !== this.m)
+      throw new OptionError(
+        `class latents need ${this.m} values per class, got ${c.zero.length} and ${c.one.length}`,
+      );
+    const t = torch.tensor([...Array.from(c.zero), ...Array.from(c.one)], { shape: [2, this.m] });
+    const device = (this.parameters()[0]?.device ?? 'cpu') as Device;
+    this.registerBuffer(CLASS_LATENTS, device === 'cpu' ? t : t.to(device));
     this.labelScale.setClassLatents(c);
   }
 
