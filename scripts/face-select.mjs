@@ -6,8 +6,11 @@
 //             the non-causal edit, significantly, each way;
 //   ranked:   by Male kept in smile edits (the oracle reads the face's own Male on the edit), then
 //             by reconstructions keeping every attribute.
+// `--rule edits` (any face preset; decided before the ten-attribute model's reports were read):
+//   ranked by the attributes editable both ways (report.binaryEdits.editable), then the edits that
+//   work (success and realism), then the mean success of all edits, then their mean SSIM to the face.
 // Plain JavaScript (no tsx), so it also runs where only the compiled CLI does (a GPU machine).
-//   node scripts/face-select.mjs [--keep K] [--write FILE] report.json...
+//   node scripts/face-select.mjs [--rule smile|edits] [--keep K] [--write FILE] report.json...
 // prints every report ranked; --write FILE gets the top K checkpoints' paths, one a line (eligible
 // ones first; where fewer than K are eligible, the best of the rest fill the list).
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -44,19 +47,61 @@ export function smileFigures(report) {
   };
 }
 
+/** The figures of the `edits` rule from one report.json (null where it has no binary-edits section). */
+export function editFigures(report) {
+  const e = report.binaryEdits;
+  if (!e || e.rows.length === 0) return null;
+  const mean = (xs) => xs.reduce((s, x) => s + x, 0) / xs.length;
+  return {
+    step: report.step,
+    checkpoint: report.checkpoint,
+    editable: Object.values(e.editable).filter(Boolean).length,
+    works: e.rows.filter((x) => x.works).length,
+    success: mean(e.rows.map((x) => x.success.causal?.mean ?? 0)),
+    ssim: mean(e.rows.map((x) => x.identity.causal?.ssim?.mean ?? 0)),
+  };
+}
+
+function rankEdits(files, keep, write) {
+  const rows = files
+    .map((f) => ({ file: f, fig: editFigures(JSON.parse(readFileSync(f, 'utf8'))) }))
+    .filter((r) => r.fig !== null)
+    .sort(
+      (a, b) =>
+        b.fig.editable - a.fig.editable ||
+        b.fig.works - a.fig.works ||
+        b.fig.success - a.fig.success ||
+        b.fig.ssim - a.fig.ssim,
+    );
+  console.log(
+    '| report | step | attributes editable | edits that work | mean success | mean SSIM to the face |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  for (const { file, fig } of rows)
+    console.log(
+      `| ${file} | ${fig.step} | ${fig.editable} | ${fig.works} | ${fig.success.toFixed(3)} | ${fig.ssim.toFixed(3)} |`,
+    );
+  const chosen = rows.slice(0, keep);
+  if (write) writeFileSync(write, chosen.map((r) => `${r.fig.checkpoint}\n`).join(''));
+  for (const r of chosen) console.log(`chosen: ${r.fig.checkpoint}`);
+}
+
 function main(argv) {
   let keep = 3;
   let write;
+  let rule = 'smile';
   const files = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--keep') keep = Number(argv[++i]);
+    else if (argv[i] === '--rule') rule = argv[++i];
     else if (argv[i] === '--write') write = argv[++i];
     else files.push(argv[i]);
   }
-  if (files.length === 0 || !(keep >= 0)) {
-    console.error('usage: face-select.mjs [--keep K] [--write FILE] report.json...');
+  if (files.length === 0 || !(keep >= 0) || !['smile', 'edits'].includes(rule)) {
+    console.error('usage: face-select.mjs [--rule smile|edits] [--keep K] [--write FILE] report.json...');
     process.exit(2);
   }
+  if (rule === 'edits') return rankEdits(files, keep, write);
   const rows = files
     .map((f) => ({ file: f, fig: smileFigures(JSON.parse(readFileSync(f, 'utf8'))) }))
     .filter((r) => r.fig !== null)
