@@ -10,6 +10,7 @@ import { superGraphMask } from '../src/causal/scm.ts';
 import { editableFromReport } from '../src/cli/calibrate.ts';
 import { CELEBA_PRESETS } from '../src/data/celeba.ts';
 import type { AttributeInfo, Batch, Dataset } from '../src/data/dataset.ts';
+import { generateWorldDataset, splitWorldDataset, worldByName } from '../src/data/world-dataset.ts';
 import { binaryEditSection, REALISM_RATIO } from '../src/eval/binary-edits.ts';
 import { Bootstrap } from '../src/eval/bootstrap.ts';
 import { type AttributeCounterfactuals, colourLayout, type EvalContext } from '../src/eval/context.ts';
@@ -20,6 +21,8 @@ import { counterfactual, residualEdit } from '../src/model/edit.ts';
 import { LabelScale } from '../src/model/label-scale.ts';
 import * as torch from '../src/torch/index.ts';
 import { loadModel, saveCheckpoint } from '../src/train/checkpoint.ts';
+import { snapshotPath } from '../src/train/run-folder.ts';
+import { train } from '../src/train/train.ts';
 
 const NAMES = ['pendulum_angle', 'light_angle', 'shadow_length', 'shadow_position'];
 /** The tiny preset's four attributes, the first two binary, the others continuous. */
@@ -348,5 +351,45 @@ test('celeba-faces10-small: every attribute has at least 300 faces labelled 1 in
     assert.ok(j >= 0, a);
     const positives = lines.slice(2).filter((l) => l.trim().split(/\s+/)[j + 1] === '1').length;
     assert.ok(positives >= 300, `${a}: ${positives} faces labelled 1`);
+  }
+});
+
+test('training stores the class latents of its own encoder in every checkpoint and snapshot (never stale)', async () => {
+  const world = generateWorldDataset(worldByName('pendulum'), { count: 48, imageSize: 64, seed: 5 });
+  const split = splitWorldDataset(world, { testFraction: 0.25, seed: 0 });
+  /** The world with its first two attributes read as binary (above the middle of their range). */
+  const binary = (ds: Dataset): Dataset => ({
+    size: ds.size,
+    imageSize: ds.imageSize,
+    attributes: ATTRIBUTES,
+    image: (i) => ds.image(i),
+    labels: (i) => ds.labels(i),
+    batch(idx) {
+      const b = ds.batch(idx);
+      const labels = Float32Array.from(b.labels);
+      for (let r = 0; r < b.batchSize; r++)
+        for (const j of [0, 1]) {
+          const a = ds.attributes[j];
+          labels[r * 4 + j] = +(labels[r * 4 + j] > (a.min + a.max) / 2);
+        }
+      return { ...b, labels };
+    },
+  });
+  const data = { train: binary(split.train), test: binary(split.test) };
+  const out = mkdtempSync(join(tmpdir(), 'ccig-class-latents-'));
+  const cfg = resolveConfig('tiny', { train: { steps: 3, snapshotEvery: 2, stabilityResamples: 0 } });
+  await train({ config: cfg, data, outDir: out, grids: false });
+  const all = Array.from({ length: data.train.size }, (_, i) => i);
+  for (const file of [join(out, 'checkpoint.safetensors'), snapshotPath(out, 2)]) {
+    const { model } = loadModel(file);
+    const stored = model.classLatents();
+    assert.ok(stored, `${file} carries class latents`);
+    const measured = model.computeClassLatents(data.train, all);
+    for (const j of [0, 1]) {
+      assert.ok(Math.abs(stored.zero[j] - measured.zero[j]) < 1e-5, `${file}: class 0 of ${NAMES[j]}`);
+      assert.ok(Math.abs(stored.one[j] - measured.one[j]) < 1e-5, `${file}: class 1 of ${NAMES[j]}`);
+    }
+    assert.ok(Number.isNaN(stored.zero[2]), 'continuous attributes have none');
+    model.dispose();
   }
 });

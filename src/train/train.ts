@@ -15,6 +15,7 @@ import type { Batch, Dataset } from '../data/dataset.ts';
 import { Rng } from '../data/rng.ts';
 import { FileSystemError, OptionError, OutOfMemoryError } from '../errors.ts';
 import { appendLine, toFileSystemError, writeFileAtomic } from '../files.ts';
+import type { Ccig } from '../model/ccig.ts';
 import { type CcigConfig, checkStructureLimits } from '../model/config.ts';
 import type { Device } from '../torch/index.ts';
 import * as torch from '../torch/index.ts';
@@ -226,10 +227,12 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
       }
       if (writer && grids && (step % t.sampleEvery === 0 || finished))
         await warnOnce('sample grid', () => writeGrids(model, gridEps, heldX, paths.samples, step));
-      if (writer && t.snapshotEvery && step % t.snapshotEvery === 0)
+      const snapshotDue = !!t.snapshotEvery && step % t.snapshotEvery === 0;
+      const checkpointDue = step % t.checkpointEvery === 0 || finished || interrupted;
+      if (writer && (snapshotDue || checkpointDue)) measureClassLatents(model, trainSet);
+      if (writer && snapshotDue)
         warnOnce('snapshot', () => checkpoints.snapshot(record(metrics ?? { step, losses })));
-      if (writer && (step % t.checkpointEvery === 0 || finished || interrupted))
-        await checkpoints.write(record(metrics ?? { step, losses }));
+      if (writer && checkpointDue) await checkpoints.write(record(metrics ?? { step, losses }));
       if (interrupted) return { step, stopped: 'interrupted', checkpoint: paths.checkpoint, losses: last };
       // let signals (Ctrl-C) and I/O through between steps
       await new Promise((r) => setImmediate(r));
@@ -241,6 +244,18 @@ async function trainOnDevice(o: TrainOptions): Promise<TrainResult> {
     optD.dispose();
     optEG.dispose();
   }
+}
+
+/**
+ * Stores where the encoder puts the training images of each class of every binary attribute
+ * (the latents do(a = 0) and do(a = 1) set), so every checkpoint and snapshot a run writes edits
+ * with its own encoder's class latents, never stale ones or the far-off logit scale. An encoder
+ * pass over the training set (seconds on faces); nothing the training step reads.
+ */
+function measureClassLatents(model: Ccig, trainSet: Dataset): void {
+  if (!model.attributes.some((a) => a.kind === 'binary')) return;
+  const all = Array.from({ length: trainSet.size }, (_, i) => i);
+  model.setClassLatents(model.computeClassLatents(trainSet, all));
 }
 
 /** Refuses data and configs the run cannot start with, before anything is built. */
